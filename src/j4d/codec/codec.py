@@ -1,0 +1,179 @@
+"""The JPEG codec (baseline, 4:4:4) as a differentiable PyTorch module.
+
+``x_hat = J(x; Q_Y, Q_C)``: RGB -> YCbCr -> level shift -> edge padding -> 8x8 DCT ->
+quantization (soft / uniform / probabilistic) -> de-quantization -> IDCT -> +128 ->
+YCbCr -> RGB -> clamp to [0, 255] -> crop. With ``integer_samples`` (the default) the YCbCr
+samples entering the DCT and the decoded samples are rounded to integers as a real 8-bit codec
+does, with a straight-through gradient, so the forward pass matches libjpeg while gradients
+still flow to the pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from j4d.codec.color import rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb
+from j4d.codec.kernels import fused
+from j4d.codec.quantize import CPMF, DEFAULT_LEVELS, Softness, masked_cpmf, uniform_indices
+from j4d.codec.transform import block_dct, block_idct
+from j4d.errors import InvalidInputError
+from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
+
+Mode = Literal["soft", "uniform", "probabilistic"]
+MODES: tuple[str, ...] = ("soft", "uniform", "probabilistic")
+#: Table slot used by each channel: Y -> luma table, Cb and Cr -> chroma table.
+CHANNEL_TABLE = (0, 1, 1)
+LEVEL_SHIFT = 128.0
+
+
+def straight_through_round(x: torch.Tensor) -> torch.Tensor:
+    """``round(x)`` in the forward pass, identity gradient in the backward pass."""
+    return x + (torch.round(x) - x).detach()
+
+
+def channel_steps(tables: torch.Tensor) -> torch.Tensor:
+    """(2, 64) luma/chroma steps -> (3, 64) steps for Y, Cb, Cr."""
+    return tables[list(CHANNEL_TABLE)]
+
+
+@fused
+def analyze(rgb: torch.Tensor, integer_samples: bool = True) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [0, 255] -> (N, 3, B, 64) unquantized zig-zag DCT coefficients.
+
+    With ``integer_samples`` the forward value is libjpeg's own 8-bit YCbCr (fixed-point
+    arithmetic, clamped to [0, 255]) and the gradient that of the exact JFIF transform."""
+    ycbcr = rgb_to_ycbcr(rgb)
+    if integer_samples:
+        ycbcr = ycbcr + (rgb_to_ycbcr_libjpeg(rgb) - ycbcr).detach()
+    return block_dct(ycbcr - LEVEL_SHIFT)
+
+
+@fused
+def synthesize(
+    coefficients: torch.Tensor, height: int, width: int, integer_samples: bool = True
+) -> torch.Tensor:
+    """(N, 3, B, 64) de-quantized coefficients -> (N, 3, height, width) RGB in [0, 255]."""
+    ycbcr = block_idct(coefficients, height, width) + LEVEL_SHIFT
+    if integer_samples:
+        ycbcr = straight_through_round(ycbcr)
+    rgb = ycbcr_to_rgb(ycbcr.clamp(0.0, 255.0))
+    if integer_samples:
+        rgb = straight_through_round(rgb)
+    return rgb.clamp(0.0, 255.0)
+
+
+@dataclass
+class CodecOutput:
+    """What one pass through the codec produced.
+
+    ``coefficients`` (N, 3, B, 64) are the unquantized DCT coefficients, ``cpmf`` their masked
+    CPMFs (input of the rate estimate), ``indices`` the integer indices written to a file (for
+    the uniform and probabilistic modes; ``None`` in soft mode), ``steps`` the (3, 64) steps used.
+    """
+
+    reconstruction: torch.Tensor
+    coefficients: torch.Tensor
+    cpmf: CPMF
+    indices: torch.Tensor | None
+    steps: torch.Tensor
+    height: int
+    width: int
+
+    @property
+    def pixels_per_image(self) -> int:
+        return self.height * self.width
+
+
+def _initial_tables(tables: QuantTables | torch.Tensor | None) -> torch.Tensor:
+    if tables is None:
+        tables = QuantTables.from_quality(50)
+    if isinstance(tables, QuantTables):
+        return tables.to_tensor("zigzag", torch.float32)
+    tables = torch.as_tensor(tables, dtype=torch.float32)
+    if tables.shape != (2, 64):
+        raise InvalidInputError(f"tables tensor must have shape (2, 64), got {tuple(tables.shape)}")
+    return tables.detach().clone()
+
+
+class JPEGCodec(nn.Module):
+    """Batched differentiable JPEG codec (4:4:4) with luma and chroma quantization tables.
+
+    Args:
+        tables: initial tables (:class:`QuantTables`, or a (2, 64) zig-zag tensor); QF 50 if None.
+        softness: how alpha is set for the CPMF (default: the paper's fixed alpha = 100).
+        mode: default quantizer: ``soft`` (differentiable), ``uniform`` or ``probabilistic``.
+        learn_tables: make the tables an ``nn.Parameter`` (else a buffer).
+        integer_samples: round YCbCr/RGB samples like an 8-bit codec (straight-through).
+        levels: index half-range L of the CPMF.
+
+    The tables are stored as real numbers in zig-zag order and clipped to [1, 255] on every
+    forward pass.
+    """
+
+    def __init__(
+        self,
+        tables: QuantTables | torch.Tensor | None = None,
+        softness: Softness | None = None,
+        mode: Mode = "soft",
+        learn_tables: bool = False,
+        integer_samples: bool = True,
+        levels: int = DEFAULT_LEVELS,
+    ) -> None:
+        super().__init__()
+        _check_mode(mode)
+        initial = _initial_tables(tables)
+        if learn_tables:
+            self.tables = nn.Parameter(initial)
+        else:
+            self.register_buffer("tables", initial)
+        self.softness = softness or Softness()
+        self.mode = mode
+        self.integer_samples = integer_samples
+        self.levels = levels
+
+    def steps(self) -> torch.Tensor:
+        """(2, 64) zig-zag steps clipped to [1, 255]."""
+        return self.tables.clamp(MIN_STEP, MAX_STEP)
+
+    def quant_tables(self, meta: dict | None = None) -> QuantTables:
+        """The current tables rounded to integers, as written to a file."""
+        return QuantTables.from_tensor(self.steps(), order="zigzag", meta=meta)
+
+    def forward(
+        self, x: torch.Tensor, mode: Mode | None = None, generator: torch.Generator | None = None
+    ) -> CodecOutput:
+        """Code a (N, 3, H, W) RGB batch in [0, 255]; ``generator`` seeds probabilistic mode."""
+        mode = mode or self.mode
+        _check_mode(mode)
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise InvalidInputError(f"expected an (N, 3, H, W) RGB batch, got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            x = x.to(torch.float32)
+        height, width = x.shape[-2:]
+        y = analyze(x, self.integer_samples)
+        steps = channel_steps(self.steps()).to(dtype=y.dtype, device=y.device)
+        q = steps.unsqueeze(1)  # (3, 1, 64) against (N, 3, B, 64)
+        cpmf = masked_cpmf(y, q, self.softness.alpha(q), self.levels)
+        if mode == "soft":
+            indices = None
+            y_hat = cpmf.expectation(q)
+        else:
+            if mode == "uniform":
+                indices = uniform_indices(y, q)
+            else:
+                indices = cpmf.sample(generator)
+            y_hat = indices.to(y.dtype) * q
+        x_hat = synthesize(y_hat, height, width, self.integer_samples)
+        return CodecOutput(x_hat, y, cpmf, indices, steps, height, width)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode}, {self.softness.describe()}, levels={self.levels}"
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise InvalidInputError(f"codec mode must be one of {', '.join(MODES)}; got {mode!r}")

@@ -1,0 +1,85 @@
+"""JFIF (full-range BT.601) colour transform between RGB and YCbCr, on [0, 255] samples.
+
+.. math::
+    Y  &= 0.299 R + 0.587 G + 0.114 B \\
+    Cb &= 128 - 0.168736 R - 0.331264 G + 0.5 B \\
+    Cr &= 128 + 0.5 R - 0.418688 G - 0.081312 B
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+_RGB_TO_YCBCR = (
+    (0.299, 0.587, 0.114),
+    (-0.168736, -0.331264, 0.5),
+    (0.5, -0.418688, -0.081312),
+)
+# The inverse as JFIF writes it (libjpeg's decoder uses these rounded constants).
+_YCBCR_TO_RGB = (
+    (1.0, 0.0, 1.402),
+    (1.0, -0.344136, -0.714136),
+    (1.0, 1.772, 0.0),
+)
+_CHROMA_OFFSET = (0.0, 128.0, 128.0)
+
+
+def _check_image(x: torch.Tensor, name: str) -> None:
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"{name} expects a (N, 3, H, W) tensor, got shape {tuple(x.shape)}")
+
+
+def _mix(x: torch.Tensor, matrix: tuple[tuple[float, ...], ...]) -> torch.Tensor:
+    weights = torch.tensor(matrix, dtype=x.dtype, device=x.device)
+    return torch.einsum("oc,nchw->nohw", weights, x)
+
+
+def rgb_to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [0, 255] -> YCbCr in [0, 255] (JFIF)."""
+    _check_image(rgb, "rgb_to_ycbcr")
+    offset = torch.tensor(_CHROMA_OFFSET, dtype=rgb.dtype, device=rgb.device).view(1, 3, 1, 1)
+    return _mix(rgb, _RGB_TO_YCBCR) + offset
+
+
+def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) YCbCr in [0, 255] -> RGB (JFIF), not clamped."""
+    _check_image(ycbcr, "ycbcr_to_rgb")
+    offset = torch.tensor(_CHROMA_OFFSET, dtype=ycbcr.dtype, device=ycbcr.device)
+    return _mix(ycbcr - offset.view(1, 3, 1, 1), _YCBCR_TO_RGB)
+
+
+# libjpeg's fixed-point forward transform (jccolor.c): 16 fraction bits, Y rounds half up,
+# Cb and Cr round half down, and Cb/Cr constants have five decimals.
+_FIX_BITS = 16
+_LIBJPEG_RGB_TO_YCBCR = (
+    (0.29900, 0.58700, 0.11400),
+    (-0.16874, -0.33126, 0.50000),
+    (0.50000, -0.41869, -0.08131),
+)
+_LIBJPEG_ROUNDING = (0.5, 0.5 - 2.0**-_FIX_BITS, 0.5 - 2.0**-_FIX_BITS)
+
+
+def rgb_to_ycbcr_libjpeg(rgb: torch.Tensor) -> torch.Tensor:
+    """The integer YCbCr samples libjpeg computes for integer RGB in [0, 255] (exact).
+
+    Evaluated in float64, where libjpeg's 32-bit integer arithmetic is exact."""
+    _check_image(rgb, "rgb_to_ycbcr_libjpeg")
+    one = float(1 << _FIX_BITS)
+    fixed = torch.tensor(_LIBJPEG_RGB_TO_YCBCR, dtype=torch.float64).mul(one).round()
+    fixed = fixed.to(rgb.device)
+    rounding = torch.tensor(_LIBJPEG_ROUNDING, dtype=torch.float64, device=rgb.device) * one
+    offset = torch.tensor(_CHROMA_OFFSET, dtype=torch.float64, device=rgb.device) * one
+    acc = torch.einsum("oc,nchw->nohw", fixed, rgb.detach().to(torch.float64).round())
+    ycbcr = torch.floor((acc + (offset + rounding).view(1, 3, 1, 1)) / one)
+    return ycbcr.clamp(0.0, 255.0).to(rgb.dtype)
+
+
+class RgbToYcbcr(nn.Module):
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        return rgb_to_ycbcr(rgb)
+
+
+class YcbcrToRgb(nn.Module):
+    def forward(self, ycbcr: torch.Tensor) -> torch.Tensor:
+        return ycbcr_to_rgb(ycbcr)

@@ -1,0 +1,110 @@
+"""Fused elementwise kernels of the masked CPMF (forward and hand-derived backward).
+
+They are plain PyTorch functions. Eager PyTorch runs each of their ~30 operations as a
+separate pass over N x 3 x B x 64 coefficients; ``torch.compile`` fuses them into one loop
+(C++ on CPU, Triton on CUDA), about 8x faster here. Compilation is on by default, is skipped
+with ``J4D_COMPILE=0``, and falls back to eager execution (with one warning) if it fails.
+
+Notation: ``u = 2 (y - r q)`` with r the centre index, logits relative to it
+``l_j = alpha j q (u - j q)`` for offsets j = -2..2 (``l_0 = 0``, the largest when |u| <= q).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+COMPILE_ENV = "J4D_COMPILE"
+
+_state = {"failed": False}
+
+
+def compile_enabled() -> bool:
+    """Whether fused kernels are compiled: not with ``J4D_COMPILE=0`` or after a failure."""
+    return os.environ.get(COMPILE_ENV, "1") != "0" and not _state["failed"]
+
+
+def fused(function: Callable[..., T]) -> Callable[..., T]:
+    """Run ``function`` through ``torch.compile`` when enabled, else (or on failure) eagerly."""
+    compiled: list[Callable[..., T]] = []
+
+    @functools.wraps(function)
+    def wrapper(*args: Any) -> T:
+        if not compile_enabled():
+            return function(*args)
+        if not compiled:
+            compiled.append(torch.compile(function, dynamic=True))
+        try:
+            return compiled[0](*args)
+        except Exception as error:  # inductor failures surface as many exception types
+            _state["failed"] = True
+            warnings.warn(
+                f"torch.compile of j4d's fused kernels failed ({type(error).__name__}: "
+                f"{str(error)[:200]}); running eagerly (slower). "
+                f"Set {COMPILE_ENV}=0 to skip compiling.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return function(*args)
+
+    wrapper.eager = function  # type: ignore[attr-defined]
+    return wrapper
+
+
+@fused
+def cpmf_forward(
+    y: torch.Tensor, q: torch.Tensor, alpha: torch.Tensor, center: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(5, ...) CPMF values and the mean offset, for centres that need no masking."""
+    aq = alpha * q
+    u = 2 * (y - center * q)
+    e_p1 = torch.exp(aq * (u - q))
+    e_m1 = torch.exp(-aq * (u + q))
+    damping = torch.exp(-2 * aq * q)  # l_{+-2} = 2 l_{+-1} - 2 alpha q^2
+    e_p2 = e_p1 * e_p1 * damping
+    e_m2 = e_m1 * e_m1 * damping
+    inv = 1.0 / (1.0 + e_p1 + e_m1 + e_p2 + e_m2)
+    probs = torch.stack([e_m2 * inv, e_m1 * inv, inv.expand_as(u), e_p1 * inv, e_p2 * inv])
+    mean_offset = (e_p1 - e_m1 + 2 * (e_p2 - e_m2)) * inv
+    return probs, mean_offset
+
+
+@fused
+def cpmf_backward(
+    y: torch.Tensor,
+    q: torch.Tensor,
+    alpha: torch.Tensor,
+    center: torch.Tensor,
+    probs: torch.Tensor,
+    grad_probs: torch.Tensor,
+    grad_mean: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients w.r.t. y and (elementwise, before reduction to q's shape) w.r.t. q.
+
+    With upstream ``g_j = grad_probs[j] + j grad_mean``: ``dL/dl_j = p_j (g_j - sum_k p_k g_k)``,
+    ``A = sum_j j dL/dl_j``, ``B = sum_j j^2 dL/dl_j``; then ``dL/dy = 2 alpha q A`` and
+    ``dL/dq = alpha ((u - 2 q r) A - 2 q B)`` (alpha is a constant).
+    """
+    p_m2, p_m1, p_0, p_p1, p_p2 = probs.unbind(0)
+    g_m2 = grad_probs[0] - 2 * grad_mean
+    g_m1 = grad_probs[1] - grad_mean
+    g_0 = grad_probs[2]
+    g_p1 = grad_probs[3] + grad_mean
+    g_p2 = grad_probs[4] + 2 * grad_mean
+    mean_g = p_m2 * g_m2 + p_m1 * g_m1 + p_0 * g_0 + p_p1 * g_p1 + p_p2 * g_p2
+    w_m2 = p_m2 * (g_m2 - mean_g)
+    w_m1 = p_m1 * (g_m1 - mean_g)
+    w_p1 = p_p1 * (g_p1 - mean_g)
+    w_p2 = p_p2 * (g_p2 - mean_g)
+    a_sum = (w_p1 - w_m1) + 2 * (w_p2 - w_m2)
+    b_sum = (w_p1 + w_m1) + 4 * (w_p2 + w_m2)
+    grad_y = 2 * alpha * q * a_sum
+    grad_q = alpha * (2 * (y - 2 * center * q) * a_sum - 2 * q * b_sum)
+    return grad_y, grad_q

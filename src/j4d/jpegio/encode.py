@@ -1,0 +1,129 @@
+"""Real JPEG files with custom tables (baseline, 4:4:4, optimized Huffman tables).
+
+* Uniform path: Pillow (libjpeg-turbo) with ``qtables``, ``subsampling=0``, ``optimize=True``
+  and no ``quality`` (which would rescale custom tables).
+* Probabilistic path: our own sampled indices, written losslessly through jpeglib's
+  libjpeg-turbo backend with the same tables and optimized Huffman coding.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import jpeglib
+import numpy as np
+import torch
+from PIL import Image
+
+from j4d.codec.codec import JPEGCodec
+from j4d.codec.quantize import Softness
+from j4d.codec.transform import blocks_shape
+from j4d.errors import InvalidInputError
+from j4d.jpegio._jpeglib import scratch_file, use_turbo
+from j4d.jpegio.images import to_batch
+from j4d.jpegio.markers import JpegLayout, parse_layout
+from j4d.tables import NATURAL_TO_ZIGZAG, QuantTables
+
+
+@dataclass(frozen=True)
+class FileRate:
+    """Size of a JPEG file in bits per pixel: whole file, and entropy-coded scan data only."""
+
+    file_bytes: int
+    scan_bytes: int
+    height: int
+    width: int
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
+
+    @property
+    def file_bpp(self) -> float:
+        return 8.0 * self.file_bytes / self.pixels
+
+    @property
+    def scan_bpp(self) -> float:
+        return 8.0 * self.scan_bytes / self.pixels
+
+
+def file_rate(data: bytes, height: int, width: int, source: str | None = None) -> FileRate:
+    layout: JpegLayout = parse_layout(data, source)
+    return FileRate(layout.file_bytes, layout.scan_bytes, height, width)
+
+
+def _check_rgb(image: np.ndarray) -> None:
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidInputError(
+            f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {tuple(image.shape)}"
+        )
+
+
+def encode_uniform(image: np.ndarray, tables: QuantTables) -> bytes:
+    """Encode an (H, W, 3) uint8 RGB image by plain rounding with ``tables`` (Pillow)."""
+    _check_rgb(image)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(
+        buffer, format="JPEG", qtables=tables.to_pillow(), subsampling=0, optimize=True
+    )
+    return buffer.getvalue()
+
+
+def encode_quality(image: np.ndarray, quality: int) -> bytes:
+    """Default JPEG at an IJG quality factor: Annex K tables scaled as libjpeg does."""
+    return encode_uniform(image, QuantTables.from_quality(quality))
+
+
+def write_indices(indices: np.ndarray, tables: QuantTables, height: int, width: int) -> bytes:
+    """Write quantized indices as a baseline 4:4:4 JPEG with optimized Huffman tables.
+
+    ``indices`` is (3, B, 64): Y, Cb, Cr; blocks in scan order; frequencies in zig-zag order.
+    """
+    hb, wb = blocks_shape(height, width)
+    indices = np.asarray(indices)
+    if indices.shape != (3, hb * wb, 64):
+        raise InvalidInputError(
+            f"expected (3, {hb * wb}, 64) indices for {height}x{width}, got {indices.shape}"
+        )
+    if np.abs(indices).max(initial=0) > 2047:
+        raise InvalidInputError("coefficient index out of the baseline range [-2047, 2047]")
+    natural = indices[..., NATURAL_TO_ZIGZAG].reshape(3, hb, wb, 8, 8).astype(np.int16)
+    use_turbo()
+    jpeg = jpeglib.from_dct(
+        np.ascontiguousarray(natural[0]),
+        np.ascontiguousarray(natural[1]),
+        np.ascontiguousarray(natural[2]),
+        qt=tables.to_jpeglib(),
+    )
+    jpeg.height, jpeg.width = height, width  # the true size; blocks cover the padding
+    with scratch_file() as path:
+        jpeg.write_dct(path, flags=["+OPTIMIZE_CODING"])
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def sample_indices(
+    image: np.ndarray,
+    tables: QuantTables,
+    softness: Softness | None = None,
+    generator: torch.Generator | None = None,
+) -> np.ndarray:
+    """(3, B, 64) indices drawn by the probabilistic quantizer for one RGB image."""
+    _check_rgb(image)
+    codec = JPEGCodec(tables, softness=softness, mode="probabilistic")
+    with torch.no_grad():
+        output = codec(to_batch(image, torch.float64), generator=generator)
+    return output.indices[0].numpy()
+
+
+def encode_probabilistic(
+    image: np.ndarray,
+    tables: QuantTables,
+    softness: Softness | None = None,
+    seed: int = 0,
+) -> bytes:
+    """Encode with indices sampled from the CPMF (the paper's probabilistic encoder)."""
+    generator = torch.Generator().manual_seed(int(seed))
+    indices = sample_indices(image, tables, softness, generator)
+    return write_indices(indices, tables, image.shape[0], image.shape[1])

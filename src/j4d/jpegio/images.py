@@ -1,0 +1,69 @@
+"""Reading user images as 8-bit RGB, with one-line errors for bad files."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from j4d.errors import InvalidInputError
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow image to RGB explicitly.
+
+    Grayscale is replicated, palette images are expanded, RGBA/LA drop alpha (as torchvision's
+    default loader does), CMYK uses Pillow's conversion, 16/32-bit grayscale is scaled to 8 bits.
+    The EXIF orientation is applied, so pixels are as a viewer shows them.
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array * 255.0 / peak + 0.5, 0, 255).astype(np.uint8))
+    elif image.mode == "F":
+        image = Image.fromarray(np.clip(np.asarray(image) + 0.5, 0, 255).astype(np.uint8))
+    elif image.mode in ("P", "PA"):
+        image = image.convert("RGBA")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as an (H, W, 3) uint8 RGB array; raise InvalidInputError if bad."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInputError("no such file", path)
+    if path.is_dir():
+        raise InvalidInputError("is a directory, not an image", path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                image.load()
+                rgb = to_rgb(image)
+    except UnidentifiedImageError:
+        raise InvalidInputError("not an image file Pillow can read", path) from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise InvalidInputError(f"cannot read image ({error})", path) from None
+    array = np.asarray(rgb, dtype=np.uint8)
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise InvalidInputError("image is empty", path)
+    return array
+
+
+def to_batch(
+    images: np.ndarray | list[np.ndarray], dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """(H, W, 3) uint8 array(s) of one size -> (N, 3, H, W) float tensor in [0, 255]."""
+    stack = np.stack(images) if isinstance(images, list) else np.asarray(images)[None]
+    return torch.from_numpy(np.array(stack, copy=True)).permute(0, 3, 1, 2).to(dtype)
+
+
+def to_uint8_image(batch_item: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float tensor in [0, 255] -> (H, W, 3) uint8 array (rounded, clamped)."""
+    array = batch_item.detach().to("cpu", torch.float64).round().clamp(0, 255)
+    return array.permute(1, 2, 0).numpy().astype(np.uint8)

@@ -1,0 +1,84 @@
+"""JPEG marker parsing: frame type, and the size of the entropy-coded scan data.
+
+Scan bytes are the bytes of every entropy-coded segment (after each SOS header, up to the next
+marker other than RST; stuffed 0x00 bytes included): the file minus all headers and markers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from j4d.errors import InvalidInputError
+
+SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RST0..7 have no length field
+_FRAME_NAMES = {
+    0xC0: "baseline",
+    0xC1: "extended sequential",
+    0xC2: "progressive",
+    0xC3: "lossless",
+    0xC9: "extended sequential, arithmetic",
+    0xCA: "progressive, arithmetic",
+}
+
+
+@dataclass(frozen=True)
+class JpegLayout:
+    file_bytes: int
+    scan_bytes: int
+    num_scans: int
+    frame: str  # "baseline", "progressive", ...
+    sof_marker: int
+
+    @property
+    def header_bytes(self) -> int:
+        return self.file_bytes - self.scan_bytes
+
+
+def parse_layout(data: bytes, source: str | None = None) -> JpegLayout:
+    """Walk the markers of a JPEG byte string; raise InvalidInputError if it is not one."""
+    if len(data) < 4 or data[0] != 0xFF or data[1] != SOI:
+        raise InvalidInputError("not a JPEG file (no SOI marker)", source)
+    position, scan_bytes, num_scans, sof = 2, 0, 0, None
+    size = len(data)
+    while position < size:
+        if data[position] != 0xFF:
+            raise InvalidInputError(f"corrupt JPEG: expected a marker at byte {position}", source)
+        while position < size and data[position] == 0xFF:  # fill bytes
+            position += 1
+        if position >= size:
+            break
+        marker = data[position]
+        position += 1
+        if marker == EOI:
+            break
+        if marker in _STANDALONE:
+            continue
+        if position + 2 > size:
+            raise InvalidInputError("corrupt JPEG: truncated marker segment", source)
+        length = int.from_bytes(data[position : position + 2], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            sof = marker
+        position += length
+        if marker == SOS:
+            num_scans += 1
+            start = position
+            position = _end_of_entropy_segment(data, position)
+            scan_bytes += position - start
+    if sof is None or num_scans == 0:
+        raise InvalidInputError("corrupt JPEG: no frame or no scan", source)
+    return JpegLayout(size, scan_bytes, num_scans, _FRAME_NAMES.get(sof, hex(sof)), sof)
+
+
+def _end_of_entropy_segment(data: bytes, position: int) -> int:
+    """Index of the first marker (other than RSTn) after entropy-coded data at ``position``."""
+    size = len(data)
+    while True:
+        position = data.find(b"\xff", position)
+        if position < 0 or position + 1 >= size:
+            return size
+        following = data[position + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            position += 2
+        else:
+            return position
