@@ -155,17 +155,16 @@ class JPEGCodec(nn.Module):
             x = x.to(torch.float32)
         height, width = x.shape[-2:]
         y = analyze(x, self.integer_samples)
-        steps = channel_steps(self.steps()).to(dtype=y.dtype, device=y.device)
+        tables = self.steps().to(dtype=y.dtype, device=y.device)
+        steps = channel_steps(tables)
         q = steps.unsqueeze(1)  # (3, 1, 64) against (N, 3, B, 64)
-        cpmf = masked_cpmf(y, q, self.softness.alpha(q), self.levels)
+        alpha = channel_steps(self.softness.alpha(tables)).unsqueeze(1)
+        cpmf = masked_cpmf(y, q, alpha, self.levels)
         if mode == "soft":
             indices = None
             y_hat = cpmf.expectation(q)
         else:
-            if mode == "uniform":
-                indices = uniform_indices(y, q)
-            else:
-                indices = cpmf.sample(generator)
+            indices = uniform_indices(y, q) if mode == "uniform" else cpmf.sample(generator)
             y_hat = indices.to(y.dtype) * q
         x_hat = synthesize(y_hat, height, width, self.integer_samples)
         return CodecOutput(x_hat, y, cpmf, indices, steps, height, width)

@@ -4,7 +4,8 @@ For a coefficient ``y``, step ``q`` and scale ``alpha > 0``, the conditional PMF
 index ``i`` over ``A_L = {-L, ..., L}`` is
 
 .. math::
-    P(i \\mid y, q, \\alpha) = \\frac{\\exp(-\\alpha (y - i q)^2)}{\\sum_{j \\in A_L} \\exp(-\\alpha (y - j q)^2)}.
+    P(i \\mid y, q, \\alpha) =
+    \\frac{\\exp(-\\alpha (y - i q)^2)}{\\sum_{j \\in A_L} \\exp(-\\alpha (y - j q)^2)}.
 
 The *masked* CPMF keeps only the five indices ``r - 2 .. r + 2`` around ``r = round(y / q)``
 (a constant for autograd), clipped to ``A_L``. The probabilistic quantizer draws ``i ~ P``;
@@ -44,8 +45,9 @@ def round_half_away(x: torch.Tensor) -> torch.Tensor:
 class Softness:
     """How ``alpha`` is chosen: ``fixed`` (alpha = value) or ``hardness`` (alpha = value / q^2).
 
-    ``value`` is a positive number, or a tensor broadcastable to the step tensor it is used with
-    (e.g. (2, 64) per table entry, or (3, 64) per channel and frequency).
+    ``value`` is a positive number, or a tensor broadcastable to the steps it is used with
+    (in :class:`~j4d.codec.JPEGCodec`: (2, 64) per table entry, zig-zag order). Alpha is a
+    constant for autograd in both modes.
     """
 
     mode: Literal["fixed", "hardness"] = "fixed"
@@ -73,7 +75,7 @@ class Softness:
         """The scale alpha for steps ``q`` (same dtype and device; ``q`` is detached here)."""
         value = torch.as_tensor(self.value, dtype=q.dtype, device=q.device)
         if self.mode == "fixed":
-            return value.expand_as(q) if value.dim() else value
+            return torch.broadcast_to(value, q.shape)
         return value / q.detach() ** 2
 
     def describe(self) -> str:
@@ -243,7 +245,7 @@ def probabilistic_quantize(
     generator: torch.Generator | None = None,
     levels: int = DEFAULT_LEVELS,
 ) -> torch.Tensor:
-    """Probabilistic quantizer: ``i q`` with ``i`` drawn from the masked CPMF (not differentiable)."""
+    """Probabilistic quantizer: ``i q``, ``i`` drawn from the masked CPMF (not differentiable)."""
     with torch.no_grad():
         index = masked_cpmf(y, q, alpha, levels).sample(generator)
     return index.to(y.dtype) * q

@@ -10,7 +10,6 @@ last axis in zig-zag order (k = 0 is DC).
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -27,22 +26,24 @@ def blocks_shape(height: int, width: int) -> tuple[int, int]:
     return math.ceil(height / BLOCK), math.ceil(width / BLOCK)
 
 
-@functools.lru_cache(maxsize=16)
-def _basis(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def _zigzag_dct_basis() -> torch.Tensor:
     """(64, 64) matrix mapping a flattened block (row-major) to zig-zag DCT coefficients."""
     u = np.arange(BLOCK)[:, None]
     x = np.arange(BLOCK)[None, :]
     d = np.cos((2 * x + 1) * u * np.pi / (2 * BLOCK)) * np.sqrt(2.0 / BLOCK)
     d[0] /= np.sqrt(2.0)
     kron = np.kron(d, d)  # row (u, v) natural, column (x, y) natural
-    return torch.as_tensor(kron[ZIGZAG], dtype=dtype, device=device)
+    return torch.as_tensor(kron[ZIGZAG], dtype=torch.float64)
+
+
+_BASIS = _zigzag_dct_basis()
 
 
 def dct_basis(
     dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
     """The (64, 64) orthonormal zig-zag DCT basis (rows: frequencies)."""
-    return _basis(dtype, torch.device(device))
+    return _BASIS.to(dtype=dtype, device=device)
 
 
 def pad_to_blocks(x: torch.Tensor) -> torch.Tensor:
@@ -74,7 +75,7 @@ def block_dct(x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 4:
         raise ValueError(f"block_dct expects (N, C, H, W), got shape {tuple(x.shape)}")
     blocks = blockify(pad_to_blocks(x))
-    return blocks @ _basis(x.dtype, x.device).T
+    return blocks @ dct_basis(x.dtype, x.device).T
 
 
 def block_idct(coefficients: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -85,5 +86,5 @@ def block_idct(coefficients: torch.Tensor, height: int, width: int) -> torch.Ten
             f"expected (N, C, {hb * wb}, 64) coefficients for a {height}x{width} image, "
             f"got shape {tuple(coefficients.shape)}"
         )
-    blocks = coefficients @ _basis(coefficients.dtype, coefficients.device)
+    blocks = coefficients @ dct_basis(coefficients.dtype, coefficients.device)
     return unblockify(blocks, hb, wb)[..., :height, :width]

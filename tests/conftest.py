@@ -1,0 +1,66 @@
+"""Shared fixtures: the offline data in ../shared/data, and small synthetic images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Unit tests run the fused kernels eagerly (compiling each small shape costs seconds); the
+# compiled path is checked against the eager one by tests that switch it on explicitly.
+os.environ.setdefault("J4D_COMPILE", "0")
+
+from j4d.data import default_data_root  # noqa: E402
+from j4d.jpegio import load_image  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = default_data_root()
+    if not (root / "cifar10").is_dir():
+        message = f"offline data not found at {root} (set J4D_DATA)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return root
+
+
+def _class_spread(folder: Path, count: int) -> list[Path]:
+    """``count`` files taken round-robin over the class folders (deterministic)."""
+    per_class = [sorted(d.glob("*.png")) for d in sorted(folder.iterdir()) if d.is_dir()]
+    files = []
+    for i in range(max(len(f) for f in per_class)):
+        for class_files in per_class:
+            if i < len(class_files):
+                files.append(class_files[i])
+    return files[:count]
+
+
+@pytest.fixture(scope="session")
+def cifar_test_files(data_root: Path) -> list[Path]:
+    return _class_spread(data_root / "cifar10" / "test", 500)
+
+
+@pytest.fixture(scope="session")
+def cifar_images(cifar_test_files: list[Path]) -> list[np.ndarray]:
+    return [load_image(f) for f in cifar_test_files]
+
+
+@pytest.fixture(scope="session")
+def kodak_files(data_root: Path) -> list[Path]:
+    return sorted((data_root / "kodak24").glob("kodim*.png"))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A natural-looking synthetic RGB image (smooth gradients plus a little noise)."""
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    base = np.stack([128 + 90 * np.sin(3 * xx + c) * np.cos(2 * yy - c) for c in range(3)], -1)
+    noisy = base + rng.normal(0, 6, base.shape)
+    return np.clip(noisy, 0, 255).round().astype(np.uint8)
