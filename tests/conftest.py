@@ -12,8 +12,8 @@ import pytest
 # compiled path is checked against the eager one by tests that switch it on explicitly.
 os.environ.setdefault("J4D_COMPILE", "0")
 
-from j4d.data import default_data_root  # noqa: E402
-from j4d.jpegio import load_image  # noqa: E402
+from j4d.data import class_spread_files, default_data_root
+from j4d.jpegio import load_image
 
 
 @pytest.fixture(scope="session")
@@ -27,20 +27,9 @@ def data_root() -> Path:
     return root
 
 
-def _class_spread(folder: Path, count: int) -> list[Path]:
-    """``count`` files taken round-robin over the class folders (deterministic)."""
-    per_class = [sorted(d.glob("*.png")) for d in sorted(folder.iterdir()) if d.is_dir()]
-    files = []
-    for i in range(max(len(f) for f in per_class)):
-        for class_files in per_class:
-            if i < len(class_files):
-                files.append(class_files[i])
-    return files[:count]
-
-
 @pytest.fixture(scope="session")
 def cifar_test_files(data_root: Path) -> list[Path]:
-    return _class_spread(data_root / "cifar10" / "test", 500)
+    return class_spread_files(data_root / "cifar10" / "test", 500)
 
 
 @pytest.fixture(scope="session")

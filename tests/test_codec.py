@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-from conftest import smooth_image
 
+from conftest import smooth_image
 from j4d import EntropyRate, JPEGCodec, QuantTables, Softness
 from j4d.codec import kernels
 from j4d.errors import InvalidInputError
@@ -23,7 +23,7 @@ def test_modes_shapes_and_dtypes(device, dtype, mode):
     assert output.coefficients.shape == (2, 3, 6, 64)
     assert output.cpmf.probs.shape == (5, 2, 3, 6, 64)
     assert (output.indices is None) == (mode == "soft")
-    assert 0 <= output.reconstruction.min() and output.reconstruction.max() <= 255
+    assert output.reconstruction.min() >= 0 and output.reconstruction.max() <= 255
 
 
 def test_uniform_mode_reconstruction_matches_a_real_decoder(rng):
@@ -46,7 +46,9 @@ def test_soft_mode_is_close_to_uniform_at_paper_alpha(rng):
 
 def test_gradients_reach_tables_and_pixels(rng):
     x = to_batch(smooth_image(rng, 24, 24)).requires_grad_()
-    codec = JPEGCodec(QuantTables.from_quality(50), softness=Softness.hardness(4.0), learn_tables=True)
+    codec = JPEGCodec(
+        QuantTables.from_quality(50), softness=Softness.hardness(4.0), learn_tables=True
+    )
     output = codec(x)
     loss = (output.reconstruction - 100).square().mean() + EntropyRate()(output)
     loss.backward()
@@ -80,7 +82,9 @@ def test_compiled_codec_matches_eager(monkeypatch, rng):
     results = []
     for flag in ("1", "0"):
         monkeypatch.setenv(kernels.COMPILE_ENV, flag)
-        codec = JPEGCodec(QuantTables.from_quality(30), softness=Softness.hardness(6.0), learn_tables=True)
+        codec = JPEGCodec(
+            QuantTables.from_quality(30), softness=Softness.hardness(6.0), learn_tables=True
+        )
         output = codec(x)
         loss = output.reconstruction.mean() + EntropyRate()(output)
         loss.backward()

@@ -3,9 +3,9 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import smooth_image
 from PIL import Image
 
+from conftest import smooth_image
 from j4d import JPEGCodec, QuantTables, Softness
 from j4d.codec import channel_steps, synthesize
 from j4d.errors import InvalidInputError
@@ -50,7 +50,7 @@ def test_hard_indices_agree_with_libjpeg(cifar_images, kodak_files, quality):
 def test_hard_indices_at_quality_100_are_never_more_than_one_apart(cifar_images, kodak_files):
     # At q = 1 the precision of libjpeg's integer DCT (13-bit constants) is visible: ~98 % equal.
     tables = QuantTables.from_quality(100)
-    for image in cifar_images[::50] + [load_image(kodak_files[0])]:
+    for image in [*cifar_images[::50], load_image(kodak_files[0])]:
         reference = read_coefficients(encode_uniform(image, tables)).stacked()
         ours = our_uniform_indices(image, tables)
         assert np.abs(ours - reference).max() <= 1
@@ -145,7 +145,7 @@ def test_corrupt_jpeg_is_reported():
 def test_any_image_mode_loads_as_rgb(tmp_path, rng, mode):
     source = Image.fromarray(smooth_image(rng, 13, 21))
     if mode == "I;16":
-        converted = Image.fromarray((np.asarray(source.convert("L")).astype(np.uint16) * 257))
+        converted = Image.fromarray(np.asarray(source.convert("L")).astype(np.uint16) * 257)
     else:
         converted = source.convert(mode)
     path = tmp_path / ("image.tiff" if mode in ("CMYK", "I;16") else "image.png")

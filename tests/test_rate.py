@@ -41,7 +41,9 @@ def reference_bits(cpmf, per_image):
     """Independent dense computation with Python loops over every coefficient."""
     probs, center = cpmf.probs.numpy(), cpmf.center.numpy()
     _, n, _, blocks, _ = probs.shape
-    dc_probs, dc_indices = (t.numpy() for t in dpcm_cpmf(CPMF(cpmf.probs[..., 0], cpmf.center[..., 0])))
+    dc_probs, dc_indices = (
+        t.numpy() for t in dpcm_cpmf(CPMF(cpmf.probs[..., 0], cpmf.center[..., 0]))
+    )
     groups = [[i] for i in range(n)] if per_image else [list(range(n))]
     totals = []
     for images in groups:

@@ -55,7 +55,9 @@ def test_color_round_trip_and_known_values():
     white = torch.full((1, 3, 1, 1), 255.0, dtype=torch.float64)
     assert torch.allclose(rgb_to_ycbcr(white).flatten(), torch.tensor([255.0, 128, 128]).double())
     red = torch.tensor([255.0, 0, 0]).view(1, 3, 1, 1).double()
-    assert torch.allclose(rgb_to_ycbcr(red).flatten(), torch.tensor([76.245, 84.97232, 255.5]).double())
+    assert torch.allclose(
+        rgb_to_ycbcr(red).flatten(), torch.tensor([76.245, 84.97232, 255.5]).double()
+    )
 
 
 def test_libjpeg_integer_color_is_rounded_and_clamped():

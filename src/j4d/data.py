@@ -33,3 +33,27 @@ def require_data_root(root: str | os.PathLike[str] | None = None) -> Path:
             f"data folder not found (pass --data or set {DATA_ENV})", source=path
         )
     return path
+
+
+def class_spread_files(folder: str | os.PathLike[str], count: int | None = None) -> list[Path]:
+    """Image files of an ImageFolder tree taken round-robin over the classes (deterministic).
+
+    The first ``10 * m`` files of a 10-class tree hold ``m`` images of every class."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidInputError("no such folder", folder)
+    per_class = [
+        sorted(p for p in d.iterdir() if p.is_file())
+        for d in sorted(folder.iterdir())
+        if d.is_dir()
+    ]
+    per_class = [files for files in per_class if files]
+    if not per_class:
+        raise InvalidInputError("no class folders with images", folder)
+    ordered = [
+        files[i]
+        for i in range(max(len(files) for files in per_class))
+        for files in per_class
+        if i < len(files)
+    ]
+    return ordered if count is None else ordered[:count]

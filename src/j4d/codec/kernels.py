@@ -12,6 +12,7 @@ Notation: ``u = 2 (y - r q)`` with r the centre index, logits relative to it
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import warnings
 from collections.abc import Callable
@@ -40,6 +41,8 @@ def fused(function: Callable[..., T]) -> Callable[..., T]:
         if not compile_enabled():
             return function(*args)
         if not compiled:
+            # torch's C++ toolchain probe logs a "No CUDA runtime" warning on CPU machines.
+            logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
             compiled.append(torch.compile(function, dynamic=True))
         try:
             return compiled[0](*args)

@@ -1,0 +1,3 @@
+from j4d.cli import entry_point
+
+entry_point()

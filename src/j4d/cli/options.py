@@ -1,0 +1,72 @@
+"""Options and argument handling shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from j4d.codec.quantize import Softness
+from j4d.errors import InvalidInputError
+from j4d.tables import QuantTables
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
+
+
+def softness_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--alpha A`` (fixed alpha, the paper's 100) or ``--hardness H`` (alpha = H / q^2)."""
+    function = click.option(
+        "--hardness",
+        type=float,
+        default=None,
+        help="Hardness-matched alpha = H / q^2 (softness fixed in units of steps).",
+    )(function)
+    return click.option(
+        "--alpha",
+        type=float,
+        default=None,
+        help="Fixed CPMF scale alpha for every table entry [default: 100].",
+    )(function)
+
+
+def make_softness(alpha: float | None, hardness: float | None) -> Softness:
+    if alpha is not None and hardness is not None:
+        raise InvalidInputError("give --alpha or --hardness, not both")
+    if hardness is not None:
+        return Softness.hardness(hardness)
+    return Softness.fixed(100.0 if alpha is None else alpha)
+
+
+def resolve_tables(tables_path: Path | None, quality: int | None) -> QuantTables:
+    if tables_path is not None and quality is not None:
+        raise InvalidInputError("give --tables or --qf, not both")
+    if tables_path is None and quality is None:
+        raise InvalidInputError("give --tables FILE or --qf N")
+    return (
+        QuantTables.load(tables_path)
+        if tables_path is not None
+        else QuantTables.from_quality(quality)
+    )
+
+
+def expand_inputs(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """(file, output name relative to the output folder) for files and folders of images."""
+    pairs: list[tuple[Path, Path]] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise InvalidInputError("folder holds no images", path)
+            pairs += [(p, p.relative_to(path).with_suffix(".jpg")) for p in found]
+        else:
+            pairs.append((path, Path(path.name).with_suffix(".jpg")))
+    seen: dict[Path, Path] = {}
+    for source, name in pairs:
+        if name in seen:
+            raise InvalidInputError(
+                f"two inputs would both be written as {name}: {seen[name]}", source
+            )
+        seen[name] = source
+    return pairs

@@ -1,0 +1,205 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import smooth_image
+from j4d.cli import main
+from j4d.jpegio import read_coefficients
+from j4d.tables import QuantTables
+
+
+@pytest.fixture
+def images(tmp_path, rng):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = []
+    for name, size in (("a.png", (32, 32)), ("b.png", (13, 21))):
+        Image.fromarray(smooth_image(rng, *size)).save(folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def assert_one_line_error(status, err, *fragments):
+    assert status == 2
+    lines = [line for line in err.splitlines() if line.startswith("j4d: error:")]
+    assert lines, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert any(fragment in line for line in lines), (fragment, err)
+
+
+def test_tables_export_json_and_cjpeg(tmp_path, capsys):
+    status, _, _ = run(capsys, "tables", "--qf", 50, "-o", tmp_path / "t.json")
+    assert status == 0 and QuantTables.load(tmp_path / "t.json") == QuantTables.from_quality(50)
+    status, _, _ = run(capsys, "tables", "--qf", 80, "-o", tmp_path / "t.txt")
+    assert status == 0 and QuantTables.load(tmp_path / "t.txt") == QuantTables.from_quality(80)
+    status, out, _ = run(capsys, "tables", "--qf", 10)
+    assert status == 0 and json.loads(out)["luma"] == list(QuantTables.from_quality(10).luma)
+
+
+def test_encode_then_inspect(tmp_path, capsys, images):
+    run(capsys, "tables", "--qf", 60, "-o", tmp_path / "t.json")
+    status, out, _ = run(
+        capsys, "encode", "--tables", tmp_path / "t.json", *images, "-o", tmp_path / "out"
+    )
+    assert status == 0 and "scan bpp" in out
+    written = tmp_path / "out" / "b.jpg"
+    coefficients = read_coefficients(written)
+    assert coefficients.tables == QuantTables.from_quality(60)
+    assert (coefficients.height, coefficients.width) == (13, 21)
+    status, out, _ = run(capsys, "inspect", written)
+    assert status == 0 and "21x13" in out and "4:4:4" in out and "baseline" in out
+    status, out, _ = run(capsys, "inspect", "--json", written)
+    info = json.loads(out)
+    assert info["subsampling"] == "4:4:4" and info["tables"]["slot0"] == list(
+        QuantTables.from_quality(60).luma
+    )
+    assert info["scan_bpp"] < info["file_bpp"]
+
+
+def test_encode_folder_probabilistic_is_deterministic(tmp_path, capsys, images):
+    folder = images[0].parent
+    outputs = []
+    for name in ("p1", "p2"):
+        status, _, _ = run(
+            capsys,
+            "encode",
+            "--qf",
+            50,
+            folder,
+            "-o",
+            tmp_path / name,
+            "--probabilistic",
+            "--seed",
+            3,
+            "--alpha",
+            0.05,
+        )
+        assert status == 0
+        outputs.append((tmp_path / name / "a.jpg").read_bytes())
+    assert outputs[0] == outputs[1]
+    run(
+        capsys,
+        "encode",
+        "--qf",
+        50,
+        folder,
+        "-o",
+        tmp_path / "p3",
+        "--probabilistic",
+        "--seed",
+        4,
+        "--alpha",
+        0.05,
+    )
+    assert (tmp_path / "p3" / "a.jpg").read_bytes() != outputs[0]
+
+
+def test_inspect_reports_chroma_subsampling(tmp_path, capsys, rng):
+    path = tmp_path / "s.jpg"
+    Image.fromarray(smooth_image(rng, 32, 32)).save(path, quality=75)  # Pillow default 4:2:0
+    status, out, _ = run(capsys, "inspect", path)
+    assert status == 0 and "4:2:0" in out
+
+
+def test_grayscale_rgba_palette_cmyk_inputs_encode(tmp_path, capsys, rng):
+    base = Image.fromarray(smooth_image(rng, 20, 28))
+    paths = []
+    for mode in ("L", "RGBA", "P", "CMYK"):
+        path = tmp_path / f"{mode}.{'jpg' if mode == 'CMYK' else 'png'}"
+        base.convert(mode).save(path)
+        paths.append(path)
+    status, _, err = run(capsys, "encode", "--qf", 75, *paths, "-o", tmp_path / "out")
+    assert status == 0, err
+    for path in paths:
+        decoded = Image.open(tmp_path / "out" / f"{path.stem}.jpg")
+        assert decoded.mode == "RGB" and decoded.size == (28, 20)
+
+
+def write_tables(path, luma, chroma):
+    path.write_text(json.dumps({"luma": luma, "chroma": chroma}))
+    return path
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, capsys, images):
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("hello")
+    short = write_tables(tmp_path / "short.json", [1] * 63, [1] * 64)
+    zero = write_tables(tmp_path / "zero.json", [0] + [1] * 63, [1] * 64)
+    big = write_tables(tmp_path / "big.json", [1] * 64, [256] * 64)
+    good = write_tables(tmp_path / "good.json", [2] * 64, [3] * 64)
+    out = tmp_path / "out"
+    cases = [
+        (("encode", "--tables", short, images[0], "-o", out), (str(short), "64 entries")),
+        (("encode", "--tables", zero, images[0], "-o", out), (str(zero), "outside [1, 255]")),
+        (("encode", "--tables", big, images[0], "-o", out), (str(big), "outside [1, 255]")),
+        (
+            ("encode", "--tables", tmp_path / "none.json", images[0], "-o", out),
+            ("none.json", "not found"),
+        ),
+        (("encode", "--tables", good, not_image, "-o", out), (str(not_image), "not an image")),
+        (
+            ("encode", "--tables", good, tmp_path / "gone.png", "-o", out),
+            ("gone.png", "no such file"),
+        ),
+        (
+            ("encode", "--tables", good, images[0], "-o", out, "--probabilistic", "--alpha", 0),
+            ("alpha must be > 0",),
+        ),
+        (
+            ("encode", "--tables", good, images[0], "-o", out, "--probabilistic", "--alpha", -3),
+            ("alpha must be > 0",),
+        ),
+        (
+            ("encode", "--tables", good, images[0], "-o", out, "--probabilistic", "--hardness", 0),
+            ("hardness must be > 0",),
+        ),
+        (("inspect", not_image), (str(not_image), "not a JPEG")),
+        (("inspect", images[0]), (str(images[0]), "not a JPEG")),
+        (("tables", "--qf", 0), ("1..100",)),
+        (("encode", "--bogus"), ("No such option",)),
+    ]
+    for argv, fragments in cases:
+        status, _, err = run(capsys, *argv)
+        assert_one_line_error(status, err, *fragments)
+
+
+def test_one_bad_image_among_good_ones_is_skipped_and_reported(tmp_path, capsys, images):
+    bad = images[0].parent / "broken.png"
+    bad.write_bytes(b"\x89PNG garbage")
+    status, _out, err = run(capsys, "encode", "--qf", 50, images[0].parent, "-o", tmp_path / "out")
+    assert_one_line_error(status, err, "broken.png")
+    assert (tmp_path / "out" / "a.jpg").exists() and (tmp_path / "out" / "b.jpg").exists()
+    assert "1 of 3 inputs" in err
+
+
+def test_demo_requires_data(tmp_path, capsys):
+    status, _, err = run(capsys, "demo", "--data", tmp_path / "nowhere", "-o", tmp_path / "d")
+    assert_one_line_error(status, err, "data folder not found")
+
+
+def test_demo_runs_on_small_data(data_root, tmp_path, capsys):
+    status, _out, _ = run(
+        capsys,
+        "demo",
+        "--data",
+        data_root,
+        "-o",
+        tmp_path / "d",
+        "--cifar-images",
+        50,
+        "--kodak-images",
+        1,
+    )
+    assert status == 0
+    report = (tmp_path / "d" / "report.md").read_text()
+    assert "Pearson" in report and "kodim01.probabilistic.jpg" in report
+    assert np.isfinite(float(report.split("Pearson (estimate vs scan bpp, 7 QFs): ")[1].split()[0]))
