@@ -41,15 +41,20 @@ def channel_steps(tables: torch.Tensor) -> torch.Tensor:
 
 
 @fused
-def analyze(rgb: torch.Tensor, integer_samples: bool = True) -> torch.Tensor:
-    """(N, 3, H, W) RGB in [0, 255] -> (N, 3, B, 64) unquantized zig-zag DCT coefficients.
+def analyze(rgb: torch.Tensor, integer_samples: bool = True, order: str = "zigzag") -> torch.Tensor:
+    """(N, 3, H, W) RGB in [0, 255] -> (N, 3, B, 64) unquantized DCT coefficients.
 
     With ``integer_samples`` the forward value is libjpeg's own 8-bit YCbCr (fixed-point
-    arithmetic, clamped to [0, 255]) and the gradient that of the exact JFIF transform."""
-    ycbcr = rgb_to_ycbcr(rgb)
-    if integer_samples:
+    arithmetic, clamped to [0, 255]) and the gradient that of the exact JFIF transform.
+    Frequencies are in zig-zag order, or natural (row-major) order with ``order="natural"``."""
+    if integer_samples and not (torch.is_grad_enabled() and rgb.requires_grad):
+        ycbcr = rgb_to_ycbcr_libjpeg(rgb)
+    elif integer_samples:
+        ycbcr = rgb_to_ycbcr(rgb)
         ycbcr = ycbcr + (rgb_to_ycbcr_libjpeg(rgb) - ycbcr).detach()
-    return block_dct(ycbcr - LEVEL_SHIFT)
+    else:
+        ycbcr = rgb_to_ycbcr(rgb)
+    return block_dct(ycbcr - LEVEL_SHIFT, order)
 
 
 @fused

@@ -30,9 +30,12 @@ def _check_image(x: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} expects a (N, 3, H, W) tensor, got shape {tuple(x.shape)}")
 
 
-def _mix(x: torch.Tensor, matrix: tuple[tuple[float, ...], ...]) -> torch.Tensor:
-    weights = torch.tensor(matrix, dtype=x.dtype, device=x.device)
-    return torch.einsum("oc,nchw->nohw", weights, x)
+def _mix(x: torch.Tensor, matrix: tuple[tuple[float, ...], ...] | torch.Tensor) -> torch.Tensor:
+    """Per-pixel 3x3 matrix product; explicit sums beat einsum's batched matmul with K = 3."""
+    weights = torch.as_tensor(matrix, dtype=x.dtype, device=x.device)
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    rows = [weights[o, 0] * r + weights[o, 1] * g + weights[o, 2] * b for o in range(3)]
+    return torch.stack(rows, dim=1)
 
 
 def rgb_to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
@@ -63,15 +66,16 @@ _LIBJPEG_ROUNDING = (0.5, 0.5 - 2.0**-_FIX_BITS, 0.5 - 2.0**-_FIX_BITS)
 def rgb_to_ycbcr_libjpeg(rgb: torch.Tensor) -> torch.Tensor:
     """The integer YCbCr samples libjpeg computes for integer RGB in [0, 255] (exact).
 
-    Evaluated in float64, where libjpeg's 32-bit integer arithmetic is exact."""
+    libjpeg's fixed-point sums stay below 2^24 in magnitude, so float32 (and float64) hold them
+    exactly."""
     _check_image(rgb, "rgb_to_ycbcr_libjpeg")
+    dtype = torch.float64 if rgb.dtype == torch.float64 else torch.float32
     one = float(1 << _FIX_BITS)
     fixed = torch.tensor(_LIBJPEG_RGB_TO_YCBCR, dtype=torch.float64).mul(one).round()
-    fixed = fixed.to(rgb.device)
-    rounding = torch.tensor(_LIBJPEG_ROUNDING, dtype=torch.float64, device=rgb.device) * one
-    offset = torch.tensor(_CHROMA_OFFSET, dtype=torch.float64, device=rgb.device) * one
-    acc = torch.einsum("oc,nchw->nohw", fixed, rgb.detach().to(torch.float64).round())
-    ycbcr = torch.floor((acc + (offset + rounding).view(1, 3, 1, 1)) / one)
+    rounding = torch.tensor(_LIBJPEG_ROUNDING, dtype=torch.float64) * one
+    bias = (torch.tensor(_CHROMA_OFFSET, dtype=torch.float64) * one + rounding).view(1, 3, 1, 1)
+    acc = _mix(rgb.detach().to(dtype).round(), fixed.to(dtype=dtype, device=rgb.device))
+    ycbcr = torch.floor((acc + bias.to(dtype=dtype, device=rgb.device)) / one)
     return ycbcr.clamp(0.0, 255.0).to(rgb.dtype)
 
 

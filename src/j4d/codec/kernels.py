@@ -37,15 +37,15 @@ def fused(function: Callable[..., T]) -> Callable[..., T]:
     compiled: list[Callable[..., T]] = []
 
     @functools.wraps(function)
-    def wrapper(*args: Any) -> T:
+    def wrapper(*args: Any, **kwargs: Any) -> T:
         if not compile_enabled():
-            return function(*args)
+            return function(*args, **kwargs)
         if not compiled:
             # torch's C++ toolchain probe logs a "No CUDA runtime" warning on CPU machines.
             logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
             compiled.append(torch.compile(function, dynamic=True))
         try:
-            return compiled[0](*args)
+            return compiled[0](*args, **kwargs)
         except Exception as error:  # inductor failures surface as many exception types
             _state["failed"] = True
             warnings.warn(
@@ -55,17 +55,16 @@ def fused(function: Callable[..., T]) -> Callable[..., T]:
                 RuntimeWarning,
                 stacklevel=2,
             )
-            return function(*args)
+            return function(*args, **kwargs)
 
     wrapper.eager = function  # type: ignore[attr-defined]
     return wrapper
 
 
-@fused
-def cpmf_forward(
+def _weights(
     y: torch.Tensor, q: torch.Tensor, alpha: torch.Tensor, center: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(5, ...) CPMF values and the mean offset, for centres that need no masking."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Unnormalized CPMF weights exp(l_j) for j = -2, -1, +1, +2, and 1 / their sum with 1."""
     aq = alpha * q
     u = 2 * (y - center * q)
     e_p1 = torch.exp(aq * (u - q))
@@ -74,9 +73,61 @@ def cpmf_forward(
     e_p2 = e_p1 * e_p1 * damping
     e_m2 = e_m1 * e_m1 * damping
     inv = 1.0 / (1.0 + e_p1 + e_m1 + e_p2 + e_m2)
-    probs = torch.stack([e_m2 * inv, e_m1 * inv, inv.expand_as(u), e_p1 * inv, e_p2 * inv])
+    return e_m2, e_m1, e_p1, e_p2, inv
+
+
+@fused
+def cpmf_forward(
+    y: torch.Tensor, q: torch.Tensor, alpha: torch.Tensor, center: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(5, ...) CPMF values and the mean offset, for centres that need no masking."""
+    e_m2, e_m1, e_p1, e_p2, inv = _weights(y, q, alpha, center)
+    probs = torch.stack([e_m2 * inv, e_m1 * inv, inv.expand_as(e_p1), e_p1 * inv, e_p2 * inv])
     mean_offset = (e_p1 - e_m1 + 2 * (e_p2 - e_m2)) * inv
     return probs, mean_offset
+
+
+@fused
+def cpmf_sample(
+    y: torch.Tensor,
+    q: torch.Tensor,
+    alpha: torch.Tensor,
+    center: torch.Tensor,
+    uniform: torch.Tensor,
+) -> torch.Tensor:
+    """Index drawn by inverse CDF with uniform variates ``uniform`` (same shape as y)."""
+    e_m2, e_m1, e_p1, _, inv = _weights(y, q, alpha, center)
+    return cdf_position(uniform, e_m2 * inv, e_m1 * inv, inv, e_p1 * inv) + center - 2
+
+
+@fused
+def centre_and_margin(
+    y: torch.Tensor, q: torch.Tensor, alpha: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Centre index ``round(y / q)`` (ties away from zero) and ``-max(l_{-1}, l_{+1})``.
+
+    The margin ``alpha q (q - |u|)`` bounds every neighbour's logit: index r +- j has
+    probability below ``exp(-margin)``."""
+    ratio = y / q
+    center = torch.sign(ratio) * torch.floor(ratio.abs() + 0.5)
+    u = 2 * (y - center * q)
+    return center, alpha * q * (q - u.abs())
+
+
+def cdf_position(
+    uniform: torch.Tensor, p0: torch.Tensor, p1: torch.Tensor, p2: torch.Tensor, p3: torch.Tensor
+) -> torch.Tensor:
+    """Number of cumulative probabilities ``p0, p0 + p1, ...`` that ``uniform`` reaches (0..4)."""
+    c1 = p0
+    c2 = c1 + p1
+    c3 = c2 + p2
+    c4 = c3 + p3
+    return (
+        (uniform >= c1).to(uniform.dtype)
+        + (uniform >= c2).to(uniform.dtype)
+        + (uniform >= c3).to(uniform.dtype)
+        + (uniform >= c4).to(uniform.dtype)
+    )
 
 
 @fused

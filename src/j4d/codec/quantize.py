@@ -114,15 +114,15 @@ class CPMF:
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw one index per coefficient (int64) by inverse-CDF sampling."""
         with torch.no_grad():
-            u = torch.rand(
+            uniform = torch.rand(
                 self.center.shape,
                 generator=generator,
-                dtype=torch.float64,
+                dtype=self.probs.dtype,
                 device=self.probs.device,
             )
-            cdf = self.probs.to(torch.float64).cumsum(0)
-            position = (u.unsqueeze(0) >= cdf[:-1]).sum(0)
-        return self.center + position - (MASK_WIDTH // 2)
+            p = self.probs
+            position = kernels.cdf_position(uniform, p[0], p[1], p[2], p[3])
+        return self.center + position.to(torch.int64) - (MASK_WIDTH // 2)
 
 
 def _check_positive_steps(q: torch.Tensor) -> None:
@@ -194,6 +194,56 @@ def masked_cpmf(
     return CPMF(probs, center.to(torch.int64), mean_offset)
 
 
+#: Neighbour indices with probability below exp(-40) ~ 4e-18 are never drawn: no uniform
+#: variate, float32 or float64, resolves such a probability.
+SAMPLING_CUTOFF = 40.0
+
+
+def sample_cpmf(
+    y: torch.Tensor,
+    q: torch.Tensor,
+    alpha: torch.Tensor | float,
+    generator: torch.Generator | None = None,
+    levels: int = DEFAULT_LEVELS,
+) -> torch.Tensor:
+    """Indices (int64) drawn from the masked CPMF, without materializing its five values.
+
+    Coefficients whose neighbour indices all have probability below ``exp(-40)`` keep their
+    centre index; only the others (near a decision threshold, or all of them when alpha is
+    small) draw a uniform variate and sample by inverse CDF. At the paper's alpha = 100 that is
+    a small fraction, which makes probabilistic encoding cheap.
+    """
+    _check_positive_steps(q)
+    with torch.no_grad():
+        q = torch.as_tensor(q, dtype=y.dtype, device=y.device)
+        alpha = torch.as_tensor(alpha, dtype=y.dtype, device=y.device)
+        center, margin = kernels.centre_and_margin(y, q, alpha)
+        if not bool((center.abs() <= levels - MASK_WIDTH // 2).all()):
+            return masked_cpmf(y, q, alpha, levels).sample(generator)
+        candidates = torch.nonzero(margin.reshape(-1) < SAMPLING_CUTOFF).squeeze(1)
+        index = center.reshape(-1).clone()
+        if candidates.numel():
+            picked = [_gather_broadcast(t, y.shape, candidates) for t in (y, q, alpha)]
+            uniform = torch.rand(
+                candidates.numel(), generator=generator, dtype=y.dtype, device=y.device
+            )
+            index[candidates] = kernels.cpmf_sample.eager(*picked, index[candidates], uniform)
+        return index.view(y.shape).to(torch.int64)
+
+
+def _gather_broadcast(t: torch.Tensor, shape: torch.Size, flat_index: torch.Tensor) -> torch.Tensor:
+    """``broadcast_to(t, shape).reshape(-1)[flat_index]`` without materializing the broadcast."""
+    if t.dim() == 0:
+        return t
+    expanded = torch.broadcast_to(t, shape)
+    position = torch.zeros_like(flat_index)
+    remainder = flat_index
+    for size, stride in zip(reversed(shape), reversed(expanded.stride()), strict=True):
+        position += (remainder % size) * stride
+        remainder = remainder // size
+    return t.reshape(-1)[position] if t.is_contiguous() else expanded.reshape(-1)[flat_index]
+
+
 def full_cpmf(
     y: torch.Tensor, q: torch.Tensor, alpha: torch.Tensor | float, levels: int = DEFAULT_LEVELS
 ) -> torch.Tensor:
@@ -246,9 +296,7 @@ def probabilistic_quantize(
     levels: int = DEFAULT_LEVELS,
 ) -> torch.Tensor:
     """Probabilistic quantizer: ``i q``, ``i`` drawn from the masked CPMF (not differentiable)."""
-    with torch.no_grad():
-        index = masked_cpmf(y, q, alpha, levels).sample(generator)
-    return index.to(y.dtype) * q
+    return sample_cpmf(y, q, alpha, generator, levels).to(y.dtype) * q
 
 
 class UniformQuantizer(nn.Module):

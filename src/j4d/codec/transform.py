@@ -26,24 +26,25 @@ def blocks_shape(height: int, width: int) -> tuple[int, int]:
     return math.ceil(height / BLOCK), math.ceil(width / BLOCK)
 
 
-def _zigzag_dct_basis() -> torch.Tensor:
-    """(64, 64) matrix mapping a flattened block (row-major) to zig-zag DCT coefficients."""
+def _natural_dct_basis() -> torch.Tensor:
+    """(64, 64) matrix mapping a flattened block (row-major) to row-major DCT coefficients."""
     u = np.arange(BLOCK)[:, None]
     x = np.arange(BLOCK)[None, :]
     d = np.cos((2 * x + 1) * u * np.pi / (2 * BLOCK)) * np.sqrt(2.0 / BLOCK)
     d[0] /= np.sqrt(2.0)
     kron = np.kron(d, d)  # row (u, v) natural, column (x, y) natural
-    return torch.as_tensor(kron[ZIGZAG], dtype=torch.float64)
+    return torch.as_tensor(kron, dtype=torch.float64)
 
 
-_BASIS = _zigzag_dct_basis()
+_BASES = {"natural": _natural_dct_basis()}
+_BASES["zigzag"] = _BASES["natural"][ZIGZAG]
 
 
 def dct_basis(
-    dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
+    dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu", order: str = "zigzag"
 ) -> torch.Tensor:
-    """The (64, 64) orthonormal zig-zag DCT basis (rows: frequencies)."""
-    return _BASIS.to(dtype=dtype, device=device)
+    """The (64, 64) orthonormal DCT basis, rows are frequencies in ``order`` (zigzag/natural)."""
+    return _BASES[order].to(dtype=dtype, device=device)
 
 
 def pad_to_blocks(x: torch.Tensor) -> torch.Tensor:
@@ -70,12 +71,14 @@ def unblockify(blocks: torch.Tensor, hb: int, wb: int) -> torch.Tensor:
     return x.reshape(n, c, hb * BLOCK, wb * BLOCK)
 
 
-def block_dct(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, B, 64) zig-zag DCT coefficients of the edge-padded 8x8 blocks."""
+def block_dct(x: torch.Tensor, order: str = "zigzag") -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, B, 64) DCT coefficients of the edge-padded 8x8 blocks.
+
+    The last axis is in zig-zag order (default) or natural (row-major) order."""
     if x.dim() != 4:
         raise ValueError(f"block_dct expects (N, C, H, W), got shape {tuple(x.shape)}")
     blocks = blockify(pad_to_blocks(x))
-    return blocks @ dct_basis(x.dtype, x.device).T
+    return blocks @ dct_basis(x.dtype, x.device, order).T
 
 
 def block_idct(coefficients: torch.Tensor, height: int, width: int) -> torch.Tensor:

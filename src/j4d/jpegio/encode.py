@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from j4d.codec.codec import JPEGCodec
-from j4d.codec.quantize import Softness
+from j4d.codec.codec import analyze, channel_steps
+from j4d.codec.quantize import Softness, sample_cpmf
 from j4d.codec.transform import blocks_shape
 from j4d.errors import InvalidInputError
 from j4d.jpegio._jpeglib import scratch_file, use_turbo
@@ -75,27 +75,31 @@ def encode_quality(image: np.ndarray, quality: int) -> bytes:
     return encode_uniform(image, QuantTables.from_quality(quality))
 
 
-def write_indices(indices: np.ndarray, tables: QuantTables, height: int, width: int) -> bytes:
+def write_indices(
+    indices: np.ndarray | torch.Tensor,
+    tables: QuantTables,
+    height: int,
+    width: int,
+    order: str = "zigzag",
+) -> bytes:
     """Write quantized indices as a baseline 4:4:4 JPEG with optimized Huffman tables.
 
-    ``indices`` is (3, B, 64): Y, Cb, Cr; blocks in scan order; frequencies in zig-zag order.
+    ``indices`` is (3, B, 64): Y, Cb, Cr; blocks in scan order; frequencies in ``order``
+    (zig-zag, as the codec produces them, or natural).
     """
     hb, wb = blocks_shape(height, width)
-    indices = np.asarray(indices)
-    if indices.shape != (3, hb * wb, 64):
+    indices = torch.as_tensor(indices)
+    if tuple(indices.shape) != (3, hb * wb, 64):
         raise InvalidInputError(
-            f"expected (3, {hb * wb}, 64) indices for {height}x{width}, got {indices.shape}"
+            f"expected (3, {hb * wb}, 64) indices for {height}x{width}, got {tuple(indices.shape)}"
         )
-    if np.abs(indices).max(initial=0) > 2047:
+    if int(indices.abs().max()) > 2047:
         raise InvalidInputError("coefficient index out of the baseline range [-2047, 2047]")
-    natural = indices[..., NATURAL_TO_ZIGZAG].reshape(3, hb, wb, 8, 8).astype(np.int16)
+    if order == "zigzag":
+        indices = indices[..., torch.as_tensor(NATURAL_TO_ZIGZAG)]
+    planes = indices.to(torch.int16).reshape(3, hb, wb, 8, 8).numpy()
     use_turbo()
-    jpeg = jpeglib.from_dct(
-        np.ascontiguousarray(natural[0]),
-        np.ascontiguousarray(natural[1]),
-        np.ascontiguousarray(natural[2]),
-        qt=tables.to_jpeglib(),
-    )
+    jpeg = jpeglib.from_dct(planes[0], planes[1], planes[2], qt=tables.to_jpeglib())
     jpeg.height, jpeg.width = height, width  # the true size; blocks cover the padding
     with scratch_file() as path:
         jpeg.write_dct(path, flags=["+OPTIMIZE_CODING"])
@@ -108,13 +112,22 @@ def sample_indices(
     tables: QuantTables,
     softness: Softness | None = None,
     generator: torch.Generator | None = None,
-) -> np.ndarray:
-    """(3, B, 64) indices drawn by the probabilistic quantizer for one RGB image."""
+    order: str = "zigzag",
+) -> torch.Tensor:
+    """(3, B, 64) int64 indices drawn by the probabilistic quantizer for one RGB image.
+
+    The same pipeline as :class:`~j4d.codec.JPEGCodec` in probabilistic mode (libjpeg's 8-bit
+    YCbCr, exact DCT, masked CPMF), without the decoding half. Frequencies come in ``order``;
+    the random stream follows that layout, so the two orders draw differently for one seed
+    (:func:`encode_probabilistic` uses natural order)."""
     _check_rgb(image)
-    codec = JPEGCodec(tables, softness=softness, mode="probabilistic")
+    softness = softness or Softness()
+    table_steps = torch.as_tensor(tables.to_array(order), dtype=torch.float32)
+    q = channel_steps(table_steps).unsqueeze(1)
+    alpha = channel_steps(softness.alpha(table_steps)).unsqueeze(1)
     with torch.no_grad():
-        output = codec(to_batch(image, torch.float64), generator=generator)
-    return output.indices[0].numpy()
+        coefficients = analyze(to_batch(image), order=order)[0]
+        return sample_cpmf(coefficients, q, alpha, generator)
 
 
 def encode_probabilistic(
@@ -125,5 +138,5 @@ def encode_probabilistic(
 ) -> bytes:
     """Encode with indices sampled from the CPMF (the paper's probabilistic encoder)."""
     generator = torch.Generator().manual_seed(int(seed))
-    indices = sample_indices(image, tables, softness, generator)
-    return write_indices(indices, tables, image.shape[0], image.shape[1])
+    indices = sample_indices(image, tables, softness, generator, order="natural")
+    return write_indices(indices, tables, image.shape[0], image.shape[1], order="natural")

@@ -59,8 +59,8 @@ def to_batch(
     images: np.ndarray | list[np.ndarray], dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
     """(H, W, 3) uint8 array(s) of one size -> (N, 3, H, W) float tensor in [0, 255]."""
-    stack = np.stack(images) if isinstance(images, list) else np.asarray(images)[None]
-    return torch.from_numpy(np.array(stack, copy=True)).permute(0, 3, 1, 2).to(dtype)
+    stack = np.stack(images) if isinstance(images, list) else np.array(images, copy=True)[None]
+    return torch.from_numpy(stack).to(dtype).permute(0, 3, 1, 2).contiguous()
 
 
 def to_uint8_image(batch_item: torch.Tensor) -> np.ndarray:

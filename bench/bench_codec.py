@@ -1,0 +1,221 @@
+"""Codec benchmarks: prints a table and writes JSON (no pass/fail: targets are reported).
+
+1. Encode throughput on Kodak-24 (4:4:4, optimized Huffman, QF 50 tables):
+   j4d uniform path / plain Pillow with the same tables   (target >= 0.95)
+   j4d probabilistic path / plain Pillow                 (target >= 0.5)
+2. Soft codec + entropy rate estimate, forward + backward, 224x224, batch 32, against a
+   ResNet-18 (random weights) forward + backward on the same batch: time ratio (target <= 0.10)
+   and peak memory of both. Each job runs in its own process after a warm-up step; peak memory
+   is the resident-set high-water mark of the timed steps above the memory resident before
+   them (CPU, reset through /proc/self/clear_refs) or torch's peak allocation (CUDA).
+
+Usage: python bench/bench_codec.py [--device cpu|cuda] [--rounds 3] [--out bench/out/codec.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from j4d import EntropyRate, JPEGCodec, QuantTables
+from j4d.data import require_data_root
+from j4d.fileutil import atomic_write_text
+from j4d.jpegio import encode_probabilistic, encode_uniform, load_image
+
+
+def _best_rate(function, items, rounds: int) -> float:
+    """Images per second: best of ``rounds`` full passes (least disturbed by other load)."""
+    timings = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for item in items:
+            function(item)
+        timings.append(time.perf_counter() - start)
+    return len(items) / min(timings)
+
+
+def bench_encode(rounds: int) -> dict:
+    root = require_data_root()
+    images = [load_image(p) for p in sorted((root / "kodak24").glob("kodim*.png"))]
+    tables = QuantTables.from_quality(50)
+    qtables = tables.to_pillow()
+
+    def pillow(image):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "JPEG", qtables=qtables, subsampling=0, optimize=True)
+        return buffer.getvalue()
+
+    encode_probabilistic(images[0], tables)  # warm-up (library loading)
+    # Interleave the candidates round by round so drifting machine load hits all of them.
+    rates = {"pillow": [], "uniform": [], "probabilistic": []}
+    for _ in range(rounds):
+        rates["pillow"].append(_best_rate(pillow, images, 1))
+        rates["uniform"].append(_best_rate(lambda im: encode_uniform(im, tables), images, 1))
+        rates["probabilistic"].append(
+            _best_rate(lambda im: encode_probabilistic(im, tables, seed=0), images, 1)
+        )
+    best = {k: max(v) for k, v in rates.items()}
+    return {
+        "images": len(images),
+        "images_per_s": best,
+        "uniform_over_pillow": best["uniform"] / best["pillow"],
+        "probabilistic_over_pillow": best["probabilistic"] / best["pillow"],
+    }
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak() -> int:
+    """Reset the resident-set high-water mark (Linux); return the current RSS in kB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_kb("VmRSS")
+
+
+def _peak_memory_mb(device: str, baseline_kb: int) -> float:
+    """Peak memory of the timed steps above what was resident before them."""
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return (_status_kb("VmHWM") - baseline_kb) / 1024
+
+
+def _train_step_job(
+    job: str, device: str, batch: int, size: int, steps: int, compile_: bool, queue
+) -> None:
+    os.environ["J4D_COMPILE"] = "1" if compile_ else "0"
+    torch.manual_seed(0)
+    x = (torch.rand(batch, 3, size, size) * 255).round().to(device)
+    if job == "codec":
+        codec = JPEGCodec(QuantTables.from_quality(50), learn_tables=True).to(device)
+        rate = EntropyRate()
+
+        def step():
+            output = codec(x)
+            loss = output.reconstruction.mean() + 0.01 * rate(output)
+            loss.backward()
+    else:
+        import torchvision
+
+        model = torchvision.models.resnet18(weights=None).to(device)
+
+        def step():
+            loss = model(x / 255.0).logsumexp(1).mean()
+            loss.backward()
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    step()  # warm-up (and compilation)
+    sync()
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    baseline = _reset_peak()
+    timings = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        sync()
+        timings.append(time.perf_counter() - start)
+    queue.put({"seconds": statistics.median(timings), "peak_mb": _peak_memory_mb(device, baseline)})
+
+
+def _run_job(*args) -> dict:
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_train_step_job, args=(*args, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def bench_training_step(device: str, batch: int, size: int, steps: int) -> dict:
+    model = _run_job("model", device, batch, size, steps, False)
+    results = {"batch": batch, "size": size, "device": device, "resnet18": model}
+    for label, compile_ in (("codec_compiled", True), ("codec_eager", False)):
+        codec = _run_job("codec", device, batch, size, steps, compile_)
+        results[label] = {**codec, "time_over_resnet18": codec["seconds"] / model["seconds"]}
+    return results
+
+
+def format_report(report: dict) -> str:
+    encode, step = report["encode"], report["training_step"]
+    rate = encode["images_per_s"]
+    rows = [
+        f"Encode, Kodak-24 ({encode['images']} images, QF 50 tables, 4:4:4, optimized Huffman)",
+        f"  {'path':18s} {'img/s':>8s} {'vs Pillow':>10s} {'target':>8s}",
+        f"  {'Pillow (plain)':18s} {rate['pillow']:8.1f} {1.0:10.2f}",
+    ]
+    for name, key, target in (
+        ("uniform", "uniform", ">= 0.95"),
+        ("probabilistic", "probabilistic", ">= 0.5"),
+    ):
+        ratio = encode[f"{key}_over_pillow"]
+        rows.append(f"  {'j4d ' + name:18s} {rate[key]:8.1f} {ratio:10.2f} {target:>8s}")
+    rows += [
+        "",
+        f"Forward + backward, batch {step['batch']} at {step['size']}x{step['size']}, {step['device']}",
+        f"  {'job':30s} {'s/step':>8s} {'peak MB':>9s} {'vs ResNet-18':>13s}",
+    ]
+    model = step["resnet18"]
+    rows.append(
+        f"  {'ResNet-18 (random weights)':30s} {model['seconds']:8.3f} {model['peak_mb']:9.0f} {1.0:13.3f}"
+    )
+    for label in ("codec_compiled", "codec_eager"):
+        row = step[label]
+        name = "soft codec + rate, " + label.split("_")[1]
+        rows.append(
+            f"  {name:30s} {row['seconds']:8.3f} {row['peak_mb']:9.0f} {row['time_over_resnet18']:13.3f}"
+        )
+    rows.append("  target: codec + rate <= 0.10 of the model's time")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/codec.json"))
+    args = parser.parse_args(argv)
+
+    encode = bench_encode(args.rounds)
+    step = bench_training_step(args.device, args.batch, args.size, args.steps)
+    report = {
+        "machine": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+        },
+        "encode": encode,
+        "training_step": step,
+    }
+    print(format_report(report))
+    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
