@@ -9,7 +9,6 @@ from conftest import smooth_image
 from j4d import JPEGCodec, QuantTables, Softness
 from j4d.codec import channel_steps, synthesize
 from j4d.errors import InvalidInputError
-from j4d.tables import natural_to_zigzag
 from j4d.jpegio import (
     decode,
     encode_probabilistic,
@@ -21,6 +20,7 @@ from j4d.jpegio import (
     sample_indices,
     to_batch,
 )
+from j4d.tables import natural_to_zigzag
 
 
 def our_uniform_indices(image, tables):
