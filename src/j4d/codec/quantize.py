@@ -87,18 +87,19 @@ class Softness:
 class CPMF:
     """Masked CPMFs of many coefficients, offset-major.
 
-    ``probs[j, ...]`` is P(index = center + j - 2) for j = 0..4, ``center`` (int64) the rounded
+    ``probs[j, ...]`` is P(index = center + j - 2) for j = 0..4, ``center`` the rounded
     index ``round(y / q)``. ``mean_offset`` caches ``sum_j (j - 2) probs[j]`` when known.
     """
 
     probs: torch.Tensor  # (5, ...)
-    center: torch.Tensor  # (...), int64
+    center: torch.Tensor  # (...), integer values (kept in the coefficients' float dtype)
     mean_offset: torch.Tensor | None = None
 
     def indices(self) -> torch.Tensor:
         """(5, ...) int64: the index each probability belongs to."""
         offsets = torch.tensor(MASK_OFFSETS, device=self.center.device)
-        return self.center.unsqueeze(0) + offsets.view(-1, *([1] * self.center.dim()))
+        center = self.center.to(torch.int64)
+        return center.unsqueeze(0) + offsets.view(-1, *([1] * center.dim()))
 
     def expected_index(self) -> torch.Tensor:
         offset = self.mean_offset
@@ -122,7 +123,7 @@ class CPMF:
             )
             p = self.probs
             position = kernels.cdf_position(uniform, p[0], p[1], p[2], p[3])
-        return self.center + position.to(torch.int64) - (MASK_WIDTH // 2)
+        return self.center.to(torch.int64) + position.to(torch.int64) - (MASK_WIDTH // 2)
 
 
 def _check_positive_steps(q: torch.Tensor) -> None:
@@ -191,7 +192,7 @@ def masked_cpmf(
     with torch.no_grad():
         center = round_half_away(y / q).clamp(-levels, levels)
     probs, mean_offset = _MaskedSoftmax.apply(y, q, alpha, center, levels)
-    return CPMF(probs, center.to(torch.int64), mean_offset)
+    return CPMF(probs, center, mean_offset)
 
 
 #: Neighbour indices with probability below exp(-40) ~ 4e-18 are never drawn: no uniform

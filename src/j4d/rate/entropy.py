@@ -49,7 +49,7 @@ def dpcm_cpmf(dc: CPMF) -> tuple[torch.Tensor, torch.Tensor]:
     ``i_b - i_{b-1}`` equals ``indices[m, ..., b]`` (with ``i_{-1} = 0``).
     """
     probs = dc.probs.movedim(0, -1)  # (..., B, 5)
-    center = dc.center
+    center = dc.center.to(torch.int64)
     point_mass = torch.zeros_like(probs[..., :1, :])
     point_mass[..., MASK_WIDTH // 2] = 1.0
     previous = torch.cat([point_mass, probs[..., :-1, :]], dim=-2)
@@ -69,6 +69,22 @@ def _entropy_from_bins(mass: torch.Tensor, row_of_bin: torch.Tensor, num_rows: i
     return -mass.new_zeros(num_rows).index_add(0, row_of_bin, plogp)
 
 
+class _ScatterRows(torch.autograd.Function):
+    """``zeros(W, size).index_add(1, keys, values)`` for (W, M) values; the backward gathers
+    each row with a 1-D ``take``, faster on CPU than autograd's ``index_select`` along dim 1."""
+
+    @staticmethod
+    def forward(ctx, values, keys, size):  # type: ignore[override]
+        ctx.save_for_backward(keys)
+        return values.new_zeros(values.shape[0], size).index_add(1, keys, values)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (keys,) = ctx.saved_tensors
+        grad = grad.contiguous()
+        return torch.stack([row.take(keys) for row in grad.unbind(0)]), None, None
+
+
 def _marginal_entropies(
     base_keys: torch.Tensor, probs: torch.Tensor, bins: int, num_rows: int
 ) -> torch.Tensor:
@@ -85,7 +101,7 @@ def _marginal_entropies(
         # One scatter of all W slices by their shared key, then shift slice j by j bins: a
         # single pass over the coefficients, forward and backward.
         size = num_rows * bins
-        partial = flat.new_zeros(width, size).index_add(1, base, flat)
+        partial = _ScatterRows.apply(flat, base, size)
         histogram = sum(F.pad(partial[j, : size - j], (j, 0)) for j in range(width))
         row_of_bin = torch.arange(num_rows, device=base.device).repeat_interleave(bins)
         return _entropy_from_bins(histogram, row_of_bin, num_rows)
@@ -107,7 +123,7 @@ def coefficient_bits(cpmf: CPMF, per_image: bool = False) -> torch.Tensor:
     Returns a scalar for the batch (one marginal per frequency over all images), or (N,)
     with ``per_image`` (each image its own marginals, as if coded alone).
     """
-    probs, center = cpmf.probs, cpmf.center
+    probs, center = cpmf.probs, cpmf.center.to(torch.int64)
     if probs.dim() != 5 or probs.shape[0] != MASK_WIDTH or probs.shape[2] != 3:
         raise ValueError(f"expected CPMF probs of shape (5, N, 3, B, 64), got {tuple(probs.shape)}")
     if probs.shape[-1] != _FREQUENCIES:
@@ -122,7 +138,7 @@ def coefficient_bits(cpmf: CPMF, per_image: bool = False) -> torch.Tensor:
     low = int(center.min()) + MASK_OFFSETS[0]
     ac_bins = int(center.max()) + MASK_OFFSETS[-1] - low + 1
     rows = groups.view(n, 3, 1, 1) * _FREQUENCIES + torch.arange(_FREQUENCIES, device=device)
-    ac_keys = rows * ac_bins + (center - low + MASK_OFFSETS[0])
+    ac_keys = (rows * ac_bins + (MASK_OFFSETS[0] - low)) + center
     ac_entropy = _marginal_entropies(ac_keys, probs, ac_bins, images * _GROUPS * _FREQUENCIES)
     ac_entropy = ac_entropy.view(images, _GROUPS, _FREQUENCIES)[..., 1:].sum(-1)
 
