@@ -139,19 +139,24 @@ def cpmf_backward(
     probs: torch.Tensor,
     grad_probs: torch.Tensor,
     grad_mean: torch.Tensor,
+    grad_first: torch.Tensor,
+    is_first: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradients w.r.t. y and (elementwise, before reduction to q's shape) w.r.t. q.
 
+    ``grad_first`` (5, ..., 1) is the gradient of the separate output ``probs[..., :1]``; it is
+    added where ``is_first`` (a boolean over the last axis) holds.
     With upstream ``g_j = grad_probs[j] + j grad_mean``: ``dL/dl_j = p_j (g_j - sum_k p_k g_k)``,
     ``A = sum_j j dL/dl_j``, ``B = sum_j j^2 dL/dl_j``; then ``dL/dy = 2 alpha q A`` and
     ``dL/dq = alpha ((u - 2 q r) A - 2 q B)`` (alpha is a constant).
     """
     p_m2, p_m1, p_0, p_p1, p_p2 = probs.unbind(0)
-    g_m2 = grad_probs[0] - 2 * grad_mean
-    g_m1 = grad_probs[1] - grad_mean
-    g_0 = grad_probs[2]
-    g_p1 = grad_probs[3] + grad_mean
-    g_p2 = grad_probs[4] + 2 * grad_mean
+    upstream = grad_probs + torch.where(is_first, grad_first, 0.0)
+    g_m2 = upstream[0] - 2 * grad_mean
+    g_m1 = upstream[1] - grad_mean
+    g_0 = upstream[2]
+    g_p1 = upstream[3] + grad_mean
+    g_p2 = upstream[4] + 2 * grad_mean
     mean_g = p_m2 * g_m2 + p_m1 * g_m1 + p_0 * g_0 + p_p1 * g_p1 + p_p2 * g_p2
     w_m2 = p_m2 * (g_m2 - mean_g)
     w_m1 = p_m1 * (g_m1 - mean_g)

@@ -88,12 +88,18 @@ class CPMF:
     """Masked CPMFs of many coefficients, offset-major.
 
     ``probs[j, ...]`` is P(index = center + j - 2) for j = 0..4, ``center`` the rounded
-    index ``round(y / q)``. ``mean_offset`` caches ``sum_j (j - 2) probs[j]`` when known.
+    index ``round(y / q)``. ``mean_offset`` caches ``sum_j (j - 2) probs[j]`` when known, and
+    ``first_probs`` the slice ``probs[..., 0]`` (see :meth:`probs_at_first`).
     """
 
     probs: torch.Tensor  # (5, ...)
     center: torch.Tensor  # (...), integer values (kept in the coefficients' float dtype)
     mean_offset: torch.Tensor | None = None
+    first_probs: torch.Tensor | None = None  # probs[..., 0] as its own autograd output
+
+    def probs_at_first(self) -> torch.Tensor:
+        """``probs[..., 0]``: the DC CPMFs when the last axis is frequency."""
+        return self.probs[..., 0] if self.first_probs is None else self.first_probs
 
     def indices(self) -> torch.Tensor:
         """(5, ...) int64: the index each probability belongs to."""
@@ -132,10 +138,13 @@ def _check_positive_steps(q: torch.Tensor) -> None:
 
 
 class _MaskedSoftmax(torch.autograd.Function):
-    """The five CPMF values and their mean offset, with a hand-derived backward.
+    """The five CPMF values, their mean offset and the values at last-axis index 0 (the DC
+    coefficient when the last axis is frequency), with a hand-derived backward.
 
     Autograd over five separate (N, 3, B, 64) tensors costs several times the time and memory
-    of this closed form (see :mod:`j4d.codec.kernels`).
+    of this closed form (see :mod:`j4d.codec.kernels`). The DC slice is an output of its own
+    because indexing ``probs[..., 0]`` would make autograd allocate and fill a full-size zero
+    gradient; here its gradient is added inside the fused backward kernel.
     """
 
     @staticmethod
@@ -145,16 +154,23 @@ class _MaskedSoftmax(torch.autograd.Function):
         else:
             probs, mean_offset = _masked_softmax_near_limits(y, q, alpha, center, levels)
         ctx.save_for_backward(y, q, alpha, center, probs)
-        return probs, mean_offset
+        ctx.set_materialize_grads(False)  # unused outputs: None, not zero-filled tensors
+        return probs, mean_offset, probs[..., :1].clone()
 
     @staticmethod
-    def backward(ctx, grad_probs, grad_mean):  # type: ignore[override]
+    def backward(ctx, grad_probs, grad_mean, grad_first):  # type: ignore[override]
         y, q, alpha, center, probs = ctx.saved_tensors
+        zero = torch.zeros((), dtype=y.dtype, device=y.device)
         if grad_probs is None:
-            grad_probs = torch.zeros((), dtype=y.dtype, device=y.device).expand_as(probs)
+            grad_probs = zero.expand_as(probs)
         if grad_mean is None:
-            grad_mean = torch.zeros((), dtype=y.dtype, device=y.device).expand_as(y)
-        grad_y, grad_q = kernels.cpmf_backward(y, q, alpha, center, probs, grad_probs, grad_mean)
+            grad_mean = zero.expand_as(y)
+        if grad_first is None:
+            grad_first = zero.expand(*probs.shape[:-1], 1)
+        is_first = torch.arange(y.shape[-1], device=y.device) == 0
+        grad_y, grad_q = kernels.cpmf_backward(
+            y, q, alpha, center, probs, grad_probs, grad_mean, grad_first, is_first
+        )
         grad_y = grad_y if ctx.needs_input_grad[0] else None
         grad_q = grad_q.sum_to_size(q.shape) if ctx.needs_input_grad[1] else None
         return grad_y, grad_q, None, None, None
@@ -191,8 +207,8 @@ def masked_cpmf(
     alpha = torch.as_tensor(alpha, dtype=y.dtype, device=y.device).detach()
     with torch.no_grad():
         center = round_half_away(y / q).clamp(-levels, levels)
-    probs, mean_offset = _MaskedSoftmax.apply(y, q, alpha, center, levels)
-    return CPMF(probs, center, mean_offset)
+    probs, mean_offset, first = _MaskedSoftmax.apply(y, q, alpha, center, levels)
+    return CPMF(probs, center, mean_offset, first[..., 0])
 
 
 #: Neighbour indices with probability below exp(-40) ~ 4e-18 are never drawn: no uniform

@@ -82,7 +82,10 @@ class _ScatterRows(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         (keys,) = ctx.saved_tensors
         grad = grad.contiguous()
-        return torch.stack([row.take(keys) for row in grad.unbind(0)]), None, None
+        gathered = grad.new_empty(grad.shape[0], keys.numel())
+        for row, out in zip(grad.unbind(0), gathered.unbind(0), strict=True):
+            torch.take(row, keys, out=out)
+        return gathered, None, None
 
 
 def _marginal_entropies(
@@ -142,7 +145,8 @@ def coefficient_bits(cpmf: CPMF, per_image: bool = False) -> torch.Tensor:
     ac_entropy = _marginal_entropies(ac_keys, probs, ac_bins, images * _GROUPS * _FREQUENCIES)
     ac_entropy = ac_entropy.view(images, _GROUPS, _FREQUENCIES)[..., 1:].sum(-1)
 
-    dc_probs, dc_indices = dpcm_cpmf(CPMF(probs[..., 0], center[..., 0]))  # (9, n, 3, B)
+    dc_cpmf = CPMF(cpmf.probs_at_first(), center[..., 0])
+    dc_probs, dc_indices = dpcm_cpmf(dc_cpmf)  # (9, n, 3, B)
     dc_low = int(dc_indices[0].min())
     dc_bins = int(dc_indices[-1].max()) - dc_low + 1
     dc_keys = groups.view(n, 3, 1) * dc_bins + (dc_indices[0] - dc_low)
