@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.j4d-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench validate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_codec.py
+
+validate: $(STAMP)
+	$(BIN)/python bench/validate_codec.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,135 @@
+"""Validation of the core against libjpeg-turbo on real data: prints tables, writes JSON.
+
+1. Hard (uniform) indices of the codec vs the coefficients libjpeg-turbo wrote (Pillow file,
+   read back with jpeglib) for the same images and tables: fraction equal, largest difference.
+2. Entropy rate estimate (alpha = 100) vs real scan bpp of Pillow files (4:4:4, optimized
+   Huffman), default tables at QF 1..100: Pearson and MSE, batch-level (one estimate per QF
+   over all images against the mean real scan bpp) and per image (every (image, QF) pair).
+
+Usage: python bench/validate_codec.py [--cifar 500] [--out bench/out/validate.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from j4d import JPEGCodec, QuantTables
+from j4d.codec import analyze, channel_steps, masked_cpmf
+from j4d.data import class_spread_files, require_data_root
+from j4d.fileutil import atomic_write_text
+from j4d.jpegio import encode_uniform, file_rate, load_image, read_coefficients, to_batch
+from j4d.rate import estimate_bpp
+
+AGREEMENT_QUALITIES = (1, 5, 10, 25, 50, 75, 90, 95, 100)
+
+
+def index_agreement(images: list[np.ndarray]) -> list[dict]:
+    rows = []
+    for quality in AGREEMENT_QUALITIES:
+        tables = QuantTables.from_quality(quality)
+        codec = JPEGCodec(tables, mode="uniform")
+        equal = total = worst = 0
+        for image in images:
+            reference = read_coefficients(encode_uniform(image, tables)).stacked()
+            with torch.no_grad():
+                ours = codec(to_batch(image, torch.float64)).indices[0].numpy()
+            equal += int((ours == reference).sum())
+            total += reference.size
+            worst = max(worst, int(np.abs(ours - reference).max()))
+        rows.append({"quality": quality, "equal": equal / total, "max_abs_diff": worst})
+    return rows
+
+
+def rate_correlation(images: list[np.ndarray]) -> dict:
+    height, width = images[0].shape[:2]
+    with torch.no_grad():
+        coefficients = analyze(to_batch(images))
+    batch_est, batch_real, pair_est, pair_real = [], [], [], []
+    for quality in range(1, 101):
+        tables = QuantTables.from_quality(quality)
+        q = channel_steps(tables.to_tensor()).unsqueeze(1)
+        with torch.no_grad():
+            cpmf = masked_cpmf(coefficients, q, 100.0)
+            batch_est.append(estimate_bpp(cpmf, height * width).item())
+            pair_est += estimate_bpp(cpmf, height * width, per_image=True).tolist()
+        real = [file_rate(encode_uniform(im, tables), height, width).scan_bpp for im in images]
+        batch_real.append(float(np.mean(real)))
+        pair_real += real
+
+    def stats(estimated, real):
+        estimated, real = np.asarray(estimated), np.asarray(real)
+        return {
+            "pearson": float(np.corrcoef(estimated, real)[0, 1]),
+            "mse": float(np.mean((estimated - real) ** 2)),
+            "points": int(estimated.size),
+        }
+
+    return {
+        "batch": stats(batch_est, batch_real),
+        "per_image": stats(pair_est, pair_real),
+        "curve": [
+            {"quality": q + 1, "estimated_bpp": e, "real_scan_bpp": r}
+            for q, (e, r) in enumerate(zip(batch_est, batch_real, strict=True))
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--cifar", type=int, default=500, help="CIFAR-10 test images (class-balanced)"
+    )
+    parser.add_argument(
+        "--kodak", type=int, default=2, help="Kodak images added to the agreement check"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/out/validate.json"))
+    args = parser.parse_args(argv)
+    root = require_data_root()
+    cifar = [load_image(p) for p in class_spread_files(root / "cifar10" / "test", args.cifar)]
+    kodak = [load_image(p) for p in sorted((root / "kodak24").glob("kodim*.png"))[: args.kodak]]
+
+    agreement_images = cifar[:: max(1, len(cifar) // 100)][:100] + kodak
+    agreement = index_agreement(agreement_images)
+    print(
+        f"Hard indices vs libjpeg-turbo ({len(agreement_images) - len(kodak)} CIFAR-10 test + {len(kodak)} Kodak images, 4:4:4)"
+    )
+    print(f"  {'QF':>4s} {'equal':>9s} {'max |diff|':>11s}")
+    for row in agreement:
+        print(f"  {row['quality']:4d} {100 * row['equal']:8.3f}% {row['max_abs_diff']:11d}")
+
+    correlation = rate_correlation(cifar)
+    print(
+        f"\nRate estimate (alpha = 100) vs real scan bpp, {len(cifar)} CIFAR-10 test images, QF 1..100, 4:4:4, optimized Huffman"
+    )
+    for kind in ("batch", "per_image"):
+        row = correlation[kind]
+        print(
+            f"  {kind:10s} Pearson {row['pearson']:.5f}  MSE {row['mse']:.4f}  ({row['points']} points)"
+        )
+    print(f"  {'QF':>4s} {'estimated':>10s} {'real scan':>10s}")
+    for row in correlation["curve"]:
+        if row["quality"] in (1, 10, 25, 50, 75, 90, 95, 100):
+            print(
+                f"  {row['quality']:4d} {row['estimated_bpp']:10.3f} {row['real_scan_bpp']:10.3f}"
+            )
+
+    report = {
+        "images": {"cifar10_test": len(cifar), "kodak": len(kodak)},
+        "agreement": agreement,
+        "rate_estimate": correlation,
+    }
+    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
