@@ -16,7 +16,7 @@ from j4d.jpegio import encode_probabilistic, encode_uniform, file_rate, load_ima
 _LIST_LIMIT = 20
 
 
-@click.command("encode")
+@click.command("encode", short_help="Encode images as JPEG with given tables.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",

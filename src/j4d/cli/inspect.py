@@ -76,7 +76,7 @@ def _format(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@click.command("inspect")
+@click.command("inspect", short_help="Show tables, subsampling, size and bpp of JPEG files.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def command(files: tuple[Path, ...], as_json: bool) -> None:

@@ -11,7 +11,7 @@ from j4d.jpegio import read_tables
 from j4d.tables import QuantTables
 
 
-@click.command("tables")
+@click.command("tables", short_help="Export standard or existing quantization tables.")
 @click.option(
     "--qf", "quality", type=int, default=None, help="IJG quality factor 1..100 (Annex K scaled)."
 )
