@@ -12,6 +12,7 @@ from j4d.codec import (
     kernels,
     masked_cpmf,
     probabilistic_quantize,
+    sample_cpmf,
     soft_quantize,
     uniform_indices,
     uniform_quantize,
@@ -69,15 +70,32 @@ def test_probabilistic_quantizer_tends_to_uniform_and_is_seeded():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
-def test_probabilistic_samples_follow_the_cpmf():
-    y = torch.full((200_000,), 1.3, dtype=torch.float64)
+@pytest.mark.parametrize("sampler", ["dense", "sparse"])
+@pytest.mark.parametrize(("value", "alpha"), [(1.3, 1.0), (2.49, 40.0)])
+def test_probabilistic_samples_follow_the_cpmf(sampler, value, alpha):
+    y = torch.full((200_000,), value, dtype=torch.float64)
     q = torch.tensor(1.0, dtype=torch.float64)
-    cpmf = masked_cpmf(y[:1], q, 1.0)
-    samples = masked_cpmf(y, q, 1.0).sample(torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(3)
+    if sampler == "dense":
+        samples = masked_cpmf(y, q, alpha).sample(generator)
+    else:
+        samples = sample_cpmf(y, q, alpha, generator)
+    cpmf = masked_cpmf(y[:1], q, alpha)
     for j, index in enumerate(cpmf.indices()[:, 0].tolist()):
         frequency = (samples == index).double().mean().item()
         expected = cpmf.probs[j, 0].item()
         assert frequency == pytest.approx(expected, abs=4 * (expected / len(y)) ** 0.5 + 1e-4)
+
+
+def test_sparse_sampler_keeps_certain_coefficients_at_their_centre():
+    y = torch.tensor([0.2, 3.9, -7.1, 2.5], dtype=torch.float64)
+    q = torch.tensor(1.0, dtype=torch.float64)
+    draws = {
+        tuple(sample_cpmf(y, q, 100.0, torch.Generator().manual_seed(s)).tolist())
+        for s in range(40)
+    }
+    assert {d[:3] for d in draws} == {(0, 4, -7)}  # far from a threshold: always the centre
+    assert {d[3] for d in draws} == {2, 3}  # an exact tie: either neighbour
 
 
 def test_uniform_rounding_matches_libjpeg_ties():
