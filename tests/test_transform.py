@@ -72,3 +72,24 @@ def test_libjpeg_integer_color_is_rounded_and_clamped():
 def test_bad_shape_is_rejected():
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         rgb_to_ycbcr(torch.zeros(3, 4, 4))
+
+
+def test_8bit_decode_matches_straight_through_autograd_reference():
+    from j4d.codec import straight_through_round, ycbcr_to_rgb_8bit
+
+    torch.manual_seed(0)
+    ycbcr = (torch.rand(2, 3, 9, 11, dtype=torch.float64) * 320 - 30).requires_grad_()
+    reference = ycbcr.detach().clone().requires_grad_()
+    grad = torch.randn(2, 3, 9, 11, dtype=torch.float64)
+
+    def clamp_inclusive(x):  # gradient passes on [0, 255] including the ends
+        return torch.where((x >= 0) & (x <= 255), x, x.detach().clamp(0, 255))
+
+    out = ycbcr_to_rgb_8bit(ycbcr)
+    rounded = clamp_inclusive(straight_through_round(reference))
+    expected = clamp_inclusive(straight_through_round(ycbcr_to_rgb(rounded)))
+    assert torch.equal(out, expected)
+    out.backward(grad)
+    expected.backward(grad)
+    assert torch.allclose(ycbcr.grad, reference.grad)
+    assert (ycbcr.grad == 0).any()  # some samples were clamped

@@ -16,6 +16,7 @@ from j4d.codec.color import (
     rgb_to_ycbcr,
     rgb_to_ycbcr_libjpeg,
     ycbcr_to_rgb,
+    ycbcr_to_rgb_8bit,
 )
 from j4d.codec.quantize import (
     CPMF,
@@ -68,4 +69,5 @@ __all__ = [
     "uniform_indices",
     "uniform_quantize",
     "ycbcr_to_rgb",
+    "ycbcr_to_rgb_8bit",
 ]

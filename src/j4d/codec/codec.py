@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from j4d.codec.color import rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb
+from j4d.codec.color import rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb, ycbcr_to_rgb_8bit
 from j4d.codec.kernels import fused
 from j4d.codec.quantize import CPMF, DEFAULT_LEVELS, Softness, masked_cpmf, uniform_indices
 from j4d.codec.transform import block_dct, block_idct
@@ -31,8 +31,11 @@ LEVEL_SHIFT = 128.0
 
 
 def straight_through_round(x: torch.Tensor) -> torch.Tensor:
-    """``round(x)`` in the forward pass, identity gradient in the backward pass."""
-    return x + (torch.round(x) - x).detach()
+    """``round(x)`` in the forward pass, identity gradient in the backward pass.
+
+    Written so that the value is exactly the integer (``x + (round(x) - x)`` can land a hair
+    off it, which flips a following clamp at 0 or 255)."""
+    return torch.round(x).detach() + (x - x.detach())
 
 
 def channel_steps(tables: torch.Tensor) -> torch.Tensor:
@@ -57,18 +60,17 @@ def analyze(rgb: torch.Tensor, integer_samples: bool = True, order: str = "zigza
     return block_dct(ycbcr - LEVEL_SHIFT, order)
 
 
-@fused
 def synthesize(
     coefficients: torch.Tensor, height: int, width: int, integer_samples: bool = True
 ) -> torch.Tensor:
-    """(N, 3, B, 64) de-quantized coefficients -> (N, 3, height, width) RGB in [0, 255]."""
+    """(N, 3, B, 64) de-quantized coefficients -> (N, 3, height, width) RGB in [0, 255].
+
+    With ``integer_samples`` the YCbCr and RGB samples are rounded as an 8-bit decoder does
+    (straight-through gradient)."""
     ycbcr = block_idct(coefficients, height, width) + LEVEL_SHIFT
     if integer_samples:
-        ycbcr = straight_through_round(ycbcr)
-    rgb = ycbcr_to_rgb(ycbcr.clamp(0.0, 255.0))
-    if integer_samples:
-        rgb = straight_through_round(rgb)
-    return rgb.clamp(0.0, 255.0)
+        return ycbcr_to_rgb_8bit(ycbcr)
+    return ycbcr_to_rgb(ycbcr.clamp(0.0, 255.0)).clamp(0.0, 255.0)
 
 
 @dataclass

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from j4d.codec.kernels import fused
+
 _RGB_TO_YCBCR = (
     (0.299, 0.587, 0.114),
     (-0.168736, -0.331264, 0.5),
@@ -77,6 +79,52 @@ def rgb_to_ycbcr_libjpeg(rgb: torch.Tensor) -> torch.Tensor:
     acc = _mix(rgb.detach().to(dtype).round(), fixed.to(dtype=dtype, device=rgb.device))
     ycbcr = torch.floor((acc + bias.to(dtype=dtype, device=rgb.device)) / one)
     return ycbcr.clamp(0.0, 255.0).to(rgb.dtype)
+
+
+def _clamp8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """round + clamp to [0, 255], and where the gradient passes (rounded value in [0, 255])."""
+    rounded = torch.round(x)
+    return rounded.clamp(0.0, 255.0), (rounded >= 0.0) & (rounded <= 255.0)
+
+
+@fused
+def _decode_8bit_forward(ycbcr: torch.Tensor) -> torch.Tensor:
+    samples, _ = _clamp8(ycbcr)
+    rgb, _ = _clamp8(ycbcr_to_rgb(samples))
+    return rgb
+
+
+@fused
+def _decode_8bit_backward(ycbcr: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    samples, inside_samples = _clamp8(ycbcr)
+    _, inside_rgb = _clamp8(ycbcr_to_rgb(samples))
+    grad_rgb = torch.where(inside_rgb, grad, 0.0)
+    weights = torch.tensor(_YCBCR_TO_RGB, dtype=grad.dtype, device=grad.device)
+    return torch.where(inside_samples, _mix(grad_rgb, weights.T), 0.0)
+
+
+class _Decode8Bit(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, ycbcr):  # type: ignore[override]
+        ctx.save_for_backward(ycbcr)
+        return _decode_8bit_forward(ycbcr)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (ycbcr,) = ctx.saved_tensors
+        return _decode_8bit_backward(ycbcr, grad)
+
+
+def ycbcr_to_rgb_8bit(ycbcr: torch.Tensor) -> torch.Tensor:
+    """What an 8-bit decoder outputs for real-valued YCbCr samples: samples rounded and clamped
+    to [0, 255], converted to RGB, rounded and clamped again.
+
+    Gradient: rounding is straight-through; clamping passes gradient for rounded values in
+    [0, 255] including the ends (``torch.clamp`` would stop it at exactly 0 and 255, i.e. at
+    every saturated pixel). One fused kernel each way instead of autograd over a dozen
+    full-size steps."""
+    _check_image(ycbcr, "ycbcr_to_rgb_8bit")
+    return _Decode8Bit.apply(ycbcr)
 
 
 class RgbToYcbcr(nn.Module):

@@ -89,13 +89,16 @@ class CPMF:
 
     ``probs[j, ...]`` is P(index = center + j - 2) for j = 0..4, ``center`` the rounded
     index ``round(y / q)``. ``mean_offset`` caches ``sum_j (j - 2) probs[j]`` when known, and
-    ``first_probs`` the slice ``probs[..., 0]`` (see :meth:`probs_at_first`).
+    ``first_probs`` the slice ``probs[..., 0]`` (see :meth:`probs_at_first`). ``inputs`` holds
+    ``(y, q, alpha)`` when the CPMF was computed from them: the rate estimate then
+    differentiates through them directly instead of through ``probs``.
     """
 
     probs: torch.Tensor  # (5, ...)
     center: torch.Tensor  # (...), integer values (kept in the coefficients' float dtype)
     mean_offset: torch.Tensor | None = None
     first_probs: torch.Tensor | None = None  # probs[..., 0] as its own autograd output
+    inputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # (y, q, alpha)
 
     def probs_at_first(self) -> torch.Tensor:
         """``probs[..., 0]``: the DC CPMFs when the last axis is frequency."""
@@ -150,7 +153,9 @@ class _MaskedSoftmax(torch.autograd.Function):
     @staticmethod
     def forward(ctx, y, q, alpha, center, levels):  # type: ignore[override]
         if bool((center.abs() <= levels - MASK_WIDTH // 2).all()):
-            probs, mean_offset = kernels.cpmf_forward(y, q, alpha, center)
+            shape = torch.broadcast_shapes(y.shape, q.shape, alpha.shape)
+            probs = torch.empty((MASK_WIDTH, *shape), dtype=y.dtype, device=y.device)
+            mean_offset = kernels.cpmf_forward(y, q, alpha, center, probs)
         else:
             probs, mean_offset = _masked_softmax_near_limits(y, q, alpha, center, levels)
         ctx.save_for_backward(y, q, alpha, center, probs)
@@ -208,7 +213,7 @@ def masked_cpmf(
     with torch.no_grad():
         center = round_half_away(y / q).clamp(-levels, levels)
     probs, mean_offset, first = _MaskedSoftmax.apply(y, q, alpha, center, levels)
-    return CPMF(probs, center, mean_offset, first[..., 0])
+    return CPMF(probs, center, mean_offset, first[..., 0], inputs=(y, q, alpha))
 
 
 #: Neighbour indices with probability below exp(-40) ~ 4e-18 are never drawn: no uniform

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from j4d.codec import kernels
 from j4d.codec.codec import CHANNEL_TABLE, CodecOutput
 from j4d.codec.quantize import CPMF, MASK_OFFSETS, MASK_WIDTH
 
@@ -88,6 +89,42 @@ class _ScatterRows(torch.autograd.Function):
         return gathered, None, None
 
 
+class _CPMFHistogram(torch.autograd.Function):
+    """Like :class:`_ScatterRows` for the five CPMF values of coefficients ``y``, but
+    differentiable in the CPMF's inputs ``(y, q)``: the backward gathers the histogram gradient
+    and applies the CPMF's chain rule in one fused kernel (:func:`kernels.histogram_backward`)."""
+
+    @staticmethod
+    def forward(ctx, y, q, alpha, center, probs, keys, size):  # type: ignore[override]
+        ctx.save_for_backward(y, q, alpha, center, probs, keys)
+        flat = probs.reshape(probs.shape[0], -1)
+        return flat.new_zeros(flat.shape[0], size).index_add(1, keys.reshape(-1), flat)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        y, q, alpha, center, probs, keys = ctx.saved_tensors
+        grad_y, grad_q = kernels.histogram_backward(
+            y, q, alpha, center, probs, keys, grad.contiguous()
+        )
+        grad_y = grad_y if ctx.needs_input_grad[0] else None
+        grad_q = grad_q.sum_to_size(q.shape) if ctx.needs_input_grad[1] else None
+        return grad_y, grad_q, None, None, None, None, None
+
+
+def _dense_entropies(partial: torch.Tensor, bins: int, num_rows: int) -> torch.Tensor:
+    """Entropies of ``num_rows`` marginals from a (W, rows * bins) histogram whose slice j
+    belongs ``j`` bins further along."""
+    width, size = partial.shape
+    histogram = sum(F.pad(partial[j, : size - j], (j, 0)) for j in range(width))
+    row_of_bin = torch.arange(num_rows, device=partial.device).repeat_interleave(bins)
+    return _entropy_from_bins(histogram, row_of_bin, num_rows)
+
+
+def _dense_fits(num_rows: int, bins: int, entries: int) -> bool:
+    """A dense grid is used when it is small against the number of scattered entries."""
+    return num_rows * bins <= 4 * entries
+
+
 def _marginal_entropies(
     base_keys: torch.Tensor, probs: torch.Tensor, bins: int, num_rows: int
 ) -> torch.Tensor:
@@ -100,14 +137,10 @@ def _marginal_entropies(
     width = probs.shape[0]
     base = base_keys.reshape(-1)
     flat = probs.reshape(width, -1)
-    if num_rows * bins <= 4 * width * base.numel():
+    if _dense_fits(num_rows, bins, width * base.numel()):
         # One scatter of all W slices by their shared key, then shift slice j by j bins: a
         # single pass over the coefficients, forward and backward.
-        size = num_rows * bins
-        partial = _ScatterRows.apply(flat, base, size)
-        histogram = sum(F.pad(partial[j, : size - j], (j, 0)) for j in range(width))
-        row_of_bin = torch.arange(num_rows, device=base.device).repeat_interleave(bins)
-        return _entropy_from_bins(histogram, row_of_bin, num_rows)
+        return _dense_entropies(_ScatterRows.apply(flat, base, num_rows * bins), bins, num_rows)
     keys = torch.cat([base + j for j in range(width)])
     occupied, inverse = torch.unique(keys, return_inverse=True)
     mass = flat.new_zeros(occupied.numel()).index_add(0, inverse, flat.reshape(-1))
@@ -142,7 +175,15 @@ def coefficient_bits(cpmf: CPMF, per_image: bool = False) -> torch.Tensor:
     ac_bins = int(center.max()) + MASK_OFFSETS[-1] - low + 1
     rows = groups.view(n, 3, 1, 1) * _FREQUENCIES + torch.arange(_FREQUENCIES, device=device)
     ac_keys = (rows * ac_bins + (MASK_OFFSETS[0] - low)) + center
-    ac_entropy = _marginal_entropies(ac_keys, probs, ac_bins, images * _GROUPS * _FREQUENCIES)
+    ac_rows = images * _GROUPS * _FREQUENCIES
+    if cpmf.inputs is not None and _dense_fits(ac_rows, ac_bins, probs.numel()):
+        y, q, alpha = cpmf.inputs
+        partial = _CPMFHistogram.apply(
+            y, q, alpha, cpmf.center, probs.detach(), ac_keys, ac_rows * ac_bins
+        )
+        ac_entropy = _dense_entropies(partial, ac_bins, ac_rows)
+    else:
+        ac_entropy = _marginal_entropies(ac_keys, probs, ac_bins, ac_rows)
     ac_entropy = ac_entropy.view(images, _GROUPS, _FREQUENCIES)[..., 1:].sum(-1)
 
     dc_cpmf = CPMF(cpmf.probs_at_first(), center[..., 0])
