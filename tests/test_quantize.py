@@ -183,3 +183,14 @@ def test_softness_validation_and_alpha():
         Softness("sharp", 1.0)
     with pytest.raises(InvalidInputError, match="steps must be > 0"):
         uniform_quantize(torch.ones(2), torch.tensor(0.0))
+
+
+def test_eager_mode_context_turns_compiling_off(monkeypatch):
+    monkeypatch.setenv(kernels.COMPILE_ENV, "1")
+    assert kernels.compile_enabled()
+    with kernels.eager_mode():
+        assert not kernels.compile_enabled()
+        with kernels.eager_mode():
+            assert not kernels.compile_enabled()
+        assert not kernels.compile_enabled()
+    assert kernels.compile_enabled()

@@ -11,11 +11,12 @@ Notation: ``u = 2 (y - r q)`` with r the centre index, logits relative to it
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import torch
@@ -24,16 +25,33 @@ T = TypeVar("T")
 
 COMPILE_ENV = "J4D_COMPILE"
 
-_state = {"failed": False}
+_state = {"failed": False, "eager_depth": 0}
 
 
 def compile_enabled() -> bool:
-    """Whether fused kernels are compiled: not with ``J4D_COMPILE=0`` or after a failure."""
-    return os.environ.get(COMPILE_ENV, "1") != "0" and not _state["failed"]
+    """Whether fused kernels are compiled: not with ``J4D_COMPILE=0``, inside
+    :func:`eager_mode`, or after a failure."""
+    if _state["failed"] or _state["eager_depth"]:
+        return False
+    return os.environ.get(COMPILE_ENV, "1") != "0"
+
+
+@contextlib.contextmanager
+def eager_mode() -> Iterator[None]:
+    """Run fused kernels eagerly inside this block (for one-shot work where compiling would
+    cost more than it saves)."""
+    _state["eager_depth"] += 1
+    try:
+        yield
+    finally:
+        _state["eager_depth"] -= 1
 
 
 def fused(function: Callable[..., T]) -> Callable[..., T]:
-    """Run ``function`` through ``torch.compile`` when enabled, else (or on failure) eagerly."""
+    """Run ``function`` through ``torch.compile`` when enabled, else (or on failure) eagerly.
+
+    Compiling costs seconds once per process and pays off in loops (training, evaluation);
+    one-shot work such as encoding a few files calls ``function.eager`` directly."""
     compiled: list[Callable[..., T]] = []
 
     @functools.wraps(function)

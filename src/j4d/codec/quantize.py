@@ -239,7 +239,9 @@ def sample_cpmf(
     with torch.no_grad():
         q = torch.as_tensor(q, dtype=y.dtype, device=y.device)
         alpha = torch.as_tensor(alpha, dtype=y.dtype, device=y.device)
-        center, margin = kernels.centre_and_margin(y, q, alpha)
+        # Eager: sampling is one-shot work (encoding), where compiling would cost more than
+        # it saves.
+        center, margin = kernels.centre_and_margin.eager(y, q, alpha)
         if not bool((center.abs() <= levels - MASK_WIDTH // 2).all()):
             return masked_cpmf(y, q, alpha, levels).sample(generator)
         candidates = torch.nonzero(margin.reshape(-1) < SAMPLING_CUTOFF).squeeze(1)

@@ -125,8 +125,8 @@ def sample_indices(
     table_steps = torch.as_tensor(tables.to_array(order), dtype=torch.float32)
     q = channel_steps(table_steps).unsqueeze(1)
     alpha = channel_steps(softness.alpha(table_steps)).unsqueeze(1)
-    with torch.no_grad():
-        coefficients = analyze(to_batch(image), order=order)[0]
+    with torch.no_grad():  # eager: one-shot work, compiling would cost more than it saves
+        coefficients = analyze.eager(to_batch(image), order=order)[0]
         return sample_cpmf(coefficients, q, alpha, generator)
 
 
