@@ -1,0 +1,15 @@
+"""Vision models j4d learns tables for: a registry of frozen, normalizing classifiers."""
+
+from j4d.models.cifar_resnet import CifarResNet
+from j4d.models.registry import REGISTRY, Classifier, ModelSpec, available_models, create_model
+from j4d.models.shufflenet import cifar_shufflenet_v2
+
+__all__ = [
+    "REGISTRY",
+    "CifarResNet",
+    "Classifier",
+    "ModelSpec",
+    "available_models",
+    "cifar_shufflenet_v2",
+    "create_model",
+]

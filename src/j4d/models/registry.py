@@ -1,0 +1,187 @@
+"""``create_model(name, weights=...)``: frozen classifiers that carry their input normalization.
+
+Registered: the CIFAR-10 ResNets of akamaster (option-A shortcuts, ``resnet20/32/44/56``), the
+option-B CIFAR ResNet-20 and ShuffleNetV2 x0.5 of chenyaofo (``cifar_resnet20``,
+``cifar_shufflenetv2_x0_5``), whose weights live in ``<data>/models/cifar10``; and any
+torchvision classification model as ``torchvision:<name>`` with a local weights file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from j4d.data import default_data_root
+from j4d.errors import InvalidInputError
+from j4d.models.cifar_resnet import CifarResNet
+from j4d.models.shufflenet import cifar_shufflenet_v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2023, 0.1994, 0.2010)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build a registered model and read its pretrained weights."""
+
+    builder: Callable[[], nn.Module]
+    weights_file: str | None  # relative to <data>/models/cifar10
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    input_size: int
+    published_top1: float | None = None  # on the full 10k CIFAR-10 test set
+    renames: dict[str, str] = field(default_factory=dict)  # state-dict key prefixes, in order
+
+
+def _akamaster(depth: int, top1: float, digest: str) -> ModelSpec:
+    return ModelSpec(
+        lambda: CifarResNet(depth, "A"),
+        f"resnet{depth}-{digest}.th",
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        32,
+        top1,
+        {"module.": "", "linear.": "fc."},
+    )
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "resnet20": _akamaster(20, 91.73, "12fca82f"),
+    "resnet32": _akamaster(32, 92.63, "d509ac18"),
+    "resnet44": _akamaster(44, 93.10, "014dd654"),
+    "resnet56": _akamaster(56, 93.39, "4bfd9763"),
+    "cifar_resnet20": ModelSpec(
+        lambda: CifarResNet(20, "B"),
+        "cifar10_resnet20-4118986f.pt",
+        CIFAR_MEAN,
+        CIFAR_STD,
+        32,
+        92.60,
+    ),
+    "cifar_shufflenetv2_x0_5": ModelSpec(
+        cifar_shufflenet_v2,
+        "cifar10_shufflenetv2_x0_5-1308b4e9.pt",
+        CIFAR_MEAN,
+        CIFAR_STD,
+        32,
+        90.65,
+    ),
+}
+TORCHVISION_PREFIX = "torchvision:"
+
+
+class Classifier(nn.Module):
+    """A frozen classifier that takes RGB images in [0, 255] (the codec's range), normalizes
+    them as its training did, and returns logits.
+
+    ``mean``/``std`` are on the [0, 1] scale; ``input_size`` is the side its data pipeline
+    resizes/crops to (compression is applied to that preprocessed image)."""
+
+    def __init__(
+        self,
+        network: nn.Module,
+        mean: tuple[float, float, float],
+        std: tuple[float, float, float],
+        input_size: int,
+        name: str = "",
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255.0)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255.0)
+        self.input_size = input_size
+        self.name = name
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.network((images - self.mean) / self.std)
+
+    def freeze(self) -> Classifier:
+        """Evaluation mode and no parameter gradients (gradients still reach the input)."""
+        self.eval()
+        self.requires_grad_(False)
+        return self
+
+    def train(self, mode: bool = True) -> Classifier:  # frozen BN statistics, always
+        return super().train(False)
+
+
+def available_models() -> list[str]:
+    return [*sorted(REGISTRY), f"{TORCHVISION_PREFIX}<name>"]
+
+
+def _load_state_dict(path: Path, renames: dict[str, str]) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise InvalidInputError("weights file not found", path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for corrupt or foreign files
+        raise InvalidInputError(f"cannot read weights ({type(error).__name__})", path) from None
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise InvalidInputError("not a state dict checkpoint", path)
+    renamed = {}
+    for key, value in state.items():
+        for old, new in renames.items():
+            if key.startswith(old):
+                key = new + key[len(old) :]
+        renamed[key] = value
+    return renamed
+
+
+def _fit(network: nn.Module, state: dict[str, torch.Tensor], name: str, path: Path) -> None:
+    result = network.load_state_dict(state, strict=False)
+    problems = [f"missing {k}" for k in result.missing_keys[:3]]
+    problems += [f"unexpected {k}" for k in result.unexpected_keys[:3]]
+    if problems:
+        raise InvalidInputError(f"weights do not fit model {name}: {', '.join(problems)}", path)
+
+
+def create_model(
+    name: str,
+    weights: str | os.PathLike[str] | None = "default",
+    data_root: str | os.PathLike[str] | None = None,
+) -> Classifier:
+    """Build model ``name``, load its weights, and freeze it.
+
+    ``weights``: ``"default"`` (the registered file under ``<data>/models/cifar10``), a path to a
+    state dict, or ``None`` (random initialization). ``torchvision:<name>`` builds that
+    torchvision classifier (ImageNet normalization, 224 input) and needs a weights path.
+    """
+    if name.startswith(TORCHVISION_PREFIX):
+        return _create_torchvision(name[len(TORCHVISION_PREFIX) :], weights)
+    if name not in REGISTRY:
+        raise InvalidInputError(
+            f"unknown model {name!r}; available: {', '.join(available_models())}"
+        )
+    spec = REGISTRY[name]
+    network = spec.builder()
+    if weights is not None:
+        if weights == "default":
+            root = Path(data_root) if data_root is not None else default_data_root()
+            path = root / "models" / "cifar10" / str(spec.weights_file)
+        else:
+            path = Path(weights)
+        _fit(network, _load_state_dict(path, spec.renames), name, path)
+    return Classifier(network, spec.mean, spec.std, spec.input_size, name).freeze()
+
+
+def _create_torchvision(name: str, weights: str | os.PathLike[str] | None) -> Classifier:
+    import torchvision
+
+    try:
+        network = torchvision.models.get_model(name, weights=None)
+    except ValueError:
+        raise InvalidInputError(f"unknown torchvision model {name!r}") from None
+    if weights == "default":
+        raise InvalidInputError(f"torchvision:{name} needs a local weights file (weights=PATH)")
+    if weights is not None:
+        path = Path(weights)
+        _fit(network, _load_state_dict(path, {}), f"torchvision:{name}", path)
+    return Classifier(network, IMAGENET_MEAN, IMAGENET_STD, 224, f"torchvision:{name}").freeze()
