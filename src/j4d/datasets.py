@@ -1,0 +1,133 @@
+"""(image, label) datasets of ImageFolder trees, preprocessed to a model's input size.
+
+Preprocessing happens *before* compression: the image the codec compresses is the resized and
+centre-cropped one (e.g. 32x32 for CIFAR, 224x224 after a 256 resize for ImageNet-style
+models). Training augmentation (horizontal flip, random crop after padding) draws from a
+generator seeded by (seed, epoch, index), so a run gives the same images whatever the number of
+loader workers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.datasets import ImageFolder
+from torchvision.transforms.v2 import functional as TF
+
+from j4d.errors import InvalidInputError
+from j4d.jpegio.images import load_image
+
+# ImageNet-style models resize the short side to input * 256 / 224 before the centre crop.
+_RESIZE_RATIO = 256 / 224
+_SMALL_INPUT = 64  # up to this side (CIFAR-like), resize straight to the input size
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training augmentation: random horizontal flip, and a random ``input_size`` crop after
+    zero-padding by ``crop_padding`` pixels (CIFAR's usual 4), if set."""
+
+    hflip: bool = True
+    crop_padding: int | None = None
+
+
+def preprocess(image: torch.Tensor, input_size: int, resize: int | None = None) -> torch.Tensor:
+    """(3, H, W) uint8 -> (3, input_size, input_size): resize the short side, centre-crop.
+
+    ``resize`` defaults to ``input_size`` for small inputs (<= 64) and to
+    ``round(input_size * 256 / 224)`` otherwise; images already at the input size are kept."""
+    if resize is None:
+        resize = input_size if input_size <= _SMALL_INPUT else round(input_size * _RESIZE_RATIO)
+    if tuple(image.shape[-2:]) != (input_size, input_size):
+        if min(image.shape[-2:]) != resize:
+            image = TF.resize(image, [resize], antialias=True)
+        image = TF.center_crop(image, [input_size, input_size])
+    return image
+
+
+def augment(image: torch.Tensor, options: Augment, generator: torch.Generator) -> torch.Tensor:
+    """Apply ``options`` to a (3, S, S) image with random draws from ``generator``."""
+    if options.crop_padding:
+        size = image.shape[-1]
+        padded = TF.pad(image, [options.crop_padding] * 4, fill=0)
+        top, left = torch.randint(
+            0, 2 * options.crop_padding + 1, (2,), generator=generator
+        ).tolist()
+        image = TF.crop(padded, top, left, size, size)
+    if options.hflip and torch.rand((), generator=generator).item() < 0.5:
+        image = TF.horizontal_flip(image)
+    return image
+
+
+class ImageFolderDataset(Dataset):
+    """Images of an ImageFolder tree (class folders, sorted names -> labels 0..C-1) as
+    ``(uint8 tensor (3, S, S), label)`` with S the model's ``input_size``."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        input_size: int,
+        augment: Augment | None = None,
+        seed: int = 0,
+        resize: int | None = None,
+        limit: int | None = None,
+    ) -> None:
+        root = Path(root)
+        if not root.is_dir():
+            raise InvalidInputError("dataset folder not found", root)
+        try:
+            folder = ImageFolder(str(root), allow_empty=True)
+        except (FileNotFoundError, OSError) as error:
+            raise InvalidInputError(f"not an ImageFolder tree ({error})", root) from None
+        if not folder.samples:
+            raise InvalidInputError("dataset folder holds no images", root)
+        self.root = root
+        self.classes: list[str] = folder.classes
+        self.samples: list[tuple[str, int]] = folder.samples[:limit] if limit else folder.samples
+        self.input_size = input_size
+        self.resize = resize
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Augmentation draws depend on the epoch: call before each training epoch."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        image = torch.from_numpy(np.array(load_image(path))).permute(2, 0, 1)
+        image = preprocess(image, self.input_size, self.resize)
+        if self.augment is not None:
+            entropy = np.random.SeedSequence([self.seed, self.epoch, index])
+            generator = torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
+            image = augment(image, self.augment, generator)
+        return image.contiguous(), label
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    workers: int = 0,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A DataLoader whose order is fixed by ``seed`` (batches are uint8 (N, 3, S, S))."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=torch.Generator().manual_seed(seed),
+        num_workers=workers,
+        drop_last=drop_last,
+        persistent_workers=workers > 0,
+    )

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+from conftest import smooth_image
+from j4d.datasets import Augment, ImageFolderDataset, augment, make_loader, preprocess
+from j4d.errors import InvalidInputError
+
+
+def test_cifar_folder_labels_follow_the_standard_order(data_root):
+    dataset = ImageFolderDataset(data_root / "cifar10" / "test", 32)
+    assert len(dataset) == 5000
+    assert (
+        dataset.classes[:3] == ["airplane", "automobile", "bird"] and dataset.classes[9] == "truck"
+    )
+    image, label = dataset[len(dataset) - 1]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.uint8 and label == 9
+
+
+def test_preprocessing_matches_torchvision_resize_and_centre_crop(rng):
+    image = torch.from_numpy(smooth_image(rng, 300, 400)).permute(2, 0, 1)
+    ours = preprocess(image, 224)
+    reference = v2.Compose([v2.Resize(256), v2.CenterCrop(224)])(image)
+    assert ours.shape == (3, 224, 224) and torch.equal(ours, reference)
+    small = torch.from_numpy(smooth_image(rng, 32, 32)).permute(2, 0, 1)
+    assert torch.equal(preprocess(small, 32), small)  # already the input size: untouched
+
+
+def test_augmentation_is_seeded_per_sample_and_epoch(data_root):
+    options = Augment(hflip=True, crop_padding=4)
+    dataset = ImageFolderDataset(data_root / "cifar10" / "test", 32, options, seed=5, limit=40)
+    plain = ImageFolderDataset(data_root / "cifar10" / "test", 32, limit=40)
+    first = [dataset[i][0] for i in range(40)]
+    assert all(torch.equal(a, dataset[i][0]) for i, a in enumerate(first))  # repeatable
+    changed = sum(not torch.equal(a, plain[i][0]) for i, a in enumerate(first))
+    assert changed >= 30  # crops and flips really happen
+    dataset.set_epoch(1)
+    assert sum(not torch.equal(a, dataset[i][0]) for i, a in enumerate(first)) >= 30
+
+
+def test_flip_and_crop_do_what_they_say():
+    image = torch.arange(3 * 4 * 4, dtype=torch.uint8).view(3, 4, 4)
+    flips = {
+        torch.equal(
+            augment(image, Augment(hflip=True), torch.Generator().manual_seed(s)), image.flip(-1)
+        )
+        for s in range(20)
+    }
+    assert flips == {True, False}
+    cropped = augment(image, Augment(hflip=False, crop_padding=2), torch.Generator().manual_seed(0))
+    assert cropped.shape == image.shape
+
+
+def test_loader_order_is_fixed_by_its_seed(data_root):
+    dataset = ImageFolderDataset(data_root / "cifar10" / "test", 32)
+    labels = [next(iter(make_loader(dataset, 32, shuffle=True, seed=s)))[1] for s in (3, 3, 4)]
+    assert torch.equal(labels[0], labels[1]) and not torch.equal(labels[0], labels[2])
+
+
+def test_bad_dataset_folders(tmp_path):
+    with pytest.raises(InvalidInputError, match="dataset folder not found"):
+        ImageFolderDataset(tmp_path / "missing", 32)
+    (tmp_path / "empty" / "cat").mkdir(parents=True)
+    with pytest.raises(InvalidInputError, match="holds no images"):
+        ImageFolderDataset(tmp_path / "empty", 32)
+    bad = tmp_path / "bad" / "cat"
+    bad.mkdir(parents=True)
+    (bad / "x.png").write_text("not an image")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(bad / "y.png")
+    dataset = ImageFolderDataset(tmp_path / "bad", 8)
+    assert dataset[1][0].shape == (3, 8, 8)
+    with pytest.raises(InvalidInputError, match=r"x\.png"):
+        dataset[0]
