@@ -79,6 +79,11 @@ def fused(function: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def round_half_away(x: torch.Tensor) -> torch.Tensor:
+    """Round to nearest, ties away from zero (libjpeg's quantizer; ``torch.round`` ties to even)."""
+    return torch.sign(x) * torch.floor(x.abs() + 0.5)
+
+
 def _weights(
     y: torch.Tensor, q: torch.Tensor, alpha: torch.Tensor, center: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -134,8 +139,7 @@ def centre_and_margin(
 
     The margin ``alpha q (q - |u|)`` bounds every neighbour's logit: index r +- j has
     probability below ``exp(-margin)``."""
-    ratio = y / q
-    center = torch.sign(ratio) * torch.floor(ratio.abs() + 0.5)
+    center = round_half_away(y / q)
     u = 2 * (y - center * q)
     return center, alpha * q * (q - u.abs())
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from j4d.codec import kernels
+from j4d.codec.kernels import round_half_away
 from j4d.errors import InvalidInputError
 
 #: Index half-range L: covers every 8-bit DCT coefficient (|y| <= 1024) at q = 1.
@@ -34,11 +35,6 @@ DEFAULT_LEVELS = 1024
 #: Offsets of the five indices kept by the masked CPMF, relative to round(y / q).
 MASK_OFFSETS = (-2, -1, 0, 1, 2)
 MASK_WIDTH = len(MASK_OFFSETS)
-
-
-def round_half_away(x: torch.Tensor) -> torch.Tensor:
-    """Round to nearest, ties away from zero (libjpeg's quantizer; ``torch.round`` ties to even)."""
-    return torch.sign(x) * torch.floor(x.abs() + 0.5)
 
 
 @dataclass(frozen=True)
@@ -135,6 +131,11 @@ class CPMF:
         return self.center.to(torch.int64) + position.to(torch.int64) - (MASK_WIDTH // 2)
 
 
+def _within_limits(center: torch.Tensor, levels: int) -> bool:
+    """Whether all five indices around every centre lie in A_L (no masking needed)."""
+    return bool((center.abs() <= levels - MASK_WIDTH // 2).all())
+
+
 def _check_positive_steps(q: torch.Tensor) -> None:
     if not bool(torch.all(q.detach() > 0)):
         raise InvalidInputError("quantization steps must be > 0")
@@ -152,7 +153,7 @@ class _MaskedSoftmax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, y, q, alpha, center, levels):  # type: ignore[override]
-        if bool((center.abs() <= levels - MASK_WIDTH // 2).all()):
+        if _within_limits(center, levels):
             shape = torch.broadcast_shapes(y.shape, q.shape, alpha.shape)
             probs = torch.empty((MASK_WIDTH, *shape), dtype=y.dtype, device=y.device)
             mean_offset = kernels.cpmf_forward(y, q, alpha, center, probs)
@@ -242,7 +243,7 @@ def sample_cpmf(
         # Eager: sampling is one-shot work (encoding), where compiling would cost more than
         # it saves.
         center, margin = kernels.centre_and_margin.eager(y, q, alpha)
-        if not bool((center.abs() <= levels - MASK_WIDTH // 2).all()):
+        if not _within_limits(center, levels):
             return masked_cpmf(y, q, alpha, levels).sample(generator)
         candidates = torch.nonzero(margin.reshape(-1) < SAMPLING_CUTOFF).squeeze(1)
         index = center.reshape(-1).clone()
@@ -259,13 +260,7 @@ def _gather_broadcast(t: torch.Tensor, shape: torch.Size, flat_index: torch.Tens
     """``broadcast_to(t, shape).reshape(-1)[flat_index]`` without materializing the broadcast."""
     if t.dim() == 0:
         return t
-    expanded = torch.broadcast_to(t, shape)
-    position = torch.zeros_like(flat_index)
-    remainder = flat_index
-    for size, stride in zip(reversed(shape), reversed(expanded.stride()), strict=True):
-        position += (remainder % size) * stride
-        remainder = remainder // size
-    return t.reshape(-1)[position] if t.is_contiguous() else expanded.reshape(-1)[flat_index]
+    return torch.broadcast_to(t, shape)[torch.unravel_index(flat_index, shape)]
 
 
 def full_cpmf(
