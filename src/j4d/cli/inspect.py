@@ -11,19 +11,14 @@ import click
 from PIL import Image, UnidentifiedImageError
 
 from j4d.errors import InvalidInputError
-from j4d.jpegio import parse_layout
+from j4d.jpegio import parse_layout, read_bytes
 
 _SUBSAMPLING = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0", (4, 1): "4:1:1"}
 
 
 def describe_jpeg(path: Path) -> dict[str, Any]:
     """Facts about a JPEG file as plain data (what ``j4d inspect`` prints)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError("no such file", path) from None
-    except OSError as error:
-        raise InvalidInputError(f"cannot read file ({error.strerror})", path) from None
+    data, _ = read_bytes(path)
     layout = parse_layout(data, source=str(path))
     try:
         with Image.open(io.BytesIO(data)) as image:

@@ -1,6 +1,12 @@
 """Real JPEG files: reading images, encoding with custom tables, decoding, measuring rate."""
 
-from j4d.jpegio.decode import JpegCoefficients, decode, read_coefficients, read_tables
+from j4d.jpegio.decode import (
+    JpegCoefficients,
+    decode,
+    read_bytes,
+    read_coefficients,
+    read_tables,
+)
 from j4d.jpegio.encode import (
     FileRate,
     encode_probabilistic,
@@ -24,6 +30,7 @@ __all__ = [
     "file_rate",
     "load_image",
     "parse_layout",
+    "read_bytes",
     "read_coefficients",
     "read_tables",
     "sample_indices",

@@ -19,7 +19,8 @@ from j4d.tables import ZIGZAG, QuantTables
 Source = bytes | str | os.PathLike[str]
 
 
-def _read_bytes(source: Source) -> tuple[bytes, str | None]:
+def read_bytes(source: Source) -> tuple[bytes, str | None]:
+    """The bytes of ``source`` (bytes or a path) and its name for messages; one-line errors."""
     if isinstance(source, bytes | bytearray):
         return bytes(source), None
     path = Path(source)
@@ -33,7 +34,7 @@ def _read_bytes(source: Source) -> tuple[bytes, str | None]:
 
 def decode(source: Source) -> np.ndarray:
     """Decode a JPEG (bytes or path) to an (H, W, 3) uint8 RGB array with Pillow."""
-    data, name = _read_bytes(source)
+    data, name = read_bytes(source)
     try:
         with Image.open(io.BytesIO(data)) as image:
             return np.asarray(to_rgb(image), dtype=np.uint8)
@@ -64,7 +65,7 @@ class JpegCoefficients:
 
 def read_coefficients(source: Source) -> JpegCoefficients:
     """Read the quantized coefficients and tables of a JPEG file (jpeglib, libjpeg-turbo)."""
-    data, name = _read_bytes(source)
+    data, name = read_bytes(source)
     use_turbo()
     try:
         with scratch_file(data) as path:
