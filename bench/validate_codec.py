@@ -20,11 +20,10 @@ import numpy as np
 import torch
 
 from j4d import JPEGCodec, QuantTables
-from j4d.codec import analyze, channel_steps, masked_cpmf
 from j4d.data import class_spread_files, require_data_root
 from j4d.fileutil import atomic_write_text
-from j4d.jpegio import encode_uniform, file_rate, load_image, read_coefficients, to_batch
-from j4d.rate import estimate_bpp
+from j4d.jpegio import encode_uniform, load_image, read_coefficients, to_batch
+from j4d.rate.check import agreement, estimate_vs_real
 
 AGREEMENT_QUALITIES = (1, 5, 10, 25, 50, 75, 90, 95, 100)
 
@@ -47,35 +46,19 @@ def index_agreement(images: list[np.ndarray]) -> list[dict]:
 
 
 def rate_correlation(images: list[np.ndarray]) -> dict:
-    height, width = images[0].shape[:2]
-    with torch.no_grad():
-        coefficients = analyze(to_batch(images))
-    batch_est, batch_real, pair_est, pair_real = [], [], [], []
-    for quality in range(1, 101):
-        tables = QuantTables.from_quality(quality)
-        q = channel_steps(tables.to_tensor()).unsqueeze(1)
-        with torch.no_grad():
-            cpmf = masked_cpmf(coefficients, q, 100.0)
-            batch_est.append(estimate_bpp(cpmf, height * width).item())
-            pair_est += estimate_bpp(cpmf, height * width, per_image=True).tolist()
-        real = [file_rate(encode_uniform(im, tables), height, width).scan_bpp for im in images]
-        batch_real.append(float(np.mean(real)))
-        pair_real += real
-
-    def stats(estimated, real):
-        estimated, real = np.asarray(estimated), np.asarray(real)
-        return {
-            "pearson": float(np.corrcoef(estimated, real)[0, 1]),
-            "mse": float(np.mean((estimated - real) ** 2)),
-            "points": int(estimated.size),
-        }
-
+    points = estimate_vs_real(images, range(1, 101), per_image=True)
+    per_image_estimated = [v for p in points for v in p.estimated_per_image]
+    per_image_scan = [v for p in points for v in p.scan_per_image]
     return {
-        "batch": stats(batch_est, batch_real),
-        "per_image": stats(pair_est, pair_real),
+        "batch": agreement([p.estimated_bpp for p in points], [p.real_scan_bpp for p in points]),
+        "per_image": agreement(per_image_estimated, per_image_scan),
         "curve": [
-            {"quality": q + 1, "estimated_bpp": e, "real_scan_bpp": r}
-            for q, (e, r) in enumerate(zip(batch_est, batch_real, strict=True))
+            {
+                "quality": p.quality,
+                "estimated_bpp": p.estimated_bpp,
+                "real_scan_bpp": p.real_scan_bpp,
+            }
+            for p in points
         ],
     }
 

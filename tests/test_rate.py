@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from j4d import JPEGCodec, QuantTables, Softness, estimate_bpp
-from j4d.codec import CPMF, analyze, channel_steps, masked_cpmf, round_half_away
-from j4d.jpegio import encode_uniform, file_rate, to_batch
+from j4d.codec import CPMF, masked_cpmf, round_half_away
 from j4d.rate import EntropyRate, coefficient_bits, dpcm_cpmf
+from j4d.rate.check import agreement, estimate_vs_real
 
 
 def random_cpmf(generator, shape, spread=3):
@@ -137,16 +137,9 @@ def test_estimate_tracks_real_scan_bpp_over_all_quality_factors(cifar_images):
     """500 CIFAR-10 test images (50 per class), QF 1..100, 4:4:4, optimized Huffman:
     batch estimate vs mean real scan bpp of Pillow files. A reference reached 0.9999."""
     assert len(cifar_images) == 500
-    x = to_batch(cifar_images)
-    with torch.no_grad():
-        y = analyze(x)
-    estimated, real = [], []
-    for quality in range(1, 101):
-        tables = QuantTables.from_quality(quality)
-        q = channel_steps(tables.to_tensor()).unsqueeze(1)
-        with torch.no_grad():
-            estimated.append(estimate_bpp(masked_cpmf(y, q, 100.0), 32 * 32).item())
-        rates = [file_rate(encode_uniform(im, tables), 32, 32).scan_bpp for im in cifar_images]
-        real.append(np.mean(rates))
-    pearson = np.corrcoef(estimated, real)[0, 1]
+    points = estimate_vs_real(cifar_images, range(1, 101))
+    estimated = [p.estimated_bpp for p in points]
+    real = [p.real_scan_bpp for p in points]
+    pearson = agreement(estimated, real)["pearson"]
     assert pearson >= 0.99, pearson
+    assert all(p.real_scan_bpp < p.real_file_bpp for p in points)

@@ -11,16 +11,14 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
-import torch
 from tqdm import tqdm
 
-from j4d.codec import analyze, channel_steps, kernels, masked_cpmf
+from j4d.codec import kernels
 from j4d.data import class_spread_files, require_data_root
 from j4d.fileutil import atomic_write_bytes, atomic_write_text
-from j4d.jpegio import decode, encode_probabilistic, encode_uniform, file_rate, load_image, to_batch
+from j4d.jpegio import decode, encode_probabilistic, encode_uniform, file_rate, load_image
 from j4d.metrics import psnr
-from j4d.rate import estimate_bpp
+from j4d.rate.check import agreement, estimate_vs_real
 from j4d.tables import QuantTables
 
 _QUALITIES = (5, 10, 25, 50, 75, 90, 95)
@@ -73,19 +71,13 @@ def command(data_root: Path | None, out_dir: Path, cifar_images: int, kodak_imag
 def _rate_check(root: Path, count: int) -> list[str]:
     files = class_spread_files(root / "cifar10" / "test", count)
     images = [load_image(f) for f in tqdm(files, desc="load CIFAR-10", disable=None, leave=False)]
-    with torch.no_grad():
-        coefficients = analyze(to_batch(images))
-    rows = []
-    for quality in tqdm(_QUALITIES, desc="rate check", disable=None, leave=False):
-        tables = QuantTables.from_quality(quality)
-        q = channel_steps(tables.to_tensor()).unsqueeze(1)
-        with torch.no_grad():
-            estimate = estimate_bpp(masked_cpmf(coefficients, q, 100.0), 32 * 32).item()
-        rates = [file_rate(encode_uniform(im, tables), 32, 32) for im in images]
-        scan = float(np.mean([r.scan_bpp for r in rates]))
-        whole = float(np.mean([r.file_bpp for r in rates]))
-        rows.append((quality, estimate, scan, whole))
-    pearson = float(np.corrcoef([r[1] for r in rows], [r[2] for r in rows])[0, 1])
+    points = estimate_vs_real(
+        images, tqdm(_QUALITIES, desc="rate check", disable=None, leave=False)
+    )
+    rows = [(p.quality, p.estimated_bpp, p.real_scan_bpp, p.real_file_bpp) for p in points]
+    pearson = agreement([p.estimated_bpp for p in points], [p.real_scan_bpp for p in points])[
+        "pearson"
+    ]
     header = (
         f"## Rate estimate vs real files: {len(images)} CIFAR-10 test images, default tables, "
         "4:4:4, optimized Huffman, alpha = 100"
