@@ -34,15 +34,12 @@ from j4d.fileutil import atomic_write_text
 from j4d.jpegio import encode_probabilistic, encode_uniform, load_image
 
 
-def _best_rate(function, items, rounds: int) -> float:
-    """Images per second: best of ``rounds`` full passes (least disturbed by other load)."""
-    timings = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for item in items:
-            function(item)
-        timings.append(time.perf_counter() - start)
-    return len(items) / min(timings)
+def _images_per_second(function, items) -> float:
+    """Images per second of one full pass over ``items``."""
+    start = time.perf_counter()
+    for item in items:
+        function(item)
+    return len(items) / (time.perf_counter() - start)
 
 
 def bench_encode(rounds: int) -> dict:
@@ -57,15 +54,18 @@ def bench_encode(rounds: int) -> dict:
         return buffer.getvalue()
 
     encode_probabilistic(images[0], tables)  # warm-up (library loading)
-    # Interleave the candidates round by round so drifting machine load hits all of them.
-    rates = {"pillow": [], "uniform": [], "probabilistic": []}
+    candidates = {
+        "pillow": pillow,
+        "uniform": lambda image: encode_uniform(image, tables),
+        "probabilistic": lambda image: encode_probabilistic(image, tables, seed=0),
+    }
+    # Interleave the candidates round by round so drifting machine load hits all of them;
+    # keep each one's best pass (least disturbed by other load).
+    rates = {name: [] for name in candidates}
     for _ in range(rounds):
-        rates["pillow"].append(_best_rate(pillow, images, 1))
-        rates["uniform"].append(_best_rate(lambda im: encode_uniform(im, tables), images, 1))
-        rates["probabilistic"].append(
-            _best_rate(lambda im: encode_probabilistic(im, tables, seed=0), images, 1)
-        )
-    best = {k: max(v) for k, v in rates.items()}
+        for name, function in candidates.items():
+            rates[name].append(_images_per_second(function, images))
+    best = {name: max(values) for name, values in rates.items()}
     return {
         "images": len(images),
         "images_per_s": best,
