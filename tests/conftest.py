@@ -20,10 +20,10 @@ from j4d.jpegio import load_image
 def data_root() -> Path:
     root = default_data_root()
     if not (root / "cifar10").is_dir():
-        message = f"offline data not found at {root} (set J4D_DATA)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        # The suite checks the codec against real data: without it, it must fail, not pass.
+        pytest.fail(
+            f"offline data not found at {root} (put shared/ beside the clone or set J4D_DATA)"
+        )
     return root
 
 
