@@ -9,7 +9,9 @@ loader workers.
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +97,13 @@ class ImageFolderDataset(Dataset):
         self.seed = seed
         self.epoch = 0
 
+    def select(self, indices: Sequence[int], augment: Augment | None = None) -> ImageFolderDataset:
+        """The same dataset restricted to ``indices`` (in that order), with ``augment``."""
+        chosen = copy.copy(self)
+        chosen.samples = [self.samples[i] for i in indices]
+        chosen.augment = augment
+        return chosen
+
     def set_epoch(self, epoch: int) -> None:
         """Augmentation draws depend on the epoch: call before each training epoch."""
         self.epoch = epoch
@@ -131,3 +140,18 @@ def make_loader(
         drop_last=drop_last,
         persistent_workers=workers > 0,
     )
+
+
+def holdout_split(
+    dataset: ImageFolderDataset, val_size: int, seed: int = 0, augment: Augment | None = None
+) -> tuple[ImageFolderDataset, ImageFolderDataset | None]:
+    """(training part with ``augment``, validation slice of ``val_size`` images without it),
+    drawn by a permutation fixed by ``seed``; no validation slice if ``val_size`` is 0."""
+    if val_size < 0 or val_size >= len(dataset):
+        raise InvalidInputError(
+            f"validation slice of {val_size} images leaves none of {len(dataset)} to train on",
+            dataset.root,
+        )
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed)).tolist()
+    train = dataset.select(sorted(order[val_size:]), augment)
+    return train, (dataset.select(sorted(order[:val_size])) if val_size else None)

@@ -38,6 +38,15 @@ def straight_through_round(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x).detach() + (x - x.detach())
 
 
+def clamp_inclusive(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """``x.clamp(low, high)`` whose gradient passes on [low, high] including both ends.
+
+    ``torch.clamp`` passes none at exactly ``low`` or ``high``: a table entry that the optimizer
+    projected onto 1 or 255 would never move again, whatever the rate gradient says."""
+    inside = (x >= low) & (x <= high)
+    return x.clamp(low, high).detach() + (x - x.detach()) * inside
+
+
 def channel_steps(tables: torch.Tensor) -> torch.Tensor:
     """(2, 64) luma/chroma steps -> (3, 64) steps for Y, Cb, Cr."""
     return tables[list(CHANNEL_TABLE)]
@@ -143,8 +152,8 @@ class JPEGCodec(nn.Module):
         self.levels = levels
 
     def steps(self) -> torch.Tensor:
-        """(2, 64) zig-zag steps clipped to [1, 255]."""
-        return self.tables.clamp(MIN_STEP, MAX_STEP)
+        """(2, 64) zig-zag steps clipped to [1, 255] (gradient passes at the ends)."""
+        return clamp_inclusive(self.tables, MIN_STEP, MAX_STEP)
 
     def quant_tables(self, meta: dict | None = None) -> QuantTables:
         """The current tables rounded to integers, as written to a file."""

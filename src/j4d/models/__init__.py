@@ -1,7 +1,14 @@
 """Vision models j4d learns tables for: a registry of frozen, normalizing classifiers."""
 
 from j4d.models.cifar_resnet import CifarResNet
-from j4d.models.registry import REGISTRY, Classifier, ModelSpec, available_models, create_model
+from j4d.models.registry import (
+    REGISTRY,
+    Classifier,
+    ModelSpec,
+    available_models,
+    create_model,
+    create_models,
+)
 from j4d.models.shufflenet import cifar_shufflenet_v2
 
 __all__ = [
@@ -12,4 +19,5 @@ __all__ = [
     "available_models",
     "cifar_shufflenet_v2",
     "create_model",
+    "create_models",
 ]

@@ -9,7 +9,7 @@ torchvision classification model as ``torchvision:<name>`` with a local weights 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,3 +185,21 @@ def _create_torchvision(name: str, weights: str | os.PathLike[str] | None) -> Cl
         path = Path(weights)
         _fit(network, _load_state_dict(path, {}), f"torchvision:{name}", path)
     return Classifier(network, IMAGENET_MEAN, IMAGENET_STD, 224, f"torchvision:{name}").freeze()
+
+
+def create_models(
+    specs: Sequence[str], data_root: str | os.PathLike[str] | None = None
+) -> list[Classifier]:
+    """Models from ``NAME`` or ``NAME=WEIGHTS`` specs (the command line's ``--model``); all must
+    take the same input size, since they see the same compressed images."""
+    models = []
+    for spec in specs:
+        name, _, weights = spec.partition("=")
+        models.append(create_model(name.strip(), weights.strip() or "default", data_root))
+    sizes = {model.input_size for model in models}
+    if len(sizes) > 1:
+        raise InvalidInputError(
+            f"models take different input sizes ({', '.join(map(str, sorted(sizes)))}); "
+            "tables for several models need one image size"
+        )
+    return models

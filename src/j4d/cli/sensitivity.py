@@ -1,0 +1,48 @@
+"""``j4d sensitivity``: a model's sensitivity to each DCT frequency (JSON + heatmap)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from j4d.cli.training import make_setup, model_options
+from j4d.train import compute_sensitivity
+
+
+@click.command("sensitivity", short_help="Measure a model's per-frequency sensitivity.")
+@model_options
+@click.option(
+    "-o",
+    "--output",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON file; the heatmap is written beside it as .png.",
+)
+@click.option("--images", type=int, default=1000, show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["saliency", "gradient"]),
+    default="saliency",
+    show_default=True,
+    help="E[(y dL/dy)^2] or E[(dL/dy)^2].",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def command(out_path: Path, images: int, kind: str, quiet: bool, **options: Any) -> int:
+    """Mean squared (coefficient x) gradient of the loss per channel and DCT frequency over
+    training images; initializes tables with --init sensitivity:F."""
+    setup = make_setup({**options, "val_size": 0, "hflip": False})
+    result = compute_sensitivity(
+        setup.models,
+        setup.train,
+        images,
+        kind=kind,
+        progress=not quiet,  # type: ignore[arg-type]
+    )
+    result.save(out_path)
+    result.plot([out_path.with_suffix(".png")])
+    click.echo(f"sensitivity: {out_path} (heatmap {out_path.with_suffix('.png')})")
+    return 0

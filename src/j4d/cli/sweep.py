@@ -1,0 +1,110 @@
+"""``j4d sweep``: train a grid over (initialization, lambda), measure every run on real test
+files, and write the Pareto frontier against default JPEG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from j4d.cli.training import make_config, make_setup, model_options, training_options
+from j4d.data import class_spread_files
+from j4d.datasets import ImageFolderDataset
+from j4d.errors import InvalidInputError
+from j4d.evaluation.realfile import load_split
+from j4d.train.sweep import DEFAULT_QUALITIES, TestImages, run_sweep
+
+
+def _numbers(text: str, kind: type, name: str) -> list:
+    try:
+        return [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a comma-separated list, got {text!r}") from None
+
+
+def load_test_images(folder: Path, size: int, count: int | None) -> TestImages:
+    """The first ``count`` images of an ImageFolder split taken round-robin over classes."""
+    dataset = ImageFolderDataset(folder, size)
+    wanted = {str(path) for path in class_spread_files(folder, count)}
+    order = [i for i, (path, _) in enumerate(dataset.samples) if path in wanted]
+    images, labels = load_split(dataset.select(order))
+    return TestImages(images, labels, f"{folder} ({len(labels)} images)")
+
+
+@click.command("sweep", short_help="Grid of training runs, their Pareto frontier vs JPEG.")
+@model_options
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Sweep folder (runs/, points, frontier, plot, summary).",
+)
+@click.option(
+    "--init",
+    "inits",
+    multiple=True,
+    default=("qf:50",),
+    show_default=True,
+    help="Initialization, repeatable: qf:Q or sensitivity:F.",
+)
+@click.option(
+    "--lams", default="0.03,0.1,0.3,1", show_default=True, help="Comma-separated lambdas."
+)
+@click.option(
+    "--test",
+    "test_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ImageFolder split to measure on [default: DATA/cifar10/test].",
+)
+@click.option("--test-size", type=int, default=None, help="Use N class-balanced test images.")
+@click.option(
+    "--qualities",
+    default=",".join(map(str, DEFAULT_QUALITIES)),
+    show_default=True,
+    help="Default JPEG quality factors measured on the same images.",
+)
+@training_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def command(
+    out_dir: Path,
+    inits: tuple[str, ...],
+    lams: str,
+    test_dir: Path | None,
+    test_size: int | None,
+    qualities: str,
+    quiet: bool,
+    **options: Any,
+) -> int:
+    """Train tables for every (--init, --lams) pair, measure each on real files of the test
+    split, and write points, the Pareto frontier (CSV, JSON, one tables file per point), default
+    JPEG on the same images, an R-A plot and a BD-rate summary. Finished runs are reused."""
+    lam_values = _numbers(lams, float, "--lams")
+    quality_values = _numbers(qualities, int, "--qualities")
+    for init in inits:
+        make_config(lam_values[0], init, options)
+    base = make_config(lam_values[0], inits[0], options)
+    setup = make_setup(options)
+    test = load_test_images(
+        test_dir or setup.data_root / "cifar10" / "test", setup.models[0].input_size, test_size
+    )
+    summary = run_sweep(
+        setup.models,
+        setup.train,
+        test,
+        base,
+        list(inits),
+        lam_values,
+        out_dir,
+        val_set=setup.val,
+        qualities=quality_values,
+        progress=not quiet,
+        workers=options["workers"],
+        description=setup.description,
+    )
+    click.echo((out_dir / "summary.md").read_text())
+    click.echo(f"sweep: {out_dir} (frontier.csv, rate_accuracy.png)")
+    return 0 if summary else 1

@@ -1,0 +1,161 @@
+"""Options shared by ``j4d train``, ``j4d sweep`` and ``j4d sensitivity``: models, data and
+training settings, turned into a :class:`~j4d.train.TrainConfig` and datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from j4d.data import require_data_root
+from j4d.datasets import Augment, ImageFolderDataset, holdout_split
+from j4d.models import Classifier, create_models
+from j4d.train.config import TrainConfig
+
+_DEFAULTS = TrainConfig()
+
+
+def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--model`` (repeatable), ``--data``, ``--train``."""
+    for option in reversed(
+        [
+            click.option(
+                "-m",
+                "--model",
+                "model_specs",
+                multiple=True,
+                default=("resnet20",),
+                show_default=True,
+                help="Registry name or NAME=WEIGHTS_FILE; repeat for universal tables "
+                "(losses averaged).",
+            ),
+            click.option(
+                "--data",
+                "data_root",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="Data folder [default: ../shared/data].",
+            ),
+            click.option(
+                "--train",
+                "train_dir",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="ImageFolder tree to learn from [default: DATA/cifar10/train].",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Optimization settings (see :class:`~j4d.train.TrainConfig`)."""
+    for option in reversed(
+        [
+            click.option("--epochs", type=int, default=_DEFAULTS.epochs, show_default=True),
+            click.option(
+                "--batch-size",
+                type=int,
+                default=_DEFAULTS.batch_size,
+                show_default=True,
+                help="Images per step (small images need more: the rate estimate's histograms "
+                "count 8x8 blocks).",
+            ),
+            click.option(
+                "--lr",
+                type=float,
+                default=_DEFAULTS.lr,
+                show_default=True,
+                help="Adam learning rate on the table entries.",
+            ),
+            click.option(
+                "--softness",
+                type=click.Choice(["hardness", "fixed"]),
+                default=_DEFAULTS.softness,
+                show_default=True,
+                help="alpha = H / q^2 (hardness) or alpha = A (fixed, the paper's 100).",
+            ),
+            click.option(
+                "--softness-value",
+                type=float,
+                default=None,
+                help="H for hardness [10], A for fixed [100].",
+            ),
+            click.option("--seed", type=int, default=0, show_default=True),
+            click.option(
+                "--val-size",
+                type=int,
+                default=500,
+                show_default=True,
+                help="Training images held out to measure real files after each epoch.",
+            ),
+            click.option("--hflip/--no-hflip", default=True, show_default=True),
+            click.option(
+                "--crop-padding", type=int, default=None, help="Random crop after padding."
+            ),
+            click.option(
+                "--limit", type=int, default=None, help="Use only the first N training images."
+            ),
+            click.option(
+                "--checkpoint-every",
+                type=int,
+                default=_DEFAULTS.checkpoint_every,
+                show_default=True,
+                help="Steps between checkpoints.",
+            ),
+            click.option("--workers", type=int, default=0, show_default=True),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
+    value = options["softness_value"]
+    if value is None:
+        value = 10.0 if options["softness"] == "hardness" else 100.0
+    return TrainConfig(
+        lam=lam,
+        init=init,
+        epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        lr=options["lr"],
+        softness=options["softness"],
+        softness_value=value,
+        seed=options["seed"],
+        checkpoint_every=options["checkpoint_every"],
+    )
+
+
+@dataclass
+class Setup:
+    """Models and the training / validation split of one command."""
+
+    models: list[Classifier]
+    train: ImageFolderDataset
+    val: ImageFolderDataset | None
+    data_root: Path
+    description: dict[str, Any]
+
+
+def make_setup(options: dict[str, Any]) -> Setup:
+    root = require_data_root(options["data_root"])
+    models = create_models(options["model_specs"], root)
+    train_dir = options["train_dir"] or root / "cifar10" / "train"
+    size = models[0].input_size
+    dataset = ImageFolderDataset(train_dir, size, limit=options.get("limit"))
+    augment = Augment(options.get("hflip", True), options.get("crop_padding"))
+    train, val = holdout_split(dataset, options.get("val_size", 0), options["seed"], augment)
+    description = {
+        "models": list(options["model_specs"]),
+        "train": str(train_dir),
+        "train_images": len(train),
+        "val_images": len(val) if val is not None else 0,
+        "input_size": size,
+        "augment": {"hflip": augment.hflip, "crop_padding": augment.crop_padding},
+    }
+    return Setup(models, train, val, root, description)

@@ -1,0 +1,193 @@
+"""Rate-accuracy curves: Pareto frontier, BD-rate and read-offs at a rate or an accuracy.
+
+Curves are measured points (rate in bpp, accuracy as a fraction). Interpolation between points
+is linear in log-rate (rates of codec sweeps are spread geometrically); nothing is extrapolated
+beyond the measured range.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import bjontegaard
+import numpy as np
+
+from j4d.errors import InvalidInputError
+
+#: BD-rate warns when the curves share less than this fraction of their accuracy ranges.
+MIN_OVERLAP = 0.5
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Measured (rate, accuracy) points of one method, in any order."""
+
+    label: str
+    rates: tuple[float, ...]
+    accuracies: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.rates) != len(self.accuracies):
+            raise InvalidInputError(f"curve {self.label!r}: rates and accuracies differ in length")
+
+    @classmethod
+    def from_points(cls, label: str, points: Iterable[tuple[float, float]]) -> Curve:
+        pairs = list(points)
+        return cls(label, tuple(float(r) for r, _ in pairs), tuple(float(a) for _, a in pairs))
+
+    def frontier(self) -> Curve:
+        """The Pareto-optimal points, by increasing rate (and strictly increasing accuracy)."""
+        keep = pareto_frontier(list(zip(self.rates, self.accuracies, strict=True)))
+        return Curve.from_points(self.label, [(self.rates[i], self.accuracies[i]) for i in keep])
+
+
+def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the (rate, accuracy) points no other point beats (lower or equal rate with
+    higher accuracy), sorted by rate."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    kept: list[int] = []
+    best = -np.inf
+    for index in order:
+        if points[index][1] > best:
+            kept.append(index)
+            best = points[index][1]
+    return kept
+
+
+def _monotone(curve: Curve, name: str) -> tuple[np.ndarray, np.ndarray]:
+    front = curve.frontier()
+    if len(front.rates) < 2:
+        raise InvalidInputError(f"{name} curve {curve.label!r} needs >= 2 Pareto points")
+    return np.asarray(front.rates), np.asarray(front.accuracies)
+
+
+def accuracy_at_rate(curve: Curve, rate: float) -> float | None:
+    """Accuracy of the Pareto frontier at ``rate`` (None outside the measured range)."""
+    rates, accuracies = _monotone(curve, "the")
+    if not rates[0] <= rate <= rates[-1]:
+        return None
+    return float(np.interp(np.log(rate), np.log(rates), accuracies))
+
+
+def rate_at_accuracy(curve: Curve, accuracy: float) -> float | None:
+    """Lowest rate at which the frontier reaches ``accuracy`` (None if it never does)."""
+    rates, accuracies = _monotone(curve, "the")
+    if not accuracies[0] <= accuracy <= accuracies[-1]:
+        return None if accuracy > accuracies[-1] else float(rates[0])
+    return float(np.exp(np.interp(accuracy, accuracies, np.log(rates))))
+
+
+def overlap(anchor: Curve, test: Curve) -> float:
+    """Shared accuracy range of the two frontiers, as a fraction of the smaller range."""
+    _, a = _monotone(anchor, "anchor")
+    _, t = _monotone(test, "test")
+    shared = min(a[-1], t[-1]) - max(a[0], t[0])
+    return max(0.0, shared) / min(a[-1] - a[0], t[-1] - t[0])
+
+
+def bd_rate(anchor: Curve, test: Curve) -> float:
+    """Bjontegaard delta rate (percent; negative = ``test`` needs fewer bits) with accuracy as
+    the metric, PCHIP interpolation (``bjontegaard`` package) over the two Pareto frontiers.
+
+    Warns (``UserWarning``) when the frontiers share less than half their accuracy range."""
+    rate_a, acc_a = _monotone(anchor, "anchor")
+    rate_t, acc_t = _monotone(test, "test")
+    shared = overlap(anchor, test)
+    if shared <= 0:
+        raise InvalidInputError(
+            f"BD-rate: accuracy ranges of {anchor.label!r} and {test.label!r} do not overlap"
+        )
+    if shared < MIN_OVERLAP:
+        warnings.warn(
+            f"BD-rate {test.label!r} vs {anchor.label!r}: the curves share only "
+            f"{100 * shared:.0f}% of their accuracy range",
+            stacklevel=2,
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(
+            bjontegaard.bd_rate(
+                rate_a,
+                acc_a,
+                rate_t,
+                acc_t,
+                method="pchip",
+                require_matching_points=False,
+                min_overlap=0,
+            )
+        )
+
+
+def _or_none(function, *args):  # a read-off that a curve may not cover is None
+    try:
+        return function(*args)
+    except InvalidInputError:
+        return None
+
+
+def compare(
+    anchor: Curve,
+    test: Curve,
+    rates: Sequence[float] = (0.3, 1.0, 2.0, 3.0),
+    target_accuracy: float = 0.9,
+) -> dict[str, object]:
+    """BD-rate of ``test`` vs ``anchor``, both accuracies at each rate, and the rate each needs
+    to reach ``target_accuracy`` (None where a curve does not cover it; why in ``warnings``)."""
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            delta: float | None = bd_rate(anchor, test)
+        except InvalidInputError as error:
+            delta = None
+            notes.append(f"no BD-rate: {error}")
+    notes += [str(w.message) for w in caught]
+    at_rates = [
+        {"rate": r, **{c.label: _or_none(accuracy_at_rate, c, r) for c in (anchor, test)}}
+        for r in rates
+    ]
+    return {
+        "bd_rate_percent": delta,
+        "overlap": _or_none(overlap, anchor, test),
+        "warnings": notes,
+        "accuracy_at_rate": at_rates,
+        "target_accuracy": target_accuracy,
+        "rate_for_target": {
+            c.label: _or_none(rate_at_accuracy, c, target_accuracy) for c in (anchor, test)
+        },
+    }
+
+
+def comparison_markdown(summary: dict, anchor: str, test: str, rate_kind: str = "scan bpp") -> str:
+    """The :func:`compare` summary as a Markdown table."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.2f}"
+
+    def rate(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    delta, shared = summary["bd_rate_percent"], summary["overlap"]
+    lines = [
+        f"BD-rate of {test} vs {anchor} (accuracy as the metric, PCHIP, {rate_kind}): "
+        + ("n/a" if delta is None else f"**{delta:.1f} %**")
+        + ("" if shared is None else f" (accuracy ranges overlap {100 * shared:.0f} %)"),
+        "",
+        f"| {rate_kind} | {anchor} top-1 (%) | {test} top-1 (%) | gain (points) |",
+        "|---:|---:|---:|---:|",
+    ]
+    for row in summary["accuracy_at_rate"]:
+        a, t = row[anchor], row[test]
+        gain = "n/a" if a is None or t is None else f"{100 * (t - a):+.2f}"
+        lines.append(f"| {row['rate']:g} | {pct(a)} | {pct(t)} | {gain} |")
+    need = summary["rate_for_target"]
+    target = 100 * summary["target_accuracy"]
+    lines += [
+        "",
+        f"{rate_kind} to reach {target:g} % top-1: {anchor} {rate(need[anchor])}, "
+        f"{test} {rate(need[test])}",
+    ]
+    lines += [f"warning: {w}" for w in summary["warnings"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,116 @@
+"""Figures: table and sensitivity heatmaps, rate-accuracy curves (matplotlib, headless).
+
+Every function writes the figure atomically to each path given (the format follows the
+suffix: .png, .svg, .pdf) and returns the paths.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from j4d.fileutil import atomic_write_bytes
+
+PathLike = str | os.PathLike[str]
+
+
+def _save(figure: plt.Figure, paths: Sequence[PathLike]) -> list[Path]:
+    written = []
+    for path in paths:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", dpi=150)
+        written.append(atomic_write_bytes(path, buffer.getvalue()))
+    plt.close(figure)
+    return written
+
+
+def heatmaps(
+    grids: Sequence[np.ndarray],
+    titles: Sequence[str],
+    paths: Sequence[PathLike],
+    suptitle: str = "",
+    log_scale: bool = False,
+    annotate: bool = True,
+) -> list[Path]:
+    """Side-by-side 8x8 heatmaps (natural order: row = vertical frequency), one colour scale."""
+    arrays = [np.asarray(grid, dtype=float).reshape(8, 8) for grid in grids]
+    low = min(float(a.min()) for a in arrays)
+    high = max(float(a.max()) for a in arrays)
+    norm = None
+    if log_scale:
+        positive = [a[a > 0] for a in arrays]
+        low = min((float(p.min()) for p in positive if p.size), default=1e-12)
+        norm = matplotlib.colors.LogNorm(vmin=low, vmax=max(high, low * 10))
+    figure, axes = plt.subplots(1, len(arrays), figsize=(3.4 * len(arrays) + 0.8, 3.6))
+    axes = np.atleast_1d(axes)
+    image = None
+    for axis, array, title in zip(axes, arrays, titles, strict=True):
+        shown = np.where(array > 0, array, np.nan) if log_scale else array
+        image = axis.imshow(
+            shown,
+            cmap="viridis",
+            norm=norm,
+            vmin=None if norm else low,
+            vmax=None if norm else high,
+        )
+        axis.set_title(title, fontsize=10)
+        axis.set_xticks(range(8))
+        axis.set_yticks(range(8))
+        axis.set_xlabel("horizontal frequency")
+        axis.set_ylabel("vertical frequency")
+        if annotate:
+            middle = np.sqrt(low * high) if log_scale else (low + high) / 2
+            for (row, column), value in np.ndenumerate(array):
+                text = f"{value:.0f}" if not log_scale else f"{value:.1e}"
+                axis.text(
+                    column,
+                    row,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=6 if log_scale else 7,
+                    color="white" if value < middle else "black",
+                )
+    if suptitle:
+        figure.suptitle(suptitle, fontsize=11)
+    figure.colorbar(image, ax=list(axes), shrink=0.85)
+    return _save(figure, paths)
+
+
+def rate_accuracy(
+    curves: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    paths: Sequence[PathLike],
+    title: str = "",
+    xlabel: str = "scan bpp",
+    extra_points: Sequence[tuple[str, Sequence[float], Sequence[float]]] = (),
+) -> list[Path]:
+    """Accuracy (%) against rate: one line per (label, rates, accuracies) curve, sorted by rate;
+    ``extra_points`` are drawn as unconnected markers (e.g. all sweep runs behind a frontier)."""
+    figure, axis = plt.subplots(figsize=(6.4, 4.6))
+    for label, rates, accuracies in extra_points:
+        axis.scatter(rates, 100 * np.asarray(accuracies), s=14, alpha=0.45, label=label)
+    for label, rates, accuracies in curves:
+        order = np.argsort(rates)
+        axis.plot(
+            np.asarray(rates)[order],
+            100 * np.asarray(accuracies)[order],
+            marker="o",
+            markersize=4,
+            label=label,
+        )
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel("top-1 accuracy (%)")
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="lower right", fontsize=9)
+    if title:
+        axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return _save(figure, paths)

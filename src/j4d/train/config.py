@@ -1,0 +1,84 @@
+"""Training hyper-parameters as a plain dataclass (saved as the run's ``config.json``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from j4d.codec.quantize import Softness
+from j4d.errors import InvalidInputError
+
+_INIT = re.compile(r"^(qf|sensitivity):(\d+(?:\.\d+)?)$")
+
+
+def parse_init(spec: str) -> tuple[str, float]:
+    """``qf:Q`` (default tables at IJG quality Q, 1..100) or ``sensitivity:F`` (steps from the
+    model's sensitivity, scaled by F > 0) -> (kind, number)."""
+    match = _INIT.match(spec.strip())
+    if not match:
+        raise InvalidInputError(f"initialization must be 'qf:Q' or 'sensitivity:F', got {spec!r}")
+    kind, number = match.group(1), float(match.group(2))
+    if kind == "qf" and not (number == int(number) and 1 <= number <= 100):
+        raise InvalidInputError(f"initial quality factor must be an integer 1..100, got {spec!r}")
+    if kind == "sensitivity" and number <= 0:
+        raise InvalidInputError(f"sensitivity scale factor must be > 0, got {spec!r}")
+    return kind, number
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What a training run optimizes and how.
+
+    ``lam`` weighs the estimated bpp against the cross-entropy; ``softness`` is ``hardness``
+    (alpha = value / q^2) or ``fixed`` (alpha = value, the paper's 100); ``init`` is ``qf:Q``
+    or ``sensitivity:F``."""
+
+    lam: float = 0.1
+    init: str = "qf:50"
+    epochs: int = 3
+    batch_size: int = 32
+    lr: float = 1.0
+    softness: str = "hardness"
+    softness_value: float = 10.0
+    seed: int = 0
+    checkpoint_every: int = 50  # steps
+    sensitivity_images: int = 1000
+
+    def __post_init__(self) -> None:
+        parse_init(self.init)
+        if self.lam < 0:
+            raise InvalidInputError(f"lambda must be >= 0, got {self.lam}")
+        for name in ("epochs", "batch_size", "checkpoint_every", "sensitivity_images"):
+            if getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise InvalidInputError(f"learning rate must be > 0, got {self.lr}")
+        self.make_softness()
+
+    def make_softness(self) -> Softness:
+        if self.softness not in ("hardness", "fixed"):
+            raise InvalidInputError(
+                f"softness must be 'hardness' or 'fixed', got {self.softness!r}"
+            )
+        return Softness(self.softness, self.softness_value)  # type: ignore[arg-type]
+
+    def describe_softness(self) -> str:
+        return self.make_softness().describe()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InvalidInputError(f"unknown training settings: {', '.join(unknown)}")
+        return cls(**values)
+
+    def same_run(self, other: TrainConfig) -> bool:
+        """Whether ``other`` continues this run (only the number of epochs may grow)."""
+        mine, theirs = self.as_dict(), other.as_dict()
+        mine.pop("epochs"), theirs.pop("epochs")
+        return mine == theirs

@@ -1,0 +1,155 @@
+r"""How much a frozen model's loss depends on each DCT frequency of each colour channel.
+
+For coefficients :math:`y_{c,k,b}` (channel c, frequency k, block b) of an image with loss L,
+
+* ``saliency`` (default):
+  :math:`s_{c,k} = \mathrm{E}\big[(y_{c,k,b}\,\partial L/\partial y_{c,k,b})^2\big]`,
+  the squared first-order change of the loss when the coefficient is quantized to zero;
+* ``gradient``: :math:`s_{c,k} = \mathrm{E}\big[(\partial L/\partial y_{c,k,b})^2\big]`, the mean
+  squared gradient of METHOD.md section 5 (sensitivity to a perturbation of the coefficient).
+
+The expectation runs over images and blocks. ``saliency`` is the default because it also counts
+what the images hold: a frequency the images lack costs no bits whatever its step, so its
+sensitivity is 0 and its initial step is the largest, whereas the plain gradient can be large
+there. Gradients are taken through the exact (float) JPEG synthesis into the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from j4d.codec import analyze, synthesize
+from j4d.errors import InvalidInputError
+from j4d.fileutil import atomic_write_text
+from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, zigzag_to_natural
+
+Kind = Literal["saliency", "gradient"]
+KINDS = ("saliency", "gradient")
+CHANNELS = ("Y", "Cb", "Cr")
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """(3, 64) sensitivities, channels Y, Cb, Cr, frequencies in natural (row-major) order."""
+
+    values: np.ndarray
+    kind: str = "saliency"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.values, dtype=np.float64)
+        if values.shape != (3, 64) or not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise InvalidInputError("sensitivity must be (3, 64) finite values >= 0")
+        object.__setattr__(self, "values", values)
+
+    def to_json(self) -> str:
+        payload = {"kind": self.kind, "order": "natural", "meta": self.meta}
+        payload.update({name: self.values[c].tolist() for c, name in enumerate(CHANNELS)})
+        return json.dumps(payload, indent=1)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Sensitivity:
+        path = Path(path)
+        try:
+            payload = json.loads(path.read_text())
+            values = np.array([payload[name] for name in CHANNELS], dtype=np.float64)
+            return cls(values, payload.get("kind", "saliency"), payload.get("meta", {}))
+        except FileNotFoundError:
+            raise InvalidInputError("no such file", path) from None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise InvalidInputError(f"not a sensitivity JSON file ({error})", path) from None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        return atomic_write_text(path, self.to_json())
+
+    def plot(self, paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+        from j4d.plots import heatmaps
+
+        return heatmaps(
+            list(self.values),
+            [f"{name}" for name in CHANNELS],
+            paths,
+            suptitle=f"sensitivity ({self.kind})",
+            log_scale=True,
+            annotate=False,
+        )
+
+    def initial_tables(self, factor: float) -> QuantTables:
+        """Steps inversely proportional to the square root of the sensitivity, normalized per
+        table to a geometric mean of 1 and scaled by ``factor`` (METHOD.md: 5..50).
+
+        The square root is the first-order optimum: with distortion ~ sum s_k q_k^2 / 12 and
+        rate ~ -sum log q_k, the Lagrangian is minimal where s_k q_k^2 is the same for all k.
+        The chroma table uses the mean of the Cb and Cr sensitivities."""
+        if not factor > 0:
+            raise InvalidInputError(f"sensitivity scale factor must be > 0, got {factor}")
+        per_table = np.stack([self.values[0], self.values[1:].mean(axis=0)])
+        steps = []
+        for s in per_table:
+            floor = max(float(s.max()), 1e-300) * 1e-12
+            s = np.maximum(s, floor)
+            relative = (s / np.exp(np.log(s).mean())) ** -0.5
+            steps.append(np.clip(np.rint(factor * relative), MIN_STEP, MAX_STEP))
+        meta = {"init": f"sensitivity:{factor:g}", "sensitivity": self.kind}
+        return QuantTables(*(tuple(int(v) for v in table) for table in steps), meta)
+
+
+def _mean_loss(models: Sequence[nn.Module], images: torch.Tensor, labels: torch.Tensor):
+    return sum(F.cross_entropy(model(images), labels) for model in models) / len(models)
+
+
+def compute_sensitivity(
+    models: nn.Module | Sequence[nn.Module],
+    dataset: Dataset,
+    images: int = 1000,
+    batch_size: int = 100,
+    kind: Kind = "saliency",
+    progress: bool = True,
+) -> Sensitivity:
+    """Sensitivity of ``models`` (mean loss if several) over the first ``images`` pairs of
+    ``dataset`` (RGB in [0, 255], (3, H, W) tensors, integer labels)."""
+    if kind not in KINDS:
+        raise InvalidInputError(f"sensitivity kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    models = [models] if isinstance(models, nn.Module) else list(models)
+    count = min(images, len(dataset))  # type: ignore[arg-type]
+    if count == 0:
+        raise InvalidInputError("no images to measure the sensitivity on")
+    subset = torch.utils.data.Subset(dataset, range(count))
+    total = torch.zeros(3, 64, dtype=torch.float64)
+    for batch, labels in tqdm(
+        DataLoader(subset, batch_size=batch_size),
+        desc="sensitivity",
+        disable=not progress,
+        unit="batch",
+    ):
+        batch = batch.to(torch.float32)
+        height, width = batch.shape[-2:]
+        with torch.no_grad():
+            coefficients = analyze(batch, integer_samples=False)
+        coefficients.requires_grad_(True)
+        reconstruction = synthesize(coefficients, height, width, integer_samples=False)
+        # per-image losses summed, so each image's gradient is its own (not divided by N)
+        loss = _mean_loss(models, reconstruction, labels) * len(batch)
+        (gradient,) = torch.autograd.grad(loss, coefficients)
+        if kind == "saliency":
+            gradient = gradient * coefficients.detach()
+        total += gradient.double().square().sum(dim=(0, 2))
+    blocks = coefficients.shape[2]
+    values = zigzag_to_natural(total / (count * blocks)).numpy()
+    return Sensitivity(values, kind, {"images": count, "models": [_name(m) for m in models]})
+
+
+def _name(model: nn.Module) -> str:
+    return getattr(model, "name", "") or type(model).__name__

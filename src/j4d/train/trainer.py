@@ -1,0 +1,377 @@
+"""Learning quantization tables for frozen classifiers (METHOD.md section 5).
+
+Objective per mini-batch: ``mean over models of cross_entropy(model(codec(x)), label)
++ lam * estimated_bpp``, minimized by Adam over the 128 table entries, which are clipped to
+[1, 255] after every update (so before every forward pass). After each epoch the current integer
+tables are measured on real files of a validation slice.
+
+A run directory holds everything needed to continue: ``checkpoint.pt`` (tables, Adam state,
+position in the epoch, history) is written atomically every ``checkpoint_every`` steps, at the
+end of every epoch and on Ctrl-C, and ``--resume`` continues from it exactly: the batch order
+and the augmentation draws depend only on (seed, epoch, index).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from j4d.codec import JPEGCodec
+from j4d.errors import InvalidInputError, J4DError
+from j4d.evaluation.realfile import evaluate_tables, load_split
+from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from j4d.rate.entropy import estimate_bpp
+from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
+from j4d.train.config import TrainConfig, parse_init
+from j4d.train.sensitivity import Sensitivity, compute_sensitivity
+
+CHECKPOINT = "checkpoint.pt"
+HISTORY = "history.csv"
+TABLES = "tables.json"
+
+
+class TrainingDivergedError(J4DError):
+    """The objective or its gradient stopped being finite."""
+
+
+@dataclass
+class TrainResult:
+    tables: QuantTables
+    history: list[dict[str, Any]]
+    run_dir: Path | None = None
+
+
+@dataclass
+class _State:
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # batches of the current epoch completed
+    step: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: {"ce": 0.0, "bpp": 0.0, "n": 0.0})
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def model_name(model: nn.Module) -> str:
+    return getattr(model, "name", "") or type(model).__name__
+
+
+def initial_tables(
+    config: TrainConfig,
+    models: Sequence[nn.Module],
+    dataset: Dataset,
+    sensitivity: Sensitivity | None = None,
+    progress: bool = False,
+) -> QuantTables:
+    """The starting tables ``config.init`` asks for (measuring the sensitivity if needed)."""
+    kind, number = parse_init(config.init)
+    if kind == "qf":
+        return QuantTables.from_quality(int(number)).with_meta(init=config.init)
+    if sensitivity is None:
+        sensitivity = compute_sensitivity(
+            models, dataset, config.sensitivity_images, progress=progress
+        )
+    return sensitivity.initial_tables(number)
+
+
+def _epoch_batches(size: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    state = np.random.SeedSequence([seed, epoch]).generate_state(1)[0]
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(int(state))).tolist()
+    return [order[start : start + batch_size] for start in range(0, size, batch_size)]
+
+
+class Trainer:
+    """One training run; :func:`train_tables` is the usual entry point."""
+
+    def __init__(
+        self,
+        models: Sequence[nn.Module],
+        train_set: Dataset,
+        config: TrainConfig,
+        tables: QuantTables,
+        val_set: Dataset | None = None,
+        run_dir: Path | None = None,
+        progress: bool = True,
+        workers: int = 0,
+    ) -> None:
+        self.models = list(models)
+        self.train_set = train_set
+        self.config = config
+        self.run_dir = run_dir
+        self.progress = progress
+        self.workers = workers
+        self.codec = JPEGCodec(tables, config.make_softness(), learn_tables=True)
+        self.optimizer = torch.optim.Adam(self.codec.parameters(), lr=config.lr)
+        self.state = _State()
+        self.validation = load_split(val_set) if val_set is not None else None
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def checkpoint_path(self) -> Path | None:
+        return self.run_dir / CHECKPOINT if self.run_dir is not None else None
+
+    def save_checkpoint(self) -> None:
+        path = self.checkpoint_path()
+        if path is None:
+            return
+        buffer = io.BytesIO()
+        torch.save(
+            {
+                "config": self.config.as_dict(),
+                "tables": self.codec.tables.detach().clone(),
+                "optimizer": self.optimizer.state_dict(),
+                "state": self.state.__dict__,
+            },
+            buffer,
+        )
+        atomic_write_bytes(path, buffer.getvalue())
+
+    def load_checkpoint(self, path: Path) -> None:
+        try:
+            saved = torch.load(path, weights_only=False)
+            config = TrainConfig.from_dict(saved["config"])
+        except (OSError, RuntimeError, KeyError, EOFError, ValueError) as error:
+            raise InvalidInputError(f"cannot read checkpoint ({error})", path) from None
+        if not config.same_run(self.config):
+            raise InvalidInputError(
+                "checkpoint was made with other settings (only --epochs may change on resume)",
+                path,
+            )
+        with torch.no_grad():
+            self.codec.tables.copy_(saved["tables"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.state = _State(**saved["state"])
+
+    # -- training ----------------------------------------------------------------------------
+    def objective(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(objective, mean cross-entropy, estimated bpp) of one batch."""
+        output = self.codec(images.to(torch.float32))
+        ce = sum(F.cross_entropy(m(output.reconstruction), labels) for m in self.models)
+        ce = ce / len(self.models)
+        bpp = estimate_bpp(output.cpmf, output.pixels_per_image)
+        return ce + self.config.lam * bpp, ce, bpp
+
+    def _step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        objective, ce, bpp = self.objective(images, labels)
+        where = f"epoch {self.state.epoch + 1}, step {self.state.step + 1}"
+        if not torch.isfinite(objective):
+            self._diverged(f"objective is {objective.item()} at {where}")
+        self.optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        if not bool(torch.isfinite(self.codec.tables.grad).all()):
+            self._diverged(f"gradient of the tables is not finite at {where}")
+        self._updating = True
+        self.optimizer.step()
+        with torch.no_grad():
+            self.codec.tables.clamp_(MIN_STEP, MAX_STEP)
+        sums = self.state.sums
+        sums["ce"] += ce.item() * len(labels)
+        sums["bpp"] += bpp.item() * len(labels)
+        sums["n"] += len(labels)
+        self.state.batch += 1
+        self.state.step += 1
+        self._updating = False
+
+    def _diverged(self, message: str) -> None:
+        path = self.checkpoint_path()
+        kept = f"; the last good checkpoint is {path}" if path and path.exists() else ""
+        raise TrainingDivergedError(f"training stopped: {message}{kept} (try a smaller --lr)")
+
+    def validate(self) -> dict[str, Any]:
+        if self.validation is None:
+            return {}
+        images, labels = self.validation
+        points = evaluate_tables(self.models, images, labels, self.codec.quant_tables())
+        row: dict[str, Any] = {
+            "val_scan_bpp": points[0].scan_bpp,
+            "val_file_bpp": points[0].file_bpp,
+            "val_top1": float(np.mean([p.top1 for p in points])),
+            "val_top5": float(np.mean([p.top5 for p in points])),
+        }
+        if len(points) > 1:
+            row.update(
+                {
+                    f"val_top1[{model_name(m)}]": p.top1
+                    for m, p in zip(self.models, points, strict=True)
+                }
+            )
+        return row
+
+    def _finish_epoch(self, started: float) -> None:
+        sums = self.state.sums
+        n = max(sums["n"], 1.0)
+        row = {
+            "epoch": self.state.epoch + 1,
+            "step": self.state.step,
+            "cross_entropy": sums["ce"] / n,
+            "estimated_bpp": sums["bpp"] / n,
+            "objective": (sums["ce"] + self.config.lam * sums["bpp"]) / n,
+            **self.validate(),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        self.state.history.append(row)
+        self.state.epoch += 1
+        self.state.batch = 0
+        self.state.sums = {"ce": 0.0, "bpp": 0.0, "n": 0.0}
+
+    def run(self) -> TrainResult:
+        if not self.state.history and self.state.step == 0:
+            self.state.history.append({"epoch": 0, "step": 0, **self.validate()})
+            self._write_history()
+        self._updating = False
+        try:
+            while self.state.epoch < self.config.epochs:
+                self._run_epoch()
+                self.save_checkpoint()
+                self._write_history()
+        except KeyboardInterrupt:
+            if not self._updating:
+                self.save_checkpoint()
+            if self.run_dir is not None:
+                tqdm.write(f"j4d: checkpoint in {self.run_dir}; continue with --resume")
+            raise
+        return self._result()
+
+    def _run_epoch(self) -> None:
+        epoch = self.state.epoch
+        if hasattr(self.train_set, "set_epoch"):
+            self.train_set.set_epoch(epoch)
+        batches = _epoch_batches(
+            len(self.train_set),
+            self.config.batch_size,
+            self.config.seed,
+            epoch,  # type: ignore[arg-type]
+        )
+        loader = DataLoader(
+            self.train_set, batch_sampler=batches[self.state.batch :], num_workers=self.workers
+        )
+        started = time.perf_counter()
+        bar = tqdm(
+            loader,
+            total=len(batches),
+            initial=self.state.batch,
+            unit="batch",
+            desc=f"epoch {epoch + 1}/{self.config.epochs}",
+            disable=not self.progress,
+            leave=False,
+        )
+        for images, labels in bar:
+            self._step(images, labels)
+            sums = self.state.sums
+            bar.set_postfix(
+                ce=f"{sums['ce'] / sums['n']:.3f}", bpp=f"{sums['bpp'] / sums['n']:.3f}"
+            )
+            if self.state.step % self.config.checkpoint_every == 0:
+                self.save_checkpoint()
+        bar.close()
+        self._finish_epoch(started)
+        if self.progress:
+            tqdm.write(_describe(self.state.history[-1]))
+
+    # -- outputs -----------------------------------------------------------------------------
+    def _write_history(self) -> None:
+        if self.run_dir is not None:
+            atomic_write_csv(self.run_dir / HISTORY, self.state.history)
+
+    def _result(self) -> TrainResult:
+        last = self.state.history[-1] if self.state.history else {}
+        meta: dict[str, Any] = {
+            "lambda": self.config.lam,
+            "init": self.config.init,
+            "alpha": self.config.describe_softness(),
+            "epochs": self.state.epoch,
+            "models": [model_name(m) for m in self.models],
+        }
+        if "val_top1" in last:
+            meta["validation"] = {
+                "images": len(self.validation[1]) if self.validation else 0,
+                "top1": last["val_top1"],
+                "scan_bpp": last["val_scan_bpp"],
+                "file_bpp": last["val_file_bpp"],
+            }
+        tables = self.codec.quant_tables(meta)
+        if self.run_dir is not None:
+            tables.save(self.run_dir / TABLES)
+            tables.save(self.run_dir / "tables.txt")
+            _plot_tables(tables, self.run_dir / "tables.png")
+        return TrainResult(tables, list(self.state.history), self.run_dir)
+
+
+def _plot_tables(tables: QuantTables, path: Path) -> None:
+    from j4d.plots import heatmaps
+
+    array = tables.to_array()
+    meta = tables.meta
+    title = f"lambda {meta.get('lambda')}, init {meta.get('init')}, {meta.get('alpha')}"
+    heatmaps([array[0], array[1]], ["luma", "chroma"], [path], suptitle=title)
+
+
+def _describe(row: dict[str, Any]) -> str:
+    text = (
+        f"epoch {row['epoch']}: cross-entropy {row['cross_entropy']:.4f}, "
+        f"estimated {row['estimated_bpp']:.3f} bpp"
+    )
+    if "val_top1" in row:
+        text += (
+            f"; real files: top-1 {100 * row['val_top1']:.2f}%, {row['val_scan_bpp']:.3f} scan bpp"
+        )
+    return text
+
+
+def train_tables(
+    models: nn.Module | Sequence[nn.Module],
+    train_set: Dataset,
+    config: TrainConfig | None = None,
+    val_set: Dataset | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    sensitivity: Sensitivity | None = None,
+    progress: bool = True,
+    workers: int = 0,
+    description: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Learn tables for ``models`` (frozen classifiers taking RGB in [0, 255]; their losses are
+    averaged: universal tables) on ``train_set`` ((3, H, W) images in [0, 255], labels).
+
+    ``val_set`` is measured on real files after each epoch. With ``run_dir`` the run writes
+    ``config.json``, ``history.csv``, ``checkpoint.pt`` and the final ``tables.json`` /
+    ``tables.txt`` / ``tables.png``; ``resume`` continues the checkpoint found there.
+    ``description`` (models, data) is stored in ``config.json`` beside the settings."""
+    config = config or TrainConfig()
+    models = [models] if isinstance(models, nn.Module) else list(models)
+    if not models:
+        raise InvalidInputError("no model to train tables for")
+    if len(train_set) == 0:  # type: ignore[arg-type]
+        raise InvalidInputError("the training set is empty")
+    for model in models:
+        model.eval().requires_grad_(False)
+    path = Path(run_dir) if run_dir is not None else None
+    checkpoint = path / CHECKPOINT if path is not None else None
+    if checkpoint is not None and checkpoint.exists() and not resume:
+        raise InvalidInputError("run directory holds a run already (use --resume)", path)
+    resuming = resume and checkpoint is not None and checkpoint.exists()
+    tables = (
+        QuantTables.from_quality(50)
+        if resuming
+        else initial_tables(config, models, train_set, sensitivity, progress)
+    )
+    trainer = Trainer(models, train_set, config, tables, val_set, path, progress, workers)
+    if resuming:
+        trainer.load_checkpoint(checkpoint)  # type: ignore[arg-type]
+    elif path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        record = {"train": config.as_dict(), **(description or {})}
+        atomic_write_text(path / "config.json", json.dumps(record, indent=1) + "\n")
+        tables.save(path / "initial_tables.json")
+    return trainer.run()

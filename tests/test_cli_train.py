@@ -1,0 +1,119 @@
+"""``j4d train``, ``j4d sweep`` and ``j4d sensitivity`` end to end on a few CIFAR images."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from j4d.cli import main
+from j4d.tables import QuantTables
+
+SMALL = ["--limit", "48", "--batch-size", "16", "--epochs", "1", "-q"]
+
+
+def _rows(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_train_writes_a_run_and_resumes(data_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "--data", str(data_root), "-o", str(run), "--val-size", "8", *SMALL]
+    assert main(args) == 0
+    assert "top-1" in capsys.readouterr().out
+    assert [r["epoch"] for r in _rows(run / "history.csv")] == ["0", "1"]
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main([*args, "--resume", "--epochs", "2"]) == 0
+    assert [r["epoch"] for r in _rows(run / "history.csv")] == ["0", "1", "2"]
+    tables = QuantTables.load(run / "tables.json")
+    assert tables.meta["epochs"] == 2 and tables.meta["models"] == ["resnet20"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["train_images"] == 40 and config["val_images"] == 8
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "resnet99"], "unknown model 'resnet99'"),
+        (["--model", "resnet20=/nonexistent/w.th"], "/nonexistent/w.th"),
+        (["--init", "flat"], "initialization must be"),
+        (["--lr", "-1"], "learning rate"),
+    ],
+)
+def test_train_bad_settings_are_one_line_errors(data_root, tmp_path, capsys, extra, message):
+    args = ["train", "--data", str(data_root), "-o", str(tmp_path / "r"), *SMALL, *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("j4d: error:") and len(err.splitlines()) == 1
+
+
+def test_train_empty_dataset_is_a_clear_error(data_root, tmp_path, capsys):
+    (tmp_path / "empty" / "cat").mkdir(parents=True)
+    args = [
+        "train",
+        "--data",
+        str(data_root),
+        "--train",
+        str(tmp_path / "empty"),
+        "-o",
+        str(tmp_path / "r"),
+        "-q",
+    ]
+    assert main(args) == 2
+    assert "holds no images" in capsys.readouterr().err
+
+
+def test_sensitivity_command(data_root, tmp_path, capsys):
+    out = tmp_path / "s.json"
+    assert (
+        main(["sensitivity", "--data", str(data_root), "-o", str(out), "--images", "20", "-q"]) == 0
+    )
+    payload = json.loads(out.read_text())
+    assert len(payload["Y"]) == 64 and payload["kind"] == "saliency"
+    assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "sweep"
+    args = [
+        "sweep",
+        "--data",
+        str(data_root),
+        "-o",
+        str(out),
+        "--lams",
+        "0.05,1",
+        "--init",
+        "qf:50",
+        "--val-size",
+        "0",
+        "--test-size",
+        "30",
+        "--qualities",
+        "10,50,90",
+        *SMALL,
+    ]
+    assert main(args) == 0
+    assert "BD-rate" in capsys.readouterr().out
+    points = _rows(out / "points.csv")
+    assert [p["name"] for p in points] == ["qf50_lam0.05", "qf50_lam1"]
+    assert [int(r["quality"]) for r in _rows(out / "jpeg.csv")] == [10, 50, 90]
+    frontier = _rows(out / "frontier.csv")
+    assert 1 <= len(frontier) <= 2
+    for row in frontier:
+        tables = QuantTables.load(out / "frontier" / f"{row['name']}.json")
+        assert tables.meta["test"]["images"] == 30
+        assert tables.meta["test"]["scan_bpp"] == pytest.approx(float(row["scan_bpp"]))
+        assert tables.meta["lambda"] == float(row["lam"])
+    for name in ("rate_accuracy.png", "rate_accuracy.svg", "summary.md"):
+        assert (out / name).stat().st_size > 0
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("finished runs must not be trained again")
+
+    monkeypatch.setattr("j4d.train.sweep.train_tables", no_training)
+    assert main(args) == 0
+    assert _rows(out / "points.csv") == points

@@ -1,0 +1,204 @@
+"""Training tables: objective decreases, exact resume (also after Ctrl-C), divergence stop,
+sensitivity definition and initialization, clear errors for bad settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import Subset
+
+from j4d.codec import JPEGCodec, analyze, synthesize
+from j4d.datasets import ImageFolderDataset, holdout_split
+from j4d.errors import InvalidInputError
+from j4d.models import create_model
+from j4d.tables import QuantTables, natural_to_zigzag
+from j4d.train import (
+    Sensitivity,
+    TrainConfig,
+    TrainingDivergedError,
+    compute_sensitivity,
+    train_tables,
+)
+from j4d.train.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def model(data_root: Path) -> nn.Module:
+    return create_model("resnet20", data_root=data_root)
+
+
+@pytest.fixture(scope="module")
+def few_images(data_root: Path) -> ImageFolderDataset:
+    dataset = ImageFolderDataset(data_root / "cifar10" / "train", 32)
+    return dataset.select(range(0, len(dataset), len(dataset) // 48))  # 48 images, all classes
+
+
+def _objective(model, dataset, tables: torch.Tensor, lam: float) -> float:
+    codec = JPEGCodec(tables, TrainConfig().make_softness())
+    trainer = Trainer([model], dataset, TrainConfig(lam=lam), QuantTables.from_quality(50))
+    trainer.codec = codec
+    images = torch.stack([dataset[i][0] for i in range(len(dataset))])
+    labels = torch.tensor([dataset[i][1] for i in range(len(dataset))])
+    with torch.no_grad():
+        return trainer.objective(images, labels)[0].item()
+
+
+def test_short_training_lowers_the_objective(model, few_images):
+    config = TrainConfig(lam=0.3, init="qf:50", epochs=3, batch_size=16, lr=2.0)
+    result = train_tables(model, few_images, config, progress=False)
+    before = _objective(model, few_images, QuantTables.from_quality(50).to_tensor(), 0.3)
+    after = _objective(model, few_images, result.tables.to_tensor("zigzag"), 0.3)
+    assert after < before - 0.01
+    assert result.tables != QuantTables.from_quality(50)
+    assert [row["epoch"] for row in result.history] == [0, 1, 2, 3]
+
+
+def _checkpoint_tables(run_dir: Path) -> torch.Tensor:
+    return torch.load(run_dir / "checkpoint.pt", weights_only=False)["tables"]
+
+
+def test_resume_after_interrupt_gives_the_same_tables(model, few_images, tmp_path, monkeypatch):
+    config = TrainConfig(lam=0.1, epochs=2, batch_size=16, lr=1.0, checkpoint_every=100)
+    val = Subset(few_images, range(8))
+    straight = train_tables(model, few_images, config, val, tmp_path / "a", progress=False)
+
+    original = Trainer._step
+    calls = {"n": 0}
+
+    def interrupted(self, images, labels):
+        calls["n"] += 1
+        if calls["n"] == 5:  # second epoch, second batch: a Ctrl-C mid-epoch
+            raise KeyboardInterrupt
+        original(self, images, labels)
+
+    monkeypatch.setattr(Trainer, "_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_tables(model, few_images, config, val, tmp_path / "b", progress=False)
+    monkeypatch.setattr(Trainer, "_step", original)
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["state"]["step"] == 4
+
+    with pytest.raises(InvalidInputError, match="--resume"):
+        train_tables(model, few_images, config, val, tmp_path / "b", progress=False)
+    resumed = train_tables(
+        model, few_images, config, val, tmp_path / "b", resume=True, progress=False
+    )
+    assert torch.equal(_checkpoint_tables(tmp_path / "a"), _checkpoint_tables(tmp_path / "b"))
+    assert resumed.tables == straight.tables
+    assert [r["epoch"] for r in resumed.history] == [0, 1, 2]
+    for row_a, row_b in zip(straight.history, resumed.history, strict=True):
+        assert row_a.get("val_top1") == row_b.get("val_top1")
+        assert row_a.get("cross_entropy") == pytest.approx(row_b.get("cross_entropy"))
+
+    # more epochs continue the finished run; other settings are refused
+    longer = TrainConfig(**{**config.as_dict(), "epochs": 3})
+    result = train_tables(
+        model, few_images, longer, val, tmp_path / "b", resume=True, progress=False
+    )
+    assert [r["epoch"] for r in result.history] == [0, 1, 2, 3]
+    other = TrainConfig(**{**config.as_dict(), "lam": 0.5})
+    with pytest.raises(InvalidInputError, match="other settings"):
+        train_tables(model, few_images, other, val, tmp_path / "b", resume=True, progress=False)
+
+
+def test_run_directory_contents(model, few_images, tmp_path):
+    config = TrainConfig(lam=0.1, epochs=1, batch_size=16)
+    train_tables(model, few_images, config, Subset(few_images, range(8)), tmp_path, progress=False)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {
+        "config.json",
+        "history.csv",
+        "checkpoint.pt",
+        "tables.json",
+        "tables.txt",
+        "tables.png",
+        "initial_tables.json",
+    } <= names
+    tables = QuantTables.load(tmp_path / "tables.json")
+    assert QuantTables.load(tmp_path / "tables.txt") == tables
+    assert tables.meta["lambda"] == 0.1 and tables.meta["init"] == "qf:50"
+    assert tables.meta["validation"]["images"] == 8
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["lam"] == 0.1
+    header = (tmp_path / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"cross_entropy", "estimated_bpp", "val_scan_bpp", "val_top1"} <= set(header)
+
+
+class _Exploding(nn.Module):
+    """A classifier whose logits turn NaN from its third call on."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        logits = self.inner(x)
+        return logits * float("nan") if self.calls >= 3 else logits
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(model, few_images, tmp_path):
+    config = TrainConfig(epochs=1, batch_size=16, checkpoint_every=1)
+    with pytest.raises(
+        TrainingDivergedError,
+        match=r"objective is nan at epoch 1, step 3.*"
+        r"last good checkpoint",
+    ):
+        train_tables(_Exploding(model), few_images, config, run_dir=tmp_path, progress=False)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert saved["state"]["step"] == 2
+    assert torch.isfinite(saved["tables"]).all()
+
+
+def test_zeroed_frequency_has_zero_saliency(model, few_images):
+    images = torch.stack([few_images[i][0] for i in range(16)]).double()
+    labels = [few_images[i][1] for i in range(16)]
+    coefficients = analyze(64 + 0.5 * images, integer_samples=False)  # no clamping below
+    position = list(natural_to_zigzag(np.arange(64))).index(9)  # frequency (1, 1)
+    coefficients[:, 0, :, position] = 0  # in Y
+    pictures = synthesize(coefficients, 32, 32, integer_samples=False).float()
+    dataset = list(zip(pictures, labels, strict=True))
+
+    saliency = compute_sensitivity(model, dataset, kind="saliency", progress=False).values
+    assert saliency[0, 9] < 1e-9 * saliency[0].max()
+    assert np.all(np.delete(saliency[0], 9) > 0)
+    # the plain mean squared gradient does not vanish there: the model still reacts to it
+    gradient = compute_sensitivity(model, dataset, kind="gradient", progress=False).values
+    assert gradient[0, 9] > 1e-3 * gradient[0].max()
+
+
+def test_sensitivity_initial_tables_follow_inverse_square_root(tmp_path):
+    values = np.tile(np.geomspace(1e-2, 1e2, 64), (3, 1))
+    values[0, 5] = 0.0
+    sensitivity = Sensitivity(values, "saliency")
+    tables = sensitivity.initial_tables(20.0)
+    luma = np.array(tables.luma, dtype=float)
+    assert luma[5] == 255  # no sensitivity: the largest step
+    expected = np.clip(np.rint(20 * (values[1] / np.exp(np.log(values[1]).mean())) ** -0.5), 1, 255)
+    assert np.array_equal(np.array(tables.chroma), expected)
+    assert tables.meta["init"] == "sensitivity:20"
+    path = sensitivity.save(tmp_path / "s.json")
+    assert np.allclose(Sensitivity.load(path).values, values)
+
+
+def test_bad_settings_are_clear_errors(data_root, tmp_path):
+    with pytest.raises(InvalidInputError, match="initialization must be"):
+        TrainConfig(init="flat:3")
+    with pytest.raises(InvalidInputError, match=r"integer 1\.\.100"):
+        TrainConfig(init="qf:0")
+    with pytest.raises(InvalidInputError, match="learning rate"):
+        TrainConfig(lr=0)
+    with pytest.raises(InvalidInputError, match="softness"):
+        TrainConfig(softness="soft")
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    with pytest.raises(InvalidInputError, match="holds no images"):
+        ImageFolderDataset(tmp_path / "empty", 32)
+    dataset = ImageFolderDataset(data_root / "cifar10" / "test", 32, limit=10)
+    with pytest.raises(InvalidInputError, match="leaves none"):
+        holdout_split(dataset, 10)
+    with pytest.raises(InvalidInputError, match="training set is empty"):
+        train_tables(create_model("resnet20", weights=None), [], TrainConfig())
