@@ -117,3 +117,22 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     monkeypatch.setattr("j4d.train.sweep.train_tables", no_training)
     assert main(args) == 0
     assert _rows(out / "points.csv") == points
+
+
+def test_eval_measures_tables_files_against_default_jpeg(data_root, tmp_path, capsys):
+    files = []
+    for quality in (20, 60):
+        files.append(str(QuantTables.from_quality(quality).save(tmp_path / f"qf{quality}.json")))
+    out = tmp_path / "eval"
+    args = ["eval", *files, "--data", str(data_root), "--test-size", "20", "--qualities",
+            "20,60", "-o", str(out), "-q"]
+    assert main(args) == 0
+    points, jpeg = _rows(out / "points.csv"), _rows(out / "jpeg.csv")
+    # the same tables through both paths give the same measurements
+    for point, reference in zip(points, jpeg, strict=True):
+        assert point["scan_bpp"] == reference["scan_bpp"] and point["top1"] == reference["top1"]
+    assert "BD-rate" in (out / "summary.md").read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"luma": [1, 2], "chroma": [3]}')
+    assert main(["eval", str(bad), "--data", str(data_root), "-o", str(out)]) == 2
+    assert "bad.json" in capsys.readouterr().err

@@ -13,7 +13,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("mode", ["soft", "uniform", "probabilistic"])
+@pytest.mark.parametrize("mode", ["soft", "uniform", "probabilistic", "straight_through"])
 def test_modes_shapes_and_dtypes(device, dtype, mode):
     x = torch.rand(2, 3, 13, 21, dtype=dtype, device=device) * 255
     codec = JPEGCodec(QuantTables.from_quality(50), mode=mode).to(device)
@@ -67,6 +67,37 @@ def test_tables_are_clipped_and_round_to_quant_tables():
     exported = codec.quant_tables(meta={"lambda": 0.1})
     assert exported.luma[2] == 1  # zig-zag position 5 is natural index 2
     assert exported.meta == {"lambda": 0.1}
+
+
+def test_table_entries_on_the_clip_bounds_still_get_gradients(rng):
+    tables = torch.full((2, 64), 20.0)
+    tables[0, 3], tables[1, 60] = 1.0, 255.0  # where the optimizer projects them
+    codec = JPEGCodec(tables, softness=Softness.hardness(10.0), learn_tables=True)
+    EntropyRate()(codec(to_batch(smooth_image(rng, 32, 32)))).backward()
+    assert codec.tables.grad[0, 3] < 0  # a larger step would cost fewer bits
+    assert codec.tables.grad[1, 60] != 0
+    codec.tables.data[0, 3] = 0.5  # beyond the bound: clipped, no gradient
+    codec.tables.grad = None
+    EntropyRate()(codec(to_batch(smooth_image(rng, 32, 32)))).backward()
+    assert codec.tables.grad[0, 3] == 0
+
+
+def test_straight_through_has_uniform_value_and_soft_gradient(rng):
+    x = 64 + 0.5 * to_batch(smooth_image(rng, 24, 24), torch.float64)  # never clamped
+    codec = JPEGCodec(QuantTables.from_quality(30), softness=Softness.hardness(10.0),
+                      learn_tables=True)
+    with torch.no_grad():
+        uniform = codec(x, mode="uniform").reconstruction
+    gradients = []
+    for mode in ("straight_through", "soft"):
+        codec.tables.grad = None
+        output = codec(x, mode=mode)
+        if mode == "straight_through":
+            assert torch.equal(output.reconstruction, uniform)
+        # a loss linear in the coefficients: same gradient whatever the forward value
+        (output.reconstruction * torch.linspace(-1, 1, x.numel()).view_as(x)).sum().backward()
+        gradients.append(codec.tables.grad.clone())
+    assert torch.allclose(gradients[0], gradients[1], rtol=1e-6, atol=1e-9)
 
 
 def test_per_entry_alpha():

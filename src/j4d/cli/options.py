@@ -70,3 +70,10 @@ def expand_inputs(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
             )
         seen[name] = source
     return pairs
+
+
+def parse_list(text: str, kind: type, name: str) -> list:
+    try:
+        return [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a comma-separated list, got {text!r}") from None

@@ -8,28 +8,10 @@ from typing import Any
 
 import click
 
+from j4d.cli.options import parse_list
 from j4d.cli.training import make_config, make_setup, model_options, training_options
-from j4d.data import class_spread_files
-from j4d.datasets import ImageFolderDataset
-from j4d.errors import InvalidInputError
-from j4d.evaluation.realfile import load_split
-from j4d.train.sweep import DEFAULT_QUALITIES, TestImages, run_sweep
-
-
-def _numbers(text: str, kind: type, name: str) -> list:
-    try:
-        return [kind(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InvalidInputError(f"{name} must be a comma-separated list, got {text!r}") from None
-
-
-def load_test_images(folder: Path, size: int, count: int | None) -> TestImages:
-    """The first ``count`` images of an ImageFolder split taken round-robin over classes."""
-    dataset = ImageFolderDataset(folder, size)
-    wanted = {str(path) for path in class_spread_files(folder, count)}
-    order = [i for i, (path, _) in enumerate(dataset.samples) if path in wanted]
-    images, labels = load_split(dataset.select(order))
-    return TestImages(images, labels, f"{folder} ({len(labels)} images)")
+from j4d.evaluation.report import DEFAULT_QUALITIES, load_test_images
+from j4d.train.sweep import run_sweep
 
 
 @click.command("sweep", short_help="Grid of training runs, their Pareto frontier vs JPEG.")
@@ -82,8 +64,8 @@ def command(
     """Train tables for every (--init, --lams) pair, measure each on real files of the test
     split, and write points, the Pareto frontier (CSV, JSON, one tables file per point), default
     JPEG on the same images, an R-A plot and a BD-rate summary. Finished runs are reused."""
-    lam_values = _numbers(lams, float, "--lams")
-    quality_values = _numbers(qualities, int, "--qualities")
+    lam_values = parse_list(lams, float, "--lams")
+    quality_values = parse_list(qualities, int, "--qualities")
     for init in inits:
         make_config(lam_values[0], init, options)
     base = make_config(lam_values[0], inits[0], options)

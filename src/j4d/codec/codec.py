@@ -23,8 +23,8 @@ from j4d.codec.transform import block_dct, block_idct
 from j4d.errors import InvalidInputError
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
 
-Mode = Literal["soft", "uniform", "probabilistic"]
-MODES: tuple[str, ...] = ("soft", "uniform", "probabilistic")
+Mode = Literal["soft", "uniform", "probabilistic", "straight_through"]
+MODES: tuple[str, ...] = ("soft", "uniform", "probabilistic", "straight_through")
 #: Table slot used by each channel: Y -> luma table, Cb and Cr -> chroma table.
 CHANNEL_TABLE = (0, 1, 1)
 LEVEL_SHIFT = 128.0
@@ -121,7 +121,8 @@ class JPEGCodec(nn.Module):
     Args:
         tables: initial tables (:class:`QuantTables`, or a (2, 64) zig-zag tensor); QF 50 if None.
         softness: how alpha is set for the CPMF (default: the paper's fixed alpha = 100).
-        mode: default quantizer: ``soft`` (differentiable), ``uniform`` or ``probabilistic``.
+        mode: default quantizer: ``soft`` (differentiable), ``uniform``, ``probabilistic``, or
+            ``straight_through`` (the uniform quantizer's value with the soft one's gradient).
         learn_tables: make the tables an ``nn.Parameter`` (else a buffer).
         integer_samples: round YCbCr/RGB samples like an 8-bit codec (straight-through).
         levels: index half-range L of the CPMF.
@@ -179,6 +180,10 @@ class JPEGCodec(nn.Module):
         if mode == "soft":
             indices = None
             y_hat = cpmf.expectation(q)
+        elif mode == "straight_through":
+            indices = uniform_indices(y, q)
+            soft = cpmf.expectation(q)
+            y_hat = (indices.to(y.dtype) * q).detach() + (soft - soft.detach())
         else:
             indices = uniform_indices(y, q) if mode == "uniform" else cpmf.sample(generator)
             y_hat = indices.to(y.dtype) * q

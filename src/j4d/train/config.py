@@ -9,6 +9,8 @@ from typing import Any
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
 
+#: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
+QUANTIZERS = ("soft", "straight_through")
 _INIT = re.compile(r"^(qf|sensitivity):(\d+(?:\.\d+)?)$")
 
 
@@ -41,6 +43,7 @@ class TrainConfig:
     lr: float = 1.0
     softness: str = "hardness"
     softness_value: float = 10.0
+    quantizer: str = "soft"
     seed: int = 0
     checkpoint_every: int = 50  # steps
     sensitivity_images: int = 1000
@@ -55,6 +58,10 @@ class TrainConfig:
         if not self.lr > 0:
             raise InvalidInputError(f"learning rate must be > 0, got {self.lr}")
         self.make_softness()
+        if self.quantizer not in QUANTIZERS:
+            raise InvalidInputError(
+                f"quantizer must be one of {', '.join(QUANTIZERS)}, got {self.quantizer!r}"
+            )
 
     def make_softness(self) -> Softness:
         if self.softness not in ("hardness", "fixed"):

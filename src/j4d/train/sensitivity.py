@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from j4d.codec import analyze, synthesize
 from j4d.errors import InvalidInputError
+from j4d.evaluation.report import model_name
 from j4d.fileutil import atomic_write_text
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, zigzag_to_natural
 
@@ -148,8 +149,5 @@ def compute_sensitivity(
         total += gradient.double().square().sum(dim=(0, 2))
     blocks = coefficients.shape[2]
     values = zigzag_to_natural(total / (count * blocks)).numpy()
-    return Sensitivity(values, kind, {"images": count, "models": [_name(m) for m in models]})
-
-
-def _name(model: nn.Module) -> str:
-    return getattr(model, "name", "") or type(model).__name__
+    names = [model_name(m) for m in models]
+    return Sensitivity(values, kind, {"images": count, "models": names})

@@ -19,48 +19,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from j4d.evaluation.curves import Curve, compare, comparison_markdown, pareto_frontier
-from j4d.evaluation.realfile import SETTINGS, evaluate_quality_sweep, evaluate_tables
+from j4d.evaluation.realfile import SETTINGS, evaluate_tables
+from j4d.evaluation.report import (
+    DEFAULT_QUALITIES,
+    TestImages,
+    default_jpeg_rows,
+    point_row,
+    write_comparison,
+)
 from j4d.fileutil import atomic_write_csv, atomic_write_text
 from j4d.tables import QuantTables
 from j4d.train.config import TrainConfig
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
-from j4d.train.trainer import TABLES, model_name, train_tables
-
-DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
+from j4d.train.trainer import TABLES, train_tables
 
 
 def run_name(init: str, lam: float) -> str:
     return f"{init.replace(':', '')}_lam{lam:g}"
-
-
-@dataclass(frozen=True)
-class TestImages:
-    """The measurement split: uint8 images, labels, and where they came from."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    source: str
-
-
-def _point_row(name: str, points: Sequence, models: Sequence[nn.Module], **extra: Any) -> dict:
-    row: dict[str, Any] = {"name": name, **extra}
-    row["scan_bpp"] = points[0].scan_bpp
-    row["file_bpp"] = points[0].file_bpp
-    row["top1"] = float(np.mean([p.top1 for p in points]))
-    row["top5"] = float(np.mean([p.top5 for p in points]))
-    if len(points) > 1:
-        row.update({f"top1[{model_name(m)}]": p.top1 for m, p in zip(models, points, strict=True)})
-    return row
 
 
 def _finished(run_dir: Path, epochs: int) -> bool:
@@ -111,8 +93,8 @@ def run_sweep(
             rows.append(_measure_run(run_dir, name, init, lam, config, models, test))
     atomic_write_csv(out / "points.csv", rows)
     atomic_write_text(out / "points.json", json.dumps(rows, indent=1) + "\n")
-    jpeg_rows = _jpeg(models, test, qualities, out, progress)
-    return _write_summary(out, rows, jpeg_rows, test, description)
+    jpeg_rows = default_jpeg_rows(models, test, qualities, out, progress)
+    return _write_frontier(out, rows, jpeg_rows, test, description)
 
 
 def _sensitivity(models, train_set, base, inits, out: Path, progress: bool) -> Sensitivity | None:
@@ -131,62 +113,24 @@ def _measure_run(run_dir: Path, name, init, lam, config: TrainConfig, models, te
     cache = run_dir / "test.json"
     if cache.exists():
         saved = json.loads(cache.read_text())
-        if saved.get("source") == test.source and saved.get("images") == len(test.labels):
+        if saved.get("test") == test.describe():
             return saved["row"]
     tables = QuantTables.load(run_dir / TABLES)
     points = evaluate_tables(models, test.images, test.labels, tables)
-    row = _point_row(name, points, models, init=init, lam=lam, alpha=config.describe_softness())
+    row = point_row(name, points, models, init=init, lam=lam, alpha=config.describe_softness())
     row["tables"] = str(Path("runs") / name / TABLES)
-    record = {"source": test.source, "images": len(test.labels), "row": row}
+    record = {"test": test.describe(), "row": row}
     atomic_write_text(cache, json.dumps(record, indent=1) + "\n")
     return row
 
 
-def _jpeg(models, test: TestImages, qualities, out: Path, progress: bool) -> list[dict]:
-    cache = out / "jpeg.json"
-    if cache.exists():
-        saved = json.loads(cache.read_text())
-        if saved.get("key") == [test.source, len(test.labels), list(qualities)]:
-            return saved["rows"]
-    sweep = evaluate_quality_sweep(models, test.images, test.labels, qualities, progress)
-    rows = [_point_row(f"jpeg_qf{q}", points, models, quality=q) for q, points in sweep]
-    atomic_write_csv(out / "jpeg.csv", rows)
-    record = {"key": [test.source, len(test.labels), list(qualities)], "rows": rows}
-    atomic_write_text(cache, json.dumps(record, indent=1) + "\n")
-    return rows
-
-
-def _write_summary(out: Path, rows, jpeg_rows, test: TestImages, description) -> dict[str, Any]:
-    from j4d.plots import rate_accuracy
-
-    keep = pareto_frontier([(r["scan_bpp"], r["top1"]) for r in rows])
-    frontier = [rows[i] for i in keep]
-    atomic_write_csv(out / "frontier.csv", frontier)
-    atomic_write_text(out / "frontier.json", json.dumps(frontier, indent=1) + "\n")
+def _write_frontier(out: Path, rows, jpeg_rows, test: TestImages, description) -> dict:
+    models = ", ".join((description or {}).get("models", []))
+    title = f"{models}; {test.describe()}; 4:4:4, optimized Huffman"
+    frontier, summary = write_comparison(out, rows, jpeg_rows, title)
     for row in frontier:
         tables = QuantTables.load(out / row["tables"])
-        meta = {
-            **tables.meta,
-            "test": {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5")},
-        }
-        meta["test"].update({"images": len(test.labels), "source": test.source, **SETTINGS})
-        tables.with_meta(**meta).save(out / "frontier" / f"{row['name']}.json")
-    learned = Curve.from_points("j4d", [(r["scan_bpp"], r["top1"]) for r in frontier])
-    jpeg = Curve.from_points("default JPEG", [(r["scan_bpp"], r["top1"]) for r in jpeg_rows])
-    models = ", ".join((description or {}).get("models", []))
-    title = f"{models} on {len(test.labels)} images ({test.source}); 4:4:4, optimized Huffman"
-    rate_accuracy(
-        [
-            (jpeg.label, jpeg.rates, jpeg.accuracies),
-            (learned.label, learned.rates, learned.accuracies),
-        ],
-        [out / "rate_accuracy.png", out / "rate_accuracy.svg"],
-        title=title,
-        extra_points=[("all j4d runs", [r["scan_bpp"] for r in rows], [r["top1"] for r in rows])],
-    )
-    summary = compare(jpeg, learned)
-    text = f"# Sweep summary\n\n{title}; rates are scan-data bpp.\n\n"
-    text += comparison_markdown(summary, jpeg.label, learned.label)
-    atomic_write_text(out / "summary.md", text)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+        measured = {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5")}
+        measured.update({"images": len(test.labels), "source": test.source, **SETTINGS})
+        tables.with_meta(test=measured).save(out / "frontier" / f"{row['name']}.json")
     return summary

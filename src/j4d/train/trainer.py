@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from j4d.codec import JPEGCodec
 from j4d.errors import InvalidInputError, J4DError
 from j4d.evaluation.realfile import evaluate_tables, load_split
+from j4d.evaluation.report import model_name
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.rate.entropy import estimate_bpp
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
@@ -60,10 +61,6 @@ class _State:
     step: int = 0
     sums: dict[str, float] = field(default_factory=lambda: {"ce": 0.0, "bpp": 0.0, "n": 0.0})
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def model_name(model: nn.Module) -> str:
-    return getattr(model, "name", "") or type(model).__name__
 
 
 def initial_tables(
@@ -110,7 +107,9 @@ class Trainer:
         self.run_dir = run_dir
         self.progress = progress
         self.workers = workers
-        self.codec = JPEGCodec(tables, config.make_softness(), learn_tables=True)
+        self.codec = JPEGCodec(
+            tables, config.make_softness(), mode=config.quantizer, learn_tables=True
+        )
         self.optimizer = torch.optim.Adam(self.codec.parameters(), lr=config.lr)
         self.state = _State()
         self.validation = load_split(val_set) if val_set is not None else None

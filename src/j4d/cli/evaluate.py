@@ -1,0 +1,93 @@
+"""``j4d eval``: rate-accuracy of tables files on real files against default JPEG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from j4d.cli.options import parse_list
+from j4d.data import require_data_root
+from j4d.evaluation.realfile import evaluate_tables
+from j4d.evaluation.report import (
+    DEFAULT_QUALITIES,
+    default_jpeg_rows,
+    load_test_images,
+    point_row,
+    write_comparison,
+)
+from j4d.fileutil import atomic_write_csv
+from j4d.models import create_models
+from j4d.tables import QuantTables
+
+
+@click.command("eval", short_help="Rate-accuracy of tables files vs default JPEG.")
+@click.argument(
+    "tables_files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
+)
+@click.option(
+    "-m",
+    "--model",
+    "model_specs",
+    multiple=True,
+    default=("resnet20",),
+    show_default=True,
+    help="Registry name or NAME=WEIGHTS_FILE; repeat to average top-1 over models.",
+)
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data folder [default: ../shared/data].",
+)
+@click.option(
+    "--test",
+    "test_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ImageFolder split [default: DATA/cifar10/test].",
+)
+@click.option("--test-size", type=int, default=None, help="Use N class-balanced images.")
+@click.option(
+    "--qualities",
+    default=",".join(map(str, DEFAULT_QUALITIES)),
+    show_default=True,
+    help="Default JPEG quality factors.",
+)
+@click.option("--label", default="j4d", show_default=True, help="Name of the tables' curve.")
+@click.option(
+    "-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def command(
+    tables_files: tuple[Path, ...],
+    model_specs: tuple[str, ...],
+    data_root: Path | None,
+    test_dir: Path | None,
+    test_size: int | None,
+    qualities: str,
+    label: str,
+    out_dir: Path,
+    quiet: bool,
+) -> int:
+    """Encode the test images with each TABLES_FILE (uniform rounding, Pillow, 4:4:4,
+    optimized Huffman), decode, classify; the same for default JPEG at each quality. Writes
+    points.csv, jpeg.csv, frontier.csv, rate_accuracy.png/.svg and summary.md (BD-rate)."""
+    quality_values = parse_list(qualities, int, "--qualities")
+    tables = [QuantTables.load(path) for path in tables_files]
+    root = require_data_root(data_root)
+    models = create_models(model_specs, root)
+    test = load_test_images(test_dir or root / "cifar10" / "test", models[0].input_size, test_size)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for path, table in zip(tables_files, tables, strict=True):
+        points = evaluate_tables(models, test.images, test.labels, table)
+        rows.append(point_row(path.stem, points, models, tables=str(path)))
+    atomic_write_csv(out_dir / "points.csv", rows)
+    jpeg_rows = default_jpeg_rows(models, test, quality_values, out_dir, progress=not quiet)
+    title = f"{', '.join(model_specs)}; {test.describe()}; 4:4:4, optimized Huffman"
+    write_comparison(out_dir, rows, jpeg_rows, title, label)
+    click.echo((out_dir / "summary.md").read_text())
+    click.echo(f"eval: {out_dir}")
+    return 0
