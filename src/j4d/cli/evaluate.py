@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from j4d.cli.options import parse_list
+from j4d.cli.options import make_softness, parse_list, softness_options
 from j4d.data import require_data_root
 from j4d.evaluation.realfile import evaluate_tables
 from j4d.evaluation.report import (
@@ -57,6 +57,19 @@ from j4d.tables import QuantTables
 )
 @click.option("--label", default="j4d", show_default=True, help="Name of the tables' curve.")
 @click.option(
+    "--probabilistic",
+    is_flag=True,
+    help="Encode by sampling indices from the CPMF (jpeglib) instead of rounding (Pillow).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the probabilistic encoder (image i uses seed + i).",
+)
+@softness_options
+@click.option(
     "-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
@@ -68,13 +81,18 @@ def command(
     test_size: int | None,
     qualities: str,
     label: str,
+    probabilistic: bool,
+    seed: int,
+    alpha: float | None,
+    hardness: float | None,
     out_dir: Path,
     quiet: bool,
 ) -> int:
-    """Encode the test images with each TABLES_FILE (uniform rounding, Pillow, 4:4:4,
-    optimized Huffman), decode, classify; the same for default JPEG at each quality. Writes
-    points.csv, jpeg.csv, frontier.csv, rate_accuracy.png/.svg and summary.md (BD-rate)."""
+    """Encode the test images with each TABLES_FILE (uniform rounding with Pillow, or
+    --probabilistic; 4:4:4, optimized Huffman), decode, classify; the same for default JPEG at
+    each quality. Writes points.csv, jpeg.csv, frontier.csv, rate_accuracy.png/.svg and summary.md (BD-rate)."""
     quality_values = parse_list(qualities, int, "--qualities")
+    softness = make_softness(alpha, hardness) if probabilistic else None
     tables = [QuantTables.load(path) for path in tables_files]
     root = require_data_root(data_root)
     models = create_models(model_specs, root)
@@ -82,8 +100,18 @@ def command(
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for path, table in zip(tables_files, tables, strict=True):
-        points = evaluate_tables(models, test.images, test.labels, table)
-        rows.append(point_row(path.stem, points, models, tables=str(path)))
+        points = evaluate_tables(
+            models,
+            test.images,
+            test.labels,
+            table,
+            probabilistic_seed=seed if probabilistic else None,
+            softness=softness,
+        )
+        encoder = (
+            f"probabilistic ({softness.describe()}, seed {seed})" if probabilistic else "uniform"
+        )
+        rows.append(point_row(path.stem, points, models, tables=str(path), encoder=encoder))
     atomic_write_csv(out_dir / "points.csv", rows)
     jpeg_rows = default_jpeg_rows(models, test, quality_values, out_dir, progress=not quiet)
     title = f"{', '.join(model_specs)}; {test.describe()}; 4:4:4, optimized Huffman"
