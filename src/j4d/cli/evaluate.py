@@ -90,7 +90,8 @@ def command(
 ) -> int:
     """Encode the test images with each TABLES_FILE (uniform rounding with Pillow, or
     --probabilistic; 4:4:4, optimized Huffman), decode, classify; the same for default JPEG at
-    each quality. Writes points.csv, jpeg.csv, frontier.csv, rate_accuracy.png/.svg and summary.md (BD-rate)."""
+    each quality. Writes points.csv, jpeg.csv, frontier.csv, rate_accuracy.png/.svg and
+    summary.md (BD-rate)."""
     quality_values = parse_list(qualities, int, "--qualities")
     softness = make_softness(alpha, hardness) if probabilistic else None
     tables = [QuantTables.load(path) for path in tables_files]
