@@ -124,8 +124,19 @@ def test_eval_measures_tables_files_against_default_jpeg(data_root, tmp_path, ca
     for quality in (20, 60):
         files.append(str(QuantTables.from_quality(quality).save(tmp_path / f"qf{quality}.json")))
     out = tmp_path / "eval"
-    args = ["eval", *files, "--data", str(data_root), "--test-size", "20", "--qualities",
-            "20,60", "-o", str(out), "-q"]
+    args = [
+        "eval",
+        *files,
+        "--data",
+        str(data_root),
+        "--test-size",
+        "20",
+        "--qualities",
+        "20,60",
+        "-o",
+        str(out),
+        "-q",
+    ]
     assert main(args) == 0
     points, jpeg = _rows(out / "points.csv"), _rows(out / "jpeg.csv")
     # the same tables through both paths give the same measurements

@@ -84,8 +84,9 @@ def test_table_entries_on_the_clip_bounds_still_get_gradients(rng):
 
 def test_straight_through_has_uniform_value_and_soft_gradient(rng):
     x = 64 + 0.5 * to_batch(smooth_image(rng, 24, 24), torch.float64)  # never clamped
-    codec = JPEGCodec(QuantTables.from_quality(30), softness=Softness.hardness(10.0),
-                      learn_tables=True)
+    codec = JPEGCodec(
+        QuantTables.from_quality(30), softness=Softness.hardness(10.0), learn_tables=True
+    )
     with torch.no_grad():
         uniform = codec(x, mode="uniform").reconstruction
     gradients = []
