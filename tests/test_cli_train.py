@@ -147,3 +147,33 @@ def test_eval_measures_tables_files_against_default_jpeg(data_root, tmp_path, ca
     bad.write_text('{"luma": [1, 2], "chroma": [3]}')
     assert main(["eval", str(bad), "--data", str(data_root), "-o", str(out)]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+def test_eval_with_two_models_reports_each(data_root, tmp_path):
+    files = [str(QuantTables.from_quality(q).save(tmp_path / f"qf{q}.json")) for q in (15, 45, 80)]
+    out = tmp_path / "eval"
+    models = ["--model", "resnet20", "--model", "cifar_shufflenetv2_x0_5"]
+    args = [
+        "eval",
+        *files,
+        *models,
+        "--data",
+        str(data_root),
+        "--test-size",
+        "20",
+        "--qualities",
+        "15,45,80",
+        "-o",
+        str(out),
+        "-q",
+    ]
+    assert main(args) == 0
+    row = _rows(out / "points.csv")[0]
+    assert {"top1[resnet20]", "top1[cifar_shufflenetv2_x0_5]"} <= set(row)
+    mean = (float(row["top1[resnet20]"]) + float(row["top1[cifar_shufflenetv2_x0_5]"])) / 2
+    assert float(row["top1"]) == pytest.approx(mean)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["per_model"]) == {"resnet20", "cifar_shufflenetv2_x0_5"}
+    # the same tables as default JPEG: no rate difference
+    assert summary["per_model"]["resnet20"]["bd_rate_percent"] == pytest.approx(0, abs=1e-6)
+    assert "## cifar_shufflenetv2_x0_5 alone" in (out / "summary.md").read_text()

@@ -120,7 +120,7 @@ def bd_rate(anchor: Curve, test: Curve) -> float:
         )
 
 
-def _or_none(function, *args):  # a read-off that a curve may not cover is None
+def or_none(function, *args):  # a read-off that a curve may not cover is None
     try:
         return function(*args)
     except InvalidInputError:
@@ -145,17 +145,17 @@ def compare(
             notes.append(f"no BD-rate: {error}")
     notes += [str(w.message) for w in caught]
     at_rates = [
-        {"rate": r, **{c.label: _or_none(accuracy_at_rate, c, r) for c in (anchor, test)}}
+        {"rate": r, **{c.label: or_none(accuracy_at_rate, c, r) for c in (anchor, test)}}
         for r in rates
     ]
     return {
         "bd_rate_percent": delta,
-        "overlap": _or_none(overlap, anchor, test),
+        "overlap": or_none(overlap, anchor, test),
         "warnings": notes,
         "accuracy_at_rate": at_rates,
         "target_accuracy": target_accuracy,
         "rate_for_target": {
-            c.label: _or_none(rate_at_accuracy, c, target_accuracy) for c in (anchor, test)
+            c.label: or_none(rate_at_accuracy, c, target_accuracy) for c in (anchor, test)
         },
     }
 

@@ -16,7 +16,14 @@ from torch import nn
 
 from j4d.data import class_spread_files
 from j4d.datasets import ImageFolderDataset
-from j4d.evaluation.curves import Curve, compare, comparison_markdown, pareto_frontier
+from j4d.evaluation.curves import (
+    Curve,
+    accuracy_at_rate,
+    compare,
+    comparison_markdown,
+    or_none,
+    pareto_frontier,
+)
 from j4d.evaluation.realfile import RealFilePoint, evaluate_quality_sweep, load_split
 from j4d.fileutil import atomic_write_csv, atomic_write_text
 
@@ -116,6 +123,38 @@ def write_comparison(
     summary = compare(jpeg, learned)
     text = f"# Rate-accuracy summary\n\n{title}\n\nRates are scan-data bpp of real files.\n\n"
     text += comparison_markdown(summary, jpeg.label, learned.label)
+    for name, model_summary, section in _per_model(rows, jpeg_rows, label):
+        summary.setdefault("per_model", {})[name] = model_summary
+        text += section
     atomic_write_text(out / "summary.md", text)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     return frontier, summary
+
+
+def _per_model(rows, jpeg_rows, label: str):
+    """For universal tables: each model's own comparison, and default JPEG's accuracy at the
+    rate of every point."""
+    for key in [k for k in (rows[0] if rows else {}) if k.startswith("top1[")]:
+        name = key[len("top1[") : -1]
+        mine = Curve.from_points(label, [(r["scan_bpp"], r[key]) for r in rows])
+        jpeg = Curve.from_points("default JPEG", [(r["scan_bpp"], r[key]) for r in jpeg_rows])
+        points = [
+            {
+                "name": r["name"],
+                "scan_bpp": r["scan_bpp"],
+                label: r[key],
+                jpeg.label: or_none(accuracy_at_rate, jpeg, r["scan_bpp"]),
+            }
+            for r in rows
+        ]
+        summary = {**compare(jpeg, mine), "points": points}
+        lines = [
+            f"\n## {name} alone\n",
+            comparison_markdown(summary, jpeg.label, label),
+            f"| point | scan bpp | {label} top-1 (%) | {jpeg.label} at that rate (%) |",
+            "|---|---:|---:|---:|",
+        ]
+        for p in points:
+            ref = "n/a" if p[jpeg.label] is None else f"{100 * p[jpeg.label]:.2f}"
+            lines.append(f"| {p['name']} | {p['scan_bpp']:.3f} | {100 * p[label]:.2f} | {ref} |")
+        yield name, summary, "\n".join(lines) + "\n"
