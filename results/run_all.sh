@@ -16,9 +16,13 @@ $J4D sweep --model resnet20 --init qf:20 --init qf:70 --lams 0.1,1 --softness fi
     "${COMMON[@]}" -o results/cifar10-resnet20-fixed-alpha
 
 # 3. Universal tables for ResNet-20 + ShuffleNetV2 at two rates.
-$J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:20 --init qf:70 \
-    --lams 0.3,3 "${COMMON[@]}" -o results/cifar10-universal
+$J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:50 --lams 0.3,3 \
+    "${COMMON[@]}" -o results/cifar10-universal
 
 # 4. ResNet-20 frontier tables on ResNet-56 (transfer).
 $J4D eval results/cifar10-resnet20/frontier/*.json --model resnet56 --label "resnet20 tables" \
     -q -o results/cifar10-transfer-resnet56
+
+# 5. Probabilistic encoding (indices sampled with the training alpha) of the frontier tables.
+$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 --probabilistic \
+    --hardness 10 --seed 0 --label "j4d probabilistic" -q -o results/cifar10-resnet20-probabilistic

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+import torch
 
 from j4d.data import require_data_root
 from j4d.datasets import Augment, ImageFolderDataset, holdout_split
+from j4d.errors import InvalidInputError
 from j4d.models import Classifier, create_models
 from j4d.train.config import TrainConfig
 
@@ -108,6 +110,11 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 help="Steps between checkpoints.",
             ),
             click.option("--workers", type=int, default=0, show_default=True),
+            click.option(
+                "--device",
+                default=None,
+                help="torch device, e.g. cuda or cpu [default: cuda if available].",
+            ),
         ]
     ):
         function = option(function)
@@ -144,7 +151,11 @@ class Setup:
 
 def make_setup(options: dict[str, Any]) -> Setup:
     root = require_data_root(options["data_root"])
-    models = create_models(options["model_specs"], root)
+    device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        models = [model.to(device) for model in create_models(options["model_specs"], root)]
+    except RuntimeError as error:
+        raise InvalidInputError(f"cannot use device {device!r} ({error})") from None
     train_dir = options["train_dir"] or root / "cifar10" / "train"
     size = models[0].input_size
     dataset = ImageFolderDataset(train_dir, size, limit=options.get("limit"))

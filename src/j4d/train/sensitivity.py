@@ -128,6 +128,7 @@ def compute_sensitivity(
     if count == 0:
         raise InvalidInputError("no images to measure the sensitivity on")
     subset = torch.utils.data.Subset(dataset, range(count))
+    device = next((p.device for m in models for p in m.parameters()), torch.device("cpu"))
     total = torch.zeros(3, 64, dtype=torch.float64)
     for batch, labels in tqdm(
         DataLoader(subset, batch_size=batch_size),
@@ -135,7 +136,7 @@ def compute_sensitivity(
         disable=not progress,
         unit="batch",
     ):
-        batch = batch.to(torch.float32)
+        batch, labels = batch.to(device, torch.float32), labels.to(device)
         height, width = batch.shape[-2:]
         with torch.no_grad():
             coefficients = analyze(batch, integer_samples=False)
@@ -146,7 +147,7 @@ def compute_sensitivity(
         (gradient,) = torch.autograd.grad(loss, coefficients)
         if kind == "saliency":
             gradient = gradient * coefficients.detach()
-        total += gradient.double().square().sum(dim=(0, 2))
+        total += gradient.double().square().sum(dim=(0, 2)).cpu()
     blocks = coefficients.shape[2]
     values = zigzag_to_natural(total / (count * blocks)).numpy()
     names = [model_name(m) for m in models]

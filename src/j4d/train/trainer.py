@@ -107,9 +107,13 @@ class Trainer:
         self.run_dir = run_dir
         self.progress = progress
         self.workers = workers
+        # Everything runs where the (first) model's parameters are.
+        self.device = next(
+            (p.device for m in self.models for p in m.parameters()), torch.device("cpu")
+        )
         self.codec = JPEGCodec(
             tables, config.make_softness(), mode=config.quantizer, learn_tables=True
-        )
+        ).to(self.device)
         self.optimizer = torch.optim.Adam(self.codec.parameters(), lr=config.lr)
         self.state = _State()
         self.validation = load_split(val_set) if val_set is not None else None
@@ -136,7 +140,7 @@ class Trainer:
 
     def load_checkpoint(self, path: Path) -> None:
         try:
-            saved = torch.load(path, weights_only=False)
+            saved = torch.load(path, map_location=self.device, weights_only=False)
             config = TrainConfig.from_dict(saved["config"])
         except (OSError, RuntimeError, KeyError, EOFError, ValueError) as error:
             raise InvalidInputError(f"cannot read checkpoint ({error})", path) from None
@@ -155,7 +159,9 @@ class Trainer:
         self, images: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(objective, mean cross-entropy, estimated bpp) of one batch."""
-        output = self.codec(images.to(torch.float32))
+        images = images.to(self.device, torch.float32)
+        labels = labels.to(self.device)
+        output = self.codec(images)
         ce = sum(F.cross_entropy(m(output.reconstruction), labels) for m in self.models)
         ce = ce / len(self.models)
         bpp = estimate_bpp(output.cpmf, output.pixels_per_image)
