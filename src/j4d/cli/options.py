@@ -36,7 +36,7 @@ def make_softness(alpha: float | None, hardness: float | None) -> Softness:
         raise InvalidInputError("give --alpha or --hardness, not both")
     if hardness is not None:
         return Softness.hardness(hardness)
-    return Softness.fixed(100.0 if alpha is None else alpha)
+    return Softness.fixed() if alpha is None else Softness.fixed(alpha)
 
 
 def resolve_tables(tables_path: Path | None, quality: int | None) -> QuantTables:

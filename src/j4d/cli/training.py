@@ -11,6 +11,7 @@ from typing import Any
 import click
 import torch
 
+from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.datasets import Augment, ImageFolderDataset, holdout_split
 from j4d.errors import InvalidInputError
@@ -124,7 +125,8 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
 def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
     value = options["softness_value"]
     if value is None:
-        value = 10.0 if options["softness"] == "hardness" else 100.0
+        default = Softness.hardness() if options["softness"] == "hardness" else Softness.fixed()
+        value = default.value
     return TrainConfig(
         lam=lam,
         init=init,

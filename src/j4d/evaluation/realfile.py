@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from j4d.codec.quantize import Softness
 from j4d.jpegio import decode, encode_probabilistic, encode_uniform, file_rate
+from j4d.models import models_device
 from j4d.tables import QuantTables
 
 #: Settings every real-file number is measured with.
@@ -89,7 +90,7 @@ def classify(
 ) -> tuple[float, float]:
     """Top-1 and top-5 accuracy of ``model`` on a uint8 batch (the model takes [0, 255])."""
     top1 = top5 = 0
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    device = models_device([model])
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size].to(device, torch.float32)
         target = labels[start : start + batch_size].to(device)

@@ -26,6 +26,7 @@ from j4d.evaluation.curves import (
 )
 from j4d.evaluation.realfile import RealFilePoint, evaluate_quality_sweep, load_split
 from j4d.fileutil import atomic_write_csv, atomic_write_text
+from j4d.models import model_name
 
 DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
 
@@ -52,10 +53,6 @@ def load_test_images(
     order = [i for i, (path, _) in enumerate(dataset.samples) if path in wanted]
     images, labels = load_split(dataset.select(order))
     return TestImages(images, labels, str(folder))
-
-
-def model_name(model: nn.Module) -> str:
-    return getattr(model, "name", "") or type(model).__name__
 
 
 def point_row(

@@ -8,6 +8,8 @@ from j4d.models.registry import (
     available_models,
     create_model,
     create_models,
+    model_name,
+    models_device,
 )
 from j4d.models.shufflenet import cifar_shufflenet_v2
 
@@ -20,4 +22,6 @@ __all__ = [
     "cifar_shufflenet_v2",
     "create_model",
     "create_models",
+    "model_name",
+    "models_device",
 ]

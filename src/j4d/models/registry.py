@@ -112,6 +112,16 @@ class Classifier(nn.Module):
         return super().train(False)
 
 
+def model_name(model: nn.Module) -> str:
+    """The registry name of a model, else its class name (for reports and meta)."""
+    return getattr(model, "name", "") or type(model).__name__
+
+
+def models_device(models: Sequence[nn.Module]) -> torch.device:
+    """Where the (first) model's parameters live: the codec and the data go there too."""
+    return next((p.device for m in models for p in m.parameters()), torch.device("cpu"))
+
+
 def available_models() -> list[str]:
     return [*sorted(REGISTRY), f"{TORCHVISION_PREFIX}<name>"]
 

@@ -26,15 +26,15 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from j4d.codec import analyze, synthesize
 from j4d.errors import InvalidInputError
-from j4d.evaluation.report import model_name
 from j4d.fileutil import atomic_write_text
+from j4d.models import model_name, models_device
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, zigzag_to_natural
+from j4d.train.objective import mean_cross_entropy
 
 Kind = Literal["saliency", "gradient"]
 KINDS = ("saliency", "gradient")
@@ -107,10 +107,6 @@ class Sensitivity:
         return QuantTables(*(tuple(int(v) for v in table) for table in steps), meta)
 
 
-def _mean_loss(models: Sequence[nn.Module], images: torch.Tensor, labels: torch.Tensor):
-    return sum(F.cross_entropy(model(images), labels) for model in models) / len(models)
-
-
 def compute_sensitivity(
     models: nn.Module | Sequence[nn.Module],
     dataset: Dataset,
@@ -128,7 +124,7 @@ def compute_sensitivity(
     if count == 0:
         raise InvalidInputError("no images to measure the sensitivity on")
     subset = torch.utils.data.Subset(dataset, range(count))
-    device = next((p.device for m in models for p in m.parameters()), torch.device("cpu"))
+    device = models_device(models)
     total = torch.zeros(3, 64, dtype=torch.float64)
     for batch, labels in tqdm(
         DataLoader(subset, batch_size=batch_size),
@@ -143,7 +139,7 @@ def compute_sensitivity(
         coefficients.requires_grad_(True)
         reconstruction = synthesize(coefficients, height, width, integer_samples=False)
         # per-image losses summed, so each image's gradient is its own (not divided by N)
-        loss = _mean_loss(models, reconstruction, labels) * len(batch)
+        loss = mean_cross_entropy(models, reconstruction, labels) * len(batch)
         (gradient,) = torch.autograd.grad(loss, coefficients)
         if kind == "saliency":
             gradient = gradient * coefficients.detach()

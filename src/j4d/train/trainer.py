@@ -24,18 +24,18 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from j4d.codec import JPEGCodec
 from j4d.errors import InvalidInputError, J4DError
 from j4d.evaluation.realfile import evaluate_tables, load_split
-from j4d.evaluation.report import model_name
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from j4d.models import model_name, models_device
 from j4d.rate.entropy import estimate_bpp
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
 from j4d.train.config import TrainConfig, parse_init
+from j4d.train.objective import mean_cross_entropy
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 
 CHECKPOINT = "checkpoint.pt"
@@ -108,9 +108,7 @@ class Trainer:
         self.progress = progress
         self.workers = workers
         # Everything runs where the (first) model's parameters are.
-        self.device = next(
-            (p.device for m in self.models for p in m.parameters()), torch.device("cpu")
-        )
+        self.device = models_device(self.models)
         self.codec = JPEGCodec(
             tables, config.make_softness(), mode=config.quantizer, learn_tables=True
         ).to(self.device)
@@ -162,8 +160,7 @@ class Trainer:
         images = images.to(self.device, torch.float32)
         labels = labels.to(self.device)
         output = self.codec(images)
-        ce = sum(F.cross_entropy(m(output.reconstruction), labels) for m in self.models)
-        ce = ce / len(self.models)
+        ce = mean_cross_entropy(self.models, output.reconstruction, labels)
         bpp = estimate_bpp(output.cpmf, output.pixels_per_image)
         return ce + self.config.lam * bpp, ce, bpp
 
