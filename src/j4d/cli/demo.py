@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from j4d.cli.options import data_option
 from j4d.codec import kernels
 from j4d.data import class_spread_files, require_data_root
 from j4d.fileutil import atomic_write_bytes, atomic_write_text
@@ -25,13 +26,7 @@ _QUALITIES = (5, 10, 25, 50, 75, 90, 95)
 
 
 @click.command("demo")
-@click.option(
-    "--data",
-    "data_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Data folder [default: ../shared/data].",
-)
+@data_option
 @click.option(
     "-o",
     "--output",

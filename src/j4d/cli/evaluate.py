@@ -6,16 +6,17 @@ from pathlib import Path
 
 import click
 
-from j4d.cli.options import make_softness, parse_list, softness_options
+from j4d.cli.options import (
+    data_option,
+    load_test_split,
+    make_softness,
+    model_option,
+    softness_options,
+    test_split_options,
+)
 from j4d.data import require_data_root
 from j4d.evaluation.realfile import evaluate_tables
-from j4d.evaluation.report import (
-    DEFAULT_QUALITIES,
-    default_jpeg_rows,
-    load_test_images,
-    point_row,
-    write_comparison,
-)
+from j4d.evaluation.report import default_jpeg_rows, point_row, write_comparison
 from j4d.fileutil import atomic_write_csv
 from j4d.models import create_models
 from j4d.tables import QuantTables
@@ -25,36 +26,9 @@ from j4d.tables import QuantTables
 @click.argument(
     "tables_files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
 )
-@click.option(
-    "-m",
-    "--model",
-    "model_specs",
-    multiple=True,
-    default=("resnet20",),
-    show_default=True,
-    help="Registry name or NAME=WEIGHTS_FILE; repeat to average top-1 over models.",
-)
-@click.option(
-    "--data",
-    "data_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Data folder [default: ../shared/data].",
-)
-@click.option(
-    "--test",
-    "test_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="ImageFolder split [default: DATA/cifar10/test].",
-)
-@click.option("--test-size", type=int, default=None, help="Use N class-balanced images.")
-@click.option(
-    "--qualities",
-    default=",".join(map(str, DEFAULT_QUALITIES)),
-    show_default=True,
-    help="Default JPEG quality factors.",
-)
+@model_option("repeat to average top-1 over models.")
+@data_option
+@test_split_options
 @click.option("--label", default="j4d", show_default=True, help="Name of the tables' curve.")
 @click.option(
     "--probabilistic",
@@ -79,7 +53,7 @@ def command(
     data_root: Path | None,
     test_dir: Path | None,
     test_size: int | None,
-    qualities: str,
+    qualities: list[int],
     label: str,
     probabilistic: bool,
     seed: int,
@@ -92,12 +66,11 @@ def command(
     --probabilistic; 4:4:4, optimized Huffman), decode, classify; the same for default JPEG at
     each quality. Writes points.csv, jpeg.csv, frontier.csv, rate_accuracy.png/.svg and
     summary.md (BD-rate)."""
-    quality_values = parse_list(qualities, int, "--qualities")
     softness = make_softness(alpha, hardness) if probabilistic else None
     tables = [QuantTables.load(path) for path in tables_files]
     root = require_data_root(data_root)
     models = create_models(model_specs, root)
-    test = load_test_images(test_dir or root / "cifar10" / "test", models[0].input_size, test_size)
+    test = load_test_split(root, test_dir, models[0].input_size, test_size)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for path, table in zip(tables_files, tables, strict=True):
@@ -114,7 +87,7 @@ def command(
         )
         rows.append(point_row(path.stem, points, models, tables=str(path), encoder=encoder))
     atomic_write_csv(out_dir / "points.csv", rows)
-    jpeg_rows = default_jpeg_rows(models, test, quality_values, out_dir, progress=not quiet)
+    jpeg_rows = default_jpeg_rows(models, test, qualities, out_dir, progress=not quiet)
     title = f"{', '.join(model_specs)}; {test.describe()}; 4:4:4, optimized Huffman"
     write_comparison(out_dir, rows, jpeg_rows, title, label)
     click.echo((out_dir / "summary.md").read_text())

@@ -10,6 +10,7 @@ import click
 
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
+from j4d.evaluation.report import DEFAULT_QUALITIES, TestImages, load_test_images
 from j4d.tables import QuantTables
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
@@ -77,3 +78,58 @@ def parse_list(text: str, kind: type, name: str) -> list:
         return [kind(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise InvalidInputError(f"{name} must be a comma-separated list, got {text!r}") from None
+
+
+#: ``--data``: the offline data folder.
+data_option = click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data folder [default: ../shared/data].",
+)
+
+
+def model_option(help_text: str) -> Callable[..., Any]:
+    """``-m/--model`` (repeatable registry name or NAME=WEIGHTS_FILE)."""
+    return click.option(
+        "-m",
+        "--model",
+        "model_specs",
+        multiple=True,
+        default=("resnet20",),
+        show_default=True,
+        help=f"Registry name or NAME=WEIGHTS_FILE; {help_text}",
+    )
+
+
+def test_split_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--test``, ``--test-size`` and ``--qualities`` (parsed to a list of ints)."""
+    for option in reversed(
+        [
+            click.option(
+                "--test",
+                "test_dir",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="ImageFolder split to measure on [default: DATA/cifar10/test].",
+            ),
+            click.option(
+                "--test-size", type=int, default=None, help="Use N class-balanced test images."
+            ),
+            click.option(
+                "--qualities",
+                default=",".join(map(str, DEFAULT_QUALITIES)),
+                show_default=True,
+                callback=lambda _ctx, _param, text: parse_list(text, int, "--qualities"),
+                help="Default JPEG quality factors measured on the same images.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def load_test_split(root: Path, test_dir: Path | None, size: int, count: int | None) -> TestImages:
+    """The ``--test`` split (default ``root/cifar10/test``) as :class:`TestImages`."""
+    return load_test_images(test_dir or root / "cifar10" / "test", size, count)

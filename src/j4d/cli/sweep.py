@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from j4d.cli.options import parse_list
+from j4d.cli.options import load_test_split, parse_list, test_split_options
 from j4d.cli.training import make_config, make_setup, model_options, training_options
-from j4d.evaluation.report import DEFAULT_QUALITIES, load_test_images
 from j4d.train.sweep import run_sweep
 
 
@@ -35,20 +34,7 @@ from j4d.train.sweep import run_sweep
 @click.option(
     "--lams", default="0.03,0.1,0.3,1", show_default=True, help="Comma-separated lambdas."
 )
-@click.option(
-    "--test",
-    "test_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="ImageFolder split to measure on [default: DATA/cifar10/test].",
-)
-@click.option("--test-size", type=int, default=None, help="Use N class-balanced test images.")
-@click.option(
-    "--qualities",
-    default=",".join(map(str, DEFAULT_QUALITIES)),
-    show_default=True,
-    help="Default JPEG quality factors measured on the same images.",
-)
+@test_split_options
 @training_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def command(
@@ -57,7 +43,7 @@ def command(
     lams: str,
     test_dir: Path | None,
     test_size: int | None,
-    qualities: str,
+    qualities: list[int],
     quiet: bool,
     **options: Any,
 ) -> int:
@@ -65,14 +51,11 @@ def command(
     split, and write points, the Pareto frontier (CSV, JSON, one tables file per point), default
     JPEG on the same images, an R-A plot and a BD-rate summary. Finished runs are reused."""
     lam_values = parse_list(lams, float, "--lams")
-    quality_values = parse_list(qualities, int, "--qualities")
     for init in inits:
         make_config(lam_values[0], init, options)
     base = make_config(lam_values[0], inits[0], options)
     setup = make_setup(options)
-    test = load_test_images(
-        test_dir or setup.data_root / "cifar10" / "test", setup.models[0].input_size, test_size
-    )
+    test = load_test_split(setup.data_root, test_dir, setup.models[0].input_size, test_size)
     summary = run_sweep(
         setup.models,
         setup.train,
@@ -82,7 +65,7 @@ def command(
         lam_values,
         out_dir,
         val_set=setup.val,
-        qualities=quality_values,
+        qualities=qualities,
         progress=not quiet,
         workers=options["workers"],
         description=setup.description,

@@ -11,6 +11,7 @@ from typing import Any
 import click
 import torch
 
+from j4d.cli.options import data_option, model_option
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.datasets import Augment, ImageFolderDataset, holdout_split
@@ -25,23 +26,8 @@ def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """``--model`` (repeatable), ``--data``, ``--train``."""
     for option in reversed(
         [
-            click.option(
-                "-m",
-                "--model",
-                "model_specs",
-                multiple=True,
-                default=("resnet20",),
-                show_default=True,
-                help="Registry name or NAME=WEIGHTS_FILE; repeat for universal tables "
-                "(losses averaged).",
-            ),
-            click.option(
-                "--data",
-                "data_root",
-                type=click.Path(path_type=Path),
-                default=None,
-                help="Data folder [default: ../shared/data].",
-            ),
+            model_option("repeat for universal tables (losses averaged)."),
+            data_option,
             click.option(
                 "--train",
                 "train_dir",
