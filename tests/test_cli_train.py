@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
 
 from j4d.cli import main
+from j4d.fileutil import read_csv as _rows
 from j4d.tables import QuantTables
 
 SMALL = ["--limit", "48", "--batch-size", "16", "--epochs", "1", "-q"]
-
-
-def _rows(path):
-    with open(path) as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_train_writes_a_run_and_resumes(data_root, tmp_path, capsys):
@@ -99,9 +94,10 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     assert main(args) == 0
     assert "BD-rate" in capsys.readouterr().out
     points = _rows(out / "points.csv")
-    assert [p["name"] for p in points] == ["qf50_lam0.05", "qf50_lam1"]
-    assert [int(r["quality"]) for r in _rows(out / "jpeg.csv")] == [10, 50, 90]
-    frontier = _rows(out / "frontier.csv")
+    runs = [p for p in points if p["method"] == "j4d"]
+    assert [p["name"] for p in runs] == ["qf50_lam0.05", "qf50_lam1"]
+    assert [int(p["quality"]) for p in points if p["method"] == "jpeg"] == [10, 50, 90]
+    frontier = [r for r in _rows(out / "frontier.csv") if r["method"] == "j4d"]
     assert 1 <= len(frontier) <= 2
     for row in frontier:
         tables = QuantTables.load(out / "frontier" / f"{row['name']}.json")
@@ -117,63 +113,3 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     monkeypatch.setattr("j4d.train.sweep.train_tables", no_training)
     assert main(args) == 0
     assert _rows(out / "points.csv") == points
-
-
-def test_eval_measures_tables_files_against_default_jpeg(data_root, tmp_path, capsys):
-    files = []
-    for quality in (20, 60):
-        files.append(str(QuantTables.from_quality(quality).save(tmp_path / f"qf{quality}.json")))
-    out = tmp_path / "eval"
-    args = [
-        "eval",
-        *files,
-        "--data",
-        str(data_root),
-        "--test-size",
-        "20",
-        "--qualities",
-        "20,60",
-        "-o",
-        str(out),
-        "-q",
-    ]
-    assert main(args) == 0
-    points, jpeg = _rows(out / "points.csv"), _rows(out / "jpeg.csv")
-    # the same tables through both paths give the same measurements
-    for point, reference in zip(points, jpeg, strict=True):
-        assert point["scan_bpp"] == reference["scan_bpp"] and point["top1"] == reference["top1"]
-    assert "BD-rate" in (out / "summary.md").read_text()
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"luma": [1, 2], "chroma": [3]}')
-    assert main(["eval", str(bad), "--data", str(data_root), "-o", str(out)]) == 2
-    assert "bad.json" in capsys.readouterr().err
-
-
-def test_eval_with_two_models_reports_each(data_root, tmp_path):
-    files = [str(QuantTables.from_quality(q).save(tmp_path / f"qf{q}.json")) for q in (15, 45, 80)]
-    out = tmp_path / "eval"
-    models = ["--model", "resnet20", "--model", "cifar_shufflenetv2_x0_5"]
-    args = [
-        "eval",
-        *files,
-        *models,
-        "--data",
-        str(data_root),
-        "--test-size",
-        "20",
-        "--qualities",
-        "15,45,80",
-        "-o",
-        str(out),
-        "-q",
-    ]
-    assert main(args) == 0
-    row = _rows(out / "points.csv")[0]
-    assert {"top1[resnet20]", "top1[cifar_shufflenetv2_x0_5]"} <= set(row)
-    mean = (float(row["top1[resnet20]"]) + float(row["top1[cifar_shufflenetv2_x0_5]"])) / 2
-    assert float(row["top1"]) == pytest.approx(mean)
-    summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["per_model"]) == {"resnet20", "cifar_shufflenetv2_x0_5"}
-    # the same tables as default JPEG: no rate difference
-    assert summary["per_model"]["resnet20"]["bd_rate_percent"] == pytest.approx(0, abs=1e-6)
-    assert "## cifar_shufflenetv2_x0_5 alone" in (out / "summary.md").read_text()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -15,7 +13,6 @@ from j4d.evaluation import (
     bd_rate,
     classify,
     code_images,
-    compare,
     evaluate_tables,
     pareto_frontier,
     rate_at_accuracy,
@@ -53,11 +50,10 @@ def test_read_offs_interpolate_in_log_rate():
     assert accuracy_at_rate(CURVE, 8.0) is None
     assert rate_at_accuracy(CURVE, 0.7) == pytest.approx(np.sqrt(2.0))
     assert rate_at_accuracy(CURVE, 0.95) is None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        summary = compare(CURVE, Curve("b", tuple(r / 2 for r in CURVE.rates), CURVE.accuracies))
-    assert summary["bd_rate_percent"] == pytest.approx(-50.0)
-    assert summary["rate_for_target"]["b"] == pytest.approx(2.0)
+    # a dominated point at a higher rate extends the measured range at the best accuracy
+    dominated = Curve("e", (*CURVE.rates, 6.0), (*CURVE.accuracies, 0.85))
+    assert accuracy_at_rate(dominated, 5.0) == pytest.approx(0.9)
+    assert accuracy_at_rate(dominated, 7.0) is None
 
 
 def test_real_file_point_matches_files_and_decoder(data_root, cifar_images):

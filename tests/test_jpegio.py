@@ -177,3 +177,11 @@ def test_bad_image_files_are_named(tmp_path):
         with pytest.raises(InvalidInputError) as error:
             load_image(path)
         assert str(path) in str(error.value) and problem in str(error.value)
+
+
+def test_uniform_encoding_of_noise_at_step_one_beyond_pillows_buffer_guess():
+    # Pillow sizes its one-shot buffer at 2 bytes per pixel; this file needs ~23 bpp.
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    data = encode_uniform(noise, QuantTables.from_quality(100))
+    assert file_rate(data, 64, 64).file_bpp > 16
+    assert np.abs(decode(data).astype(int) - noise).max() <= 8

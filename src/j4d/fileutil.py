@@ -32,13 +32,23 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_csv(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Rows of dicts as CSV (columns in order of first appearance; missing cells empty)."""
+def atomic_write_csv(
+    path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]], comments: Sequence[str] = ()
+) -> Path:
+    """Rows of dicts as CSV (columns in order of first appearance; missing cells empty), after
+    ``comments`` as ``# `` lines (read with ``pandas.read_csv(path, comment="#")``)."""
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
     buffer = io.StringIO()
+    buffer.writelines(f"# {line}\n" for line in comments)
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return atomic_write_text(path, buffer.getvalue())
+
+
+def read_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Rows of a CSV file written by :func:`atomic_write_csv` (``#`` comment lines skipped)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(line for line in handle if not line.startswith("#")))

@@ -91,25 +91,56 @@ def rate_accuracy(
     title: str = "",
     xlabel: str = "scan bpp",
     extra_points: Sequence[tuple[str, Sequence[float], Sequence[float]]] = (),
+    ylabel: str = "top-1 accuracy (%)",
+    yscale: float = 100.0,
+    legend: str = "lower right",
 ) -> list[Path]:
     """Accuracy (%) against rate: one line per (label, rates, accuracies) curve, sorted by rate;
-    ``extra_points`` are drawn as unconnected markers (e.g. all sweep runs behind a frontier)."""
+    ``extra_points`` are drawn as unconnected markers (e.g. all sweep runs behind a frontier).
+    Other y quantities (e.g. PSNR) with ``ylabel`` and ``yscale`` (the values' multiplier)."""
     figure, axis = plt.subplots(figsize=(6.4, 4.6))
     for label, rates, accuracies in extra_points:
-        axis.scatter(rates, 100 * np.asarray(accuracies), s=14, alpha=0.45, label=label)
+        axis.scatter(rates, yscale * np.asarray(accuracies), s=14, alpha=0.45, label=label)
     for label, rates, accuracies in curves:
         order = np.argsort(rates)
         axis.plot(
             np.asarray(rates)[order],
-            100 * np.asarray(accuracies)[order],
+            yscale * np.asarray(accuracies)[order],
             marker="o",
             markersize=4,
             label=label,
         )
     axis.set_xlabel(xlabel)
-    axis.set_ylabel("top-1 accuracy (%)")
+    axis.set_ylabel(ylabel)
     axis.grid(True, alpha=0.3)
-    axis.legend(loc="lower right", fontsize=9)
+    axis.legend(loc=legend, fontsize=9)
+    if title:
+        axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return _save(figure, paths)
+
+
+def estimate_scatter(
+    real: Sequence[float],
+    estimated: Sequence[float],
+    qualities: Sequence[int],
+    paths: Sequence[PathLike],
+    title: str = "",
+    xlabel: str = "real scan bpp",
+) -> list[Path]:
+    """Estimated against real bpp, one dot per (image, QF) coloured by QF, with the diagonal."""
+    figure, axis = plt.subplots(figsize=(5.6, 5.0))
+    dots = axis.scatter(real, estimated, c=qualities, s=5, cmap="viridis", alpha=0.7)
+    high = max(max(real), max(estimated)) * 1.03
+    axis.plot([0, high], [0, high], color="black", linewidth=0.8, label="estimate = real")
+    axis.set_xlim(0, high)
+    axis.set_ylim(0, high)
+    axis.set_aspect("equal")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel("estimated bpp")
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="upper left", fontsize=9)
+    figure.colorbar(dots, ax=axis, label="JPEG quality", shrink=0.85)
     if title:
         axis.set_title(title, fontsize=10)
     figure.tight_layout()

@@ -66,8 +66,19 @@ _registered: list[bool] = []
 def _register_commands() -> None:
     if _registered:
         return
-    from j4d.cli import demo, encode, evaluate, inspect, sensitivity, sweep, tables, train
+    from j4d.cli import (
+        demo,
+        encode,
+        evaluate,
+        inspect,
+        ratecheck,
+        sensitivity,
+        sweep,
+        tables,
+        train,
+    )
 
-    for module in (tables, encode, inspect, sensitivity, train, sweep, evaluate, demo):
+    modules = (tables, encode, inspect, sensitivity, train, sweep, evaluate, ratecheck, demo)
+    for module in modules:
         cli.add_command(module.command)
     _registered.append(True)

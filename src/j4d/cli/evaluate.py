@@ -1,4 +1,4 @@
-"""``j4d eval``: rate-accuracy of tables files on real files against default JPEG."""
+"""``j4d eval``: rate-accuracy (and PSNR / SSIM) of tables files and named codecs on real files."""
 
 from __future__ import annotations
 
@@ -6,34 +6,50 @@ from pathlib import Path
 
 import click
 
+from j4d import __version__
 from j4d.cli.options import (
     data_option,
     load_test_split,
     make_softness,
     model_option,
+    parse_list,
     softness_options,
     test_split_options,
 )
 from j4d.data import require_data_root
-from j4d.evaluation.realfile import evaluate_tables
-from j4d.evaluation.report import default_jpeg_rows, point_row, write_comparison
-from j4d.fileutil import atomic_write_csv
+from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
+from j4d.evaluation.points import measure_points
+from j4d.evaluation.report import write_eval_report
+from j4d.evaluation.summary import DEFAULT_RATES, summary_markdown
 from j4d.models import create_models
-from j4d.tables import QuantTables
+
+ANCHOR = "jpeg"
 
 
-@click.command("eval", short_help="Rate-accuracy of tables files vs default JPEG.")
-@click.argument(
-    "tables_files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
+def _floats(name: str):
+    return lambda _ctx, _param, text: None if text is None else parse_list(text, float, name)
+
+
+@click.command("eval", short_help="Rate-accuracy of tables and codecs on real files.")
+@click.argument("tables_files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-c",
+    "--codec",
+    "codecs",
+    multiple=True,
+    type=click.Choice(list(QUALITY_CODECS)),
+    default=(ANCHOR,),
+    show_default=True,
+    help="Quality-swept codec to compare (repeatable); jpeg, the anchor, is always measured.",
 )
-@model_option("repeat to average top-1 over models.")
+@model_option("repeat to measure every model on the same decoded images.")
 @data_option
 @test_split_options
-@click.option("--label", default="j4d", show_default=True, help="Name of the tables' curve.")
+@click.option("--label", default="j4d", show_default=True, help="Name of the tables' method.")
 @click.option(
     "--probabilistic",
     is_flag=True,
-    help="Encode by sampling indices from the CPMF (jpeglib) instead of rounding (Pillow).",
+    help="Encode tables by sampling indices from the CPMF (jpeglib) instead of rounding.",
 )
 @click.option(
     "--seed",
@@ -44,11 +60,27 @@ from j4d.tables import QuantTables
 )
 @softness_options
 @click.option(
+    "--rates",
+    default=",".join(f"{r:g}" for r in DEFAULT_RATES),
+    show_default=True,
+    callback=_floats("--rates"),
+    help="Scan bpp at which the summary reads off top-1.",
+)
+@click.option(
+    "--accuracies",
+    default=None,
+    callback=_floats("--accuracies"),
+    help="Top-1 fractions (e.g. 0.85,0.9) at which the summary reads off scan bpp "
+    "[default: 90, 95, 98, 99 % of jpeg's best top-1].",
+)
+@click.option("-j", "--workers", type=int, default=1, show_default=True, help="Encoding processes.")
+@click.option(
     "-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def command(
     tables_files: tuple[Path, ...],
+    codecs: tuple[str, ...],
     model_specs: tuple[str, ...],
     data_root: Path | None,
     test_dir: Path | None,
@@ -59,37 +91,60 @@ def command(
     seed: int,
     alpha: float | None,
     hardness: float | None,
+    rates: list[float],
+    accuracies: list[float] | None,
+    workers: int,
     out_dir: Path,
     quiet: bool,
 ) -> int:
-    """Encode the test images with each TABLES_FILE (uniform rounding with Pillow, or
-    --probabilistic; 4:4:4, optimized Huffman), decode, classify; the same for default JPEG at
-    each quality. Writes points.csv, jpeg.csv, frontier.csv, rate_accuracy.png/.svg and
-    summary.md (BD-rate)."""
+    """Measure every TABLES_FILE (plain rounding with Pillow, or --probabilistic) and every
+    --codec quality sweep on the test images: real files (whole-file and scan bpp), decoded by
+    Pillow, classified by each --model; PSNR and SSIM. Writes points.csv/.json, frontier.csv,
+    summary.md/.json (top-1 at fixed rates, rate at fixed top-1, BD-rate vs default JPEG),
+    rate_accuracy and rate_distortion plots, heatmaps/ of learned vs default tables. Measured
+    points are cached in OUT/cache, so an interrupted run resumes."""
     softness = make_softness(alpha, hardness) if probabilistic else None
-    tables = [QuantTables.load(path) for path in tables_files]
+    points = _tables_points(tables_files, label, seed if probabilistic else None, softness)
+    for codec in dict.fromkeys((ANCHOR, *codecs)):
+        points += quality_points(codec, qualities)
     root = require_data_root(data_root)
     models = create_models(model_specs, root)
     test = load_test_split(root, test_dir, models[0].input_size, test_size)
+    if test.skipped:
+        click.echo(f"eval: skipped {len(test.skipped)} unreadable image(s):", err=True)
+        for line in test.skipped:
+            click.echo(f"  {line}", err=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for path, table in zip(tables_files, tables, strict=True):
-        points = evaluate_tables(
-            models,
-            test.images,
-            test.labels,
-            table,
-            probabilistic_seed=seed if probabilistic else None,
-            softness=softness,
-        )
-        encoder = (
-            f"probabilistic ({softness.describe()}, seed {seed})" if probabilistic else "uniform"
-        )
-        rows.append(point_row(path.stem, points, models, tables=str(path), encoder=encoder))
-    atomic_write_csv(out_dir / "points.csv", rows)
-    jpeg_rows = default_jpeg_rows(models, test, qualities, out_dir, progress=not quiet)
-    title = f"{', '.join(model_specs)}; {test.describe()}; 4:4:4, optimized Huffman"
-    write_comparison(out_dir, rows, jpeg_rows, title, label)
-    click.echo((out_dir / "summary.md").read_text())
-    click.echo(f"eval: {out_dir}")
+    rows = measure_points(
+        points, models, test, out_dir / "cache", workers, progress=not quiet, description="eval"
+    )
+    meta = {
+        "models": ", ".join(model_specs),
+        "images": test.describe(),
+        "skipped_unreadable": len(test.skipped),
+        "rates": "scan_bpp = entropy-coded scan data only, file_bpp = whole file; mean per image",
+        "decoder": "Pillow (libjpeg-turbo)",
+        "distortion": "PSNR over RGB (capped at 100 dB), SSIM (pytorch-msssim, RGB); means",
+        "j4d": __version__,
+    }
+    summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies)
+    click.echo(summary_markdown(summary))
+    click.echo(f"eval: {out_dir / 'summary.md'}")
     return 0
+
+
+def _tables_points(
+    paths: tuple[Path, ...], label: str, seed: int | None, softness
+) -> list[CodecPoint]:
+    points = [tables_point(path, label, seed, softness) for path in paths]
+    seen: dict[str, int] = {}
+    unique = []
+    for point in points:  # same file stem in two folders: number them
+        count = seen.get(point.name, 0)
+        seen[point.name] = count + 1
+        if count:
+            point = CodecPoint(
+                point.method, f"{point.name}_{count}", point.encode, point.settings, point.tables
+            )
+        unique.append(point)
+    return unique

@@ -10,7 +10,8 @@ import click
 
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
-from j4d.evaluation.report import DEFAULT_QUALITIES, TestImages, load_test_images
+from j4d.evaluation.report import DEFAULT_QUALITIES
+from j4d.evaluation.testset import TestImages, load_test_images
 from j4d.tables import QuantTables
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}

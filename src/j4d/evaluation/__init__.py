@@ -1,38 +1,50 @@
-"""Rate-accuracy from real files: encode, decode with a real decoder, classify; curves and
-summaries (Pareto frontier, BD-rate, interpolation at a rate or an accuracy)."""
+"""Rate-accuracy from real files: codecs to compare, encode / decode / classify with a cache,
+curves and summaries (Pareto frontier, BD-rate, read-offs at a rate or an accuracy)."""
 
+from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
 from j4d.evaluation.curves import (
     Curve,
     accuracy_at_rate,
     bd_rate,
-    compare,
-    comparison_markdown,
     pareto_frontier,
     rate_at_accuracy,
 )
+from j4d.evaluation.points import measure_points, point_row
 from j4d.evaluation.realfile import (
     CodedImages,
     RealFilePoint,
     classify,
     code_images,
-    evaluate_quality_sweep,
+    evaluate_coded,
     evaluate_tables,
     load_split,
+    worker_pool,
 )
+from j4d.evaluation.summary import summarize, summary_markdown
+from j4d.evaluation.testset import TestImages, load_test_images
 
 __all__ = [
+    "QUALITY_CODECS",
+    "CodecPoint",
     "CodedImages",
     "Curve",
     "RealFilePoint",
+    "TestImages",
     "accuracy_at_rate",
     "bd_rate",
     "classify",
     "code_images",
-    "compare",
-    "comparison_markdown",
-    "evaluate_quality_sweep",
+    "evaluate_coded",
     "evaluate_tables",
     "load_split",
+    "load_test_images",
+    "measure_points",
     "pareto_frontier",
+    "point_row",
+    "quality_points",
     "rate_at_accuracy",
+    "summarize",
+    "summary_markdown",
+    "tables_point",
+    "worker_pool",
 ]

@@ -64,8 +64,11 @@ def _monotone(curve: Curve, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def accuracy_at_rate(curve: Curve, rate: float) -> float | None:
-    """Accuracy of the Pareto frontier at ``rate`` (None outside the measured range)."""
+    """Accuracy of the Pareto frontier at ``rate`` (None outside the measured range; past the
+    frontier's last point, up to the highest measured rate, its best accuracy)."""
     rates, accuracies = _monotone(curve, "the")
+    if rates[-1] < rate <= max(curve.rates):
+        return float(accuracies[-1])
     if not rates[0] <= rate <= rates[-1]:
         return None
     return float(np.interp(np.log(rate), np.log(rates), accuracies))
@@ -125,69 +128,3 @@ def or_none(function, *args):  # a read-off that a curve may not cover is None
         return function(*args)
     except InvalidInputError:
         return None
-
-
-def compare(
-    anchor: Curve,
-    test: Curve,
-    rates: Sequence[float] = (0.3, 1.0, 2.0, 3.0),
-    target_accuracy: float = 0.9,
-) -> dict[str, object]:
-    """BD-rate of ``test`` vs ``anchor``, both accuracies at each rate, and the rate each needs
-    to reach ``target_accuracy`` (None where a curve does not cover it; why in ``warnings``)."""
-    notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            delta: float | None = bd_rate(anchor, test)
-        except InvalidInputError as error:
-            delta = None
-            notes.append(f"no BD-rate: {error}")
-    notes += [str(w.message) for w in caught]
-    at_rates = [
-        {"rate": r, **{c.label: or_none(accuracy_at_rate, c, r) for c in (anchor, test)}}
-        for r in rates
-    ]
-    return {
-        "bd_rate_percent": delta,
-        "overlap": or_none(overlap, anchor, test),
-        "warnings": notes,
-        "accuracy_at_rate": at_rates,
-        "target_accuracy": target_accuracy,
-        "rate_for_target": {
-            c.label: or_none(rate_at_accuracy, c, target_accuracy) for c in (anchor, test)
-        },
-    }
-
-
-def comparison_markdown(summary: dict, anchor: str, test: str, rate_kind: str = "scan bpp") -> str:
-    """The :func:`compare` summary as a Markdown table."""
-
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{100 * value:.2f}"
-
-    def rate(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
-
-    delta, shared = summary["bd_rate_percent"], summary["overlap"]
-    lines = [
-        f"BD-rate of {test} vs {anchor} (accuracy as the metric, PCHIP, {rate_kind}): "
-        + ("n/a" if delta is None else f"**{delta:.1f} %**")
-        + ("" if shared is None else f" (accuracy ranges overlap {100 * shared:.0f} %)"),
-        "",
-        f"| {rate_kind} | {anchor} top-1 (%) | {test} top-1 (%) | gain (points) |",
-        "|---:|---:|---:|---:|",
-    ]
-    for row in summary["accuracy_at_rate"]:
-        a, t = row[anchor], row[test]
-        gain = "n/a" if a is None or t is None else f"{100 * (t - a):+.2f}"
-        lines.append(f"| {row['rate']:g} | {pct(a)} | {pct(t)} | {gain} |")
-    need = summary["rate_for_target"]
-    target = 100 * summary["target_accuracy"]
-    lines += [
-        "",
-        f"{rate_kind} to reach {target:g} % top-1: {anchor} {rate(need[anchor])}, "
-        f"{test} {rate(need[test])}",
-    ]
-    lines += [f"warning: {w}" for w in summary["warnings"]]
-    return "\n".join(lines) + "\n"

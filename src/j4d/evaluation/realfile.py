@@ -1,13 +1,18 @@
-"""Accuracy and rate of tables measured on real files.
+"""Accuracy, rate and distortion of codec points measured on real files.
 
-Every image is encoded to a baseline JPEG (4:4:4, optimized Huffman tables) with Pillow, its
-whole-file and scan-data sizes are read from the bytes, and the file is decoded by Pillow
-(libjpeg-turbo) before the model sees it: no number here comes from the differentiable proxy.
+Every image is encoded to a real JPEG file by the point's encoder, its whole-file and scan-data
+sizes are read from the bytes, and the file is decoded by Pillow (libjpeg-turbo) before the
+model sees it: no number here comes from the differentiable proxy. Encoding and decoding can
+run in worker processes (:func:`worker_pool`); each point is coded once for all models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -17,10 +22,11 @@ from torch.utils.data import Dataset
 
 from j4d.codec.quantize import Softness
 from j4d.jpegio import decode, encode_probabilistic, encode_uniform, file_rate
+from j4d.metrics import psnr, ssim
 from j4d.models import models_device
 from j4d.tables import QuantTables
 
-#: Settings every real-file number is measured with.
+#: Settings every real-file number of learned tables is measured with.
 SETTINGS = {
     "subsampling": "4:4:4",
     "huffman": "optimized",
@@ -28,28 +34,41 @@ SETTINGS = {
     "decoder": "Pillow (libjpeg-turbo)",
 }
 
+#: ``(image (H, W, 3) uint8, index in the split) -> JPEG bytes``; picklable for worker pools.
+Encoder = Callable[[np.ndarray, int], bytes]
+_CHUNK = 256  # images per task sent to a worker
+
 
 @dataclass(frozen=True)
 class CodedImages:
-    """Images after a real encode/decode, with their file sizes in bpp."""
+    """Images after a real encode/decode, with their file sizes (bpp) and distortion."""
 
     decoded: torch.Tensor  # (N, 3, H, W) uint8
     scan_bpp: np.ndarray  # (N,)
     file_bpp: np.ndarray  # (N,)
+    psnr: np.ndarray  # (N,) dB, capped at PSNR_CAP for lossless images
+    ssim: np.ndarray  # (N,)
 
 
 @dataclass(frozen=True)
 class RealFilePoint:
-    """One codec point: mean rates over the images and top-1 / top-5 accuracy (fractions)."""
+    """One codec point for one model: mean rates, top-1 / top-5 accuracy (fractions), mean
+    PSNR (dB) and SSIM over the images."""
 
     images: int
     scan_bpp: float
     file_bpp: float
     top1: float
     top5: float
+    psnr: float = float("nan")
+    ssim: float = float("nan")
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
+
+
+#: PSNR of an exactly reproduced image (MSE 0) counts as this many dB in means.
+PSNR_CAP = 100.0
 
 
 def load_split(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,28 +79,77 @@ def load_split(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor
     return images, torch.tensor([int(label) for _, label in pairs])
 
 
-def code_images(
-    images: torch.Tensor,
-    tables: QuantTables,
-    probabilistic_seed: int | None = None,
-    softness: Softness | None = None,
-) -> CodedImages:
-    """Encode and decode a (N, 3, H, W) uint8 batch with ``tables``: uniform (plain rounding,
-    Pillow) by default, or probabilistic (indices sampled with ``softness``, written by jpeglib)
-    when given a seed (image i uses seed + i)."""
-    height, width = images.shape[-2:]
-    arrays = images.permute(0, 2, 3, 1).contiguous().numpy()
-    decoded, scan, whole = [], [], []
-    for index, array in enumerate(arrays):
-        if probabilistic_seed is None:
-            data = encode_uniform(array, tables)
-        else:
-            data = encode_probabilistic(array, tables, softness, seed=probabilistic_seed + index)
+@contextmanager
+def worker_pool(workers: int) -> Iterator[Executor | None]:
+    """Processes for :func:`code_images` (None, i.e. in this process, for ``workers`` <= 1).
+    Spawned, not forked: a forked child of a process running torch threads can hang."""
+    if workers <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def _code_chunk(
+    encode: Encoder, arrays: np.ndarray, start: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    height, width = arrays.shape[1:3]
+    decoded, scan, whole, quality = [], [], [], []
+    for offset, array in enumerate(arrays):
+        data = encode(array, start + offset)
         rate = file_rate(data, height, width)
+        image = decode(data)
         scan.append(rate.scan_bpp)
         whole.append(rate.file_bpp)
-        decoded.append(torch.tensor(decode(data)).permute(2, 0, 1))
-    return CodedImages(torch.stack(decoded), np.asarray(scan), np.asarray(whole))
+        quality.append(min(psnr(array, image), PSNR_CAP))
+        decoded.append(image)
+    return np.stack(decoded), np.asarray(scan), np.asarray(whole), np.asarray(quality)
+
+
+def code_images(
+    images: torch.Tensor, encode: Encoder | QuantTables, pool: Executor | None = None
+) -> CodedImages:
+    """Encode and decode a (N, 3, H, W) uint8 batch with ``encode`` (an :data:`Encoder`, or
+    tables for plain rounding with Pillow), in ``pool`` if given."""
+    if isinstance(encode, QuantTables):
+        encode = functools.partial(_uniform, tables=encode)
+    arrays = images.permute(0, 2, 3, 1).contiguous().numpy()
+    starts = range(0, len(arrays), _CHUNK)
+    chunks = [(encode, arrays[s : s + _CHUNK], s) for s in starts]
+    if pool is None:
+        parts = [_code_chunk(*chunk) for chunk in chunks]
+    else:
+        parts = list(pool.map(_code_chunk, *zip(*chunks, strict=True)))
+    decoded = torch.from_numpy(np.concatenate([p[0] for p in parts])).permute(0, 3, 1, 2)
+    return CodedImages(
+        decoded.contiguous(),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
+        ssim(images, decoded),
+    )
+
+
+def _uniform(image: np.ndarray, index: int, tables: QuantTables) -> bytes:
+    return encode_uniform(image, tables)
+
+
+def _probabilistic(
+    image: np.ndarray, index: int, tables: QuantTables, softness: Softness | None, seed: int
+) -> bytes:
+    return encode_probabilistic(image, tables, softness, seed=seed + index)
+
+
+def tables_encoder(
+    tables: QuantTables, probabilistic_seed: int | None = None, softness: Softness | None = None
+) -> Encoder:
+    """Plain rounding with Pillow, or (given a seed) indices sampled with ``softness`` and
+    written by jpeglib, image i with seed + i."""
+    if probabilistic_seed is None:
+        return functools.partial(_uniform, tables=tables)
+    return functools.partial(
+        _probabilistic, tables=tables, softness=softness, seed=probabilistic_seed
+    )
 
 
 @torch.no_grad()
@@ -101,6 +169,24 @@ def classify(
     return top1 / len(images), top5 / len(images)
 
 
+def evaluate_coded(
+    models: nn.Module | Sequence[nn.Module], coded: CodedImages, labels: torch.Tensor
+) -> list[RealFilePoint]:
+    """One point per model for images already coded (rates and distortion are shared)."""
+    models = [models] if isinstance(models, nn.Module) else list(models)
+    shared = {
+        "scan_bpp": float(coded.scan_bpp.mean()),
+        "file_bpp": float(coded.file_bpp.mean()),
+        "psnr": float(coded.psnr.mean()),
+        "ssim": float(coded.ssim.mean()),
+    }
+    points = []
+    for model in models:
+        top1, top5 = classify(model, coded.decoded, labels)
+        points.append(RealFilePoint(len(labels), top1=top1, top5=top5, **shared))
+    return points
+
+
 def evaluate_tables(
     models: nn.Module | Sequence[nn.Module],
     images: torch.Tensor,
@@ -108,29 +194,9 @@ def evaluate_tables(
     tables: QuantTables,
     probabilistic_seed: int | None = None,
     softness: Softness | None = None,
+    pool: Executor | None = None,
 ) -> list[RealFilePoint]:
-    """Mean scan / whole-file bpp and accuracy on real files coded with ``tables``, one point
-    per model; the images are encoded and decoded once for all models."""
-    models = [models] if isinstance(models, nn.Module) else list(models)
-    coded = code_images(images, tables, probabilistic_seed, softness)
-    scan, whole = float(coded.scan_bpp.mean()), float(coded.file_bpp.mean())
-    return [
-        RealFilePoint(len(images), scan, whole, *classify(model, coded.decoded, labels))
-        for model in models
-    ]
-
-
-def evaluate_quality_sweep(
-    models: nn.Module | Sequence[nn.Module],
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    qualities: Sequence[int],
-    progress: bool = False,
-) -> list[tuple[int, list[RealFilePoint]]]:
-    """Default JPEG (Annex K tables scaled by IJG quality) at each quality factor."""
-    from tqdm.auto import tqdm
-
-    return [
-        (quality, evaluate_tables(models, images, labels, QuantTables.from_quality(quality)))
-        for quality in tqdm(qualities, desc="default JPEG", unit="QF", disable=not progress)
-    ]
+    """Rates, distortion and accuracy on real files coded with ``tables``, one point per
+    model; the images are encoded and decoded once for all models."""
+    encode = tables_encoder(tables, probabilistic_seed, softness)
+    return evaluate_coded(models, code_images(images, encode, pool), labels)

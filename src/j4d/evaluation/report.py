@@ -1,157 +1,149 @@
-"""Measured rows of codec points, default JPEG on the same images, and the comparison files
-(frontier CSV / JSON, R-A plot, BD-rate summary) shared by ``j4d sweep`` and ``j4d eval``."""
+"""The comparison files of measured codec points, shared by ``j4d eval`` and ``j4d sweep``:
+points and frontier CSV / JSON, Markdown summary (settings, read-offs, BD-rates, per-model
+sections), R-A and R-D plots, heatmaps of learned vs default tables."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from j4d.data import class_spread_files
-from j4d.datasets import ImageFolderDataset
+from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint
 from j4d.evaluation.curves import (
-    Curve,
-    accuracy_at_rate,
-    compare,
-    comparison_markdown,
-    or_none,
     pareto_frontier,
 )
-from j4d.evaluation.realfile import RealFilePoint, evaluate_quality_sweep, load_split
+from j4d.evaluation.summary import (
+    DEFAULT_RATES,
+    method_curve,
+    methods,
+    summarize,
+    summary_markdown,
+)
 from j4d.fileutil import atomic_write_csv, atomic_write_text
-from j4d.models import model_name
 
 DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
 
 
-@dataclass(frozen=True)
-class TestImages:
-    """The measurement split: uint8 images, labels, and where they came from."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    source: str
-
-    def describe(self) -> str:
-        return f"{self.source}, {len(self.labels)} images"
-
-
-def load_test_images(
-    folder: str | os.PathLike[str], size: int, count: int | None = None
-) -> TestImages:
-    """The first ``count`` images of an ImageFolder split taken round-robin over the classes
-    (all of them if None), preprocessed to ``size``."""
-    dataset = ImageFolderDataset(folder, size)
-    wanted = {str(path) for path in class_spread_files(folder, count)}
-    order = [i for i, (path, _) in enumerate(dataset.samples) if path in wanted]
-    images, labels = load_split(dataset.select(order))
-    return TestImages(images, labels, str(folder))
-
-
-def point_row(
-    name: str, points: Sequence[RealFilePoint], models: Sequence[nn.Module], **extra: Any
-) -> dict[str, Any]:
-    """One CSV row: rates, top-1 / top-5 averaged over models, and each model's top-1."""
-    row: dict[str, Any] = {"name": name, **extra}
-    row["scan_bpp"] = points[0].scan_bpp
-    row["file_bpp"] = points[0].file_bpp
-    row["top1"] = float(np.mean([p.top1 for p in points]))
-    row["top5"] = float(np.mean([p.top5 for p in points]))
-    if len(points) > 1:
-        pairs = zip(models, points, strict=True)
-        row.update({f"top1[{model_name(m)}]": p.top1 for m, p in pairs})
-    return row
-
-
-def default_jpeg_rows(
-    models: Sequence[nn.Module],
-    test: TestImages,
-    qualities: Sequence[int],
-    out: Path,
-    progress: bool = False,
-) -> list[dict[str, Any]]:
-    """Default JPEG at ``qualities`` on ``test`` (``out/jpeg.csv``; reused when present for the
-    same images, models and qualities)."""
-    key = [test.describe(), [model_name(m) for m in models], list(qualities)]
-    cache = out / "jpeg.json"
-    if cache.exists():
-        saved = json.loads(cache.read_text())
-        if saved.get("key") == key:
-            return saved["rows"]
-    sweep = evaluate_quality_sweep(models, test.images, test.labels, qualities, progress)
-    rows = [point_row(f"jpeg_qf{q}", points, models, quality=q) for q, points in sweep]
-    atomic_write_csv(out / "jpeg.csv", rows)
-    atomic_write_text(cache, json.dumps({"key": key, "rows": rows}, indent=1) + "\n")
-    return rows
-
-
-def write_comparison(
+def write_eval_report(
     out: Path,
     rows: Sequence[dict[str, Any]],
-    jpeg_rows: Sequence[dict[str, Any]],
-    title: str,
-    label: str = "j4d",
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Frontier of ``rows`` (``frontier.csv`` / ``.json``), R-A plot (``rate_accuracy.png`` /
-    ``.svg``) and BD-rate summary vs default JPEG (``summary.md`` / ``.json``), all in scan
-    bpp. Returns (frontier rows, summary)."""
+    points: Sequence[CodecPoint],
+    meta: dict[str, Any],
+    anchor: str = "jpeg",
+    rates: Sequence[float] = DEFAULT_RATES,
+    accuracies: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """All ``j4d eval`` outputs for measured ``rows`` (one per point of ``points``):
+    ``points.csv`` / ``.json`` (with ``meta``), ``frontier.csv`` (each method's Pareto front),
+    ``summary.md`` / ``.json`` (vs ``anchor``), ``rate_accuracy`` and ``rate_distortion``
+    plots (PNG + SVG) and ``heatmaps/`` of learned vs anchor tables at about the same rate.
+    Returns the summary."""
     from j4d.plots import rate_accuracy
 
-    frontier = [rows[i] for i in pareto_frontier([(r["scan_bpp"], r["top1"]) for r in rows])]
-    atomic_write_csv(out / "frontier.csv", frontier)
-    atomic_write_text(out / "frontier.json", json.dumps(frontier, indent=1) + "\n")
-    learned = Curve.from_points(label, [(r["scan_bpp"], r["top1"]) for r in frontier])
-    jpeg = Curve.from_points("default JPEG", [(r["scan_bpp"], r["top1"]) for r in jpeg_rows])
-    rate_accuracy(
-        [(c.label, c.rates, c.accuracies) for c in (jpeg, learned)],
-        [out / "rate_accuracy.png", out / "rate_accuracy.svg"],
-        title=title,
-        extra_points=[
-            (f"all {label} points", [r["scan_bpp"] for r in rows], [r["top1"] for r in rows])
-        ],
+    comments = [f"{key}: {value}" for key, value in meta.items()]
+    atomic_write_csv(out / "points.csv", rows, comments)
+    atomic_write_text(
+        out / "points.json", json.dumps({"meta": meta, "points": list(rows)}, indent=1) + "\n"
     )
-    summary = compare(jpeg, learned)
-    text = f"# Rate-accuracy summary\n\n{title}\n\nRates are scan-data bpp of real files.\n\n"
-    text += comparison_markdown(summary, jpeg.label, learned.label)
-    for name, model_summary, section in _per_model(rows, jpeg_rows, label):
-        summary.setdefault("per_model", {})[name] = model_summary
-        text += section
+    names = methods(rows)
+    fronts = {}
+    for name in names:
+        own = [r for r in rows if r["method"] == name]
+        fronts[name] = [own[i] for i in pareto_frontier([(r["scan_bpp"], r["top1"]) for r in own])]
+    atomic_write_csv(out / "frontier.csv", [r for name in names for r in fronts[name]], comments)
+    summary = summarize(rows, anchor, rates, accuracies)
+    summary["meta"] = meta
+    summary["frontier"] = {name: [r["name"] for r in fronts[name]] for name in names}
+    model_columns = [key for key in rows[0] if key.startswith("top1[")]
+    summary["per_model"] = {
+        key[len("top1[") : -1]: summarize(rows, anchor, rates, accuracies, metric=key)
+        for key in model_columns
+    }
+    title = f"{meta.get('models', '')}; {meta.get('images', '')}"
+    swept = [n for n in names if n not in QUALITY_CODECS]
+    for metric, stem, ylabel, scale, legend in (
+        ("top1", "rate_accuracy", "top-1 accuracy (%)", 100.0, "lower right"),
+        ("psnr", "rate_distortion", "PSNR (dB)", 1.0, "lower right"),
+    ):
+        curves = [method_curve(rows, n, metric).frontier() for n in names]
+        extra = []
+        for n in swept:
+            curve = method_curve(rows, n, metric)
+            extra.append((f"all {n} points", curve.rates, curve.accuracies))
+        rate_accuracy(
+            [(c.label, c.rates, c.accuracies) for c in curves],
+            [out / f"{stem}.png", out / f"{stem}.svg"],
+            title=title,
+            extra_points=extra,
+            ylabel=ylabel,
+            yscale=scale,
+            legend=legend,
+        )
+    summary["heatmaps"] = _table_heatmaps(out / "heatmaps", rows, points, fronts, swept, anchor)
+    text = f"# Rate-accuracy evaluation\n\n{title}\n\n"
+    text += _settings_markdown(rows, meta) + "\n" + summary_markdown(summary)
+    for name, own in summary["per_model"].items():
+        text += f"\n## {name} alone\n\n" + summary_markdown(own)
     atomic_write_text(out / "summary.md", text)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
-    return frontier, summary
+    return summary
 
 
-def _per_model(rows, jpeg_rows, label: str):
-    """For universal tables: each model's own comparison, and default JPEG's accuracy at the
-    rate of every point."""
-    for key in [k for k in (rows[0] if rows else {}) if k.startswith("top1[")]:
-        name = key[len("top1[") : -1]
-        mine = Curve.from_points(label, [(r["scan_bpp"], r[key]) for r in rows])
-        jpeg = Curve.from_points("default JPEG", [(r["scan_bpp"], r[key]) for r in jpeg_rows])
-        points = [
-            {
-                "name": r["name"],
-                "scan_bpp": r["scan_bpp"],
-                label: r[key],
-                jpeg.label: or_none(accuracy_at_rate, jpeg, r["scan_bpp"]),
-            }
-            for r in rows
-        ]
-        summary = {**compare(jpeg, mine), "points": points}
-        lines = [
-            f"\n## {name} alone\n",
-            comparison_markdown(summary, jpeg.label, label),
-            f"| point | scan bpp | {label} top-1 (%) | {jpeg.label} at that rate (%) |",
-            "|---|---:|---:|---:|",
-        ]
-        for p in points:
-            ref = "n/a" if p[jpeg.label] is None else f"{100 * p[jpeg.label]:.2f}"
-            lines.append(f"| {p['name']} | {p['scan_bpp']:.3f} | {100 * p[label]:.2f} | {ref} |")
-        yield name, summary, "\n".join(lines) + "\n"
+_SETTING_KEYS = ("encoder", "subsampling", "huffman", "frame")
+
+
+def _settings_markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [f"- {key}: {value}" for key, value in meta.items()]
+    lines += ["", "| method | points | " + " | ".join(_SETTING_KEYS) + " |"]
+    lines.append("|---|---:|" + "---|" * len(_SETTING_KEYS))
+    for name in methods(rows):
+        own = [r for r in rows if r["method"] == name]
+        cells = [str(own[0].get(key, "")) for key in _SETTING_KEYS]
+        lines.append(f"| {name} | {len(own)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _table_heatmaps(
+    folder: Path,
+    rows: Sequence[dict[str, Any]],
+    points: Sequence[CodecPoint],
+    fronts: dict[str, list[dict[str, Any]]],
+    swept: Sequence[str],
+    anchor: str,
+) -> list[str]:
+    """Learned tables beside the anchor's tables closest in scan bpp (lowest, middle and
+    highest rate of each tables method's front), like the paper's Fig. 7."""
+    from j4d.plots import heatmaps
+
+    tables = {p.name: p.tables for p in points if p.tables is not None}
+    anchors = [r for r in rows if r["method"] == anchor and r["name"] in tables]
+    written = []
+    for name in swept:
+        front = fronts[name]
+        picks = {front[0]["name"], front[len(front) // 2]["name"], front[-1]["name"]}
+        for row in [r for r in front if r["name"] in picks and r["name"] in tables]:
+            if not anchors:
+                break
+            near = min(anchors, key=lambda r: abs(np.log(r["scan_bpp"] / row["scan_bpp"])))
+            mine, theirs = tables[row["name"]], tables[near["name"]]
+            path = folder / f"{row['name']}.png"
+            heatmaps(
+                [mine.luma, theirs.luma, mine.chroma, theirs.chroma],
+                [
+                    f"{name} luma",
+                    f"{near['name']} luma",
+                    f"{name} chroma",
+                    f"{near['name']} chroma",
+                ],
+                [path],
+                suptitle=(
+                    f"{row['name']}: {row['scan_bpp']:.3f} bpp, top-1 {100 * row['top1']:.2f} %"
+                    f"  |  {near['name']}: {near['scan_bpp']:.3f} bpp, "
+                    f"top-1 {100 * near['top1']:.2f} %"
+                ),
+            )
+            written.append(str(path.relative_to(folder.parent)))
+    return written

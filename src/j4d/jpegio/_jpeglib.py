@@ -1,7 +1,7 @@
-"""The one place that talks to jpeglib: always the libjpeg-turbo 2.1 backend.
+"""The one place that picks jpeglib's backend: libjpeg-turbo 2.1 for our own files.
 
-mozjpeg backends are never used for our files: their trellis quantization would change the
-coefficients we chose.
+mozjpeg is used only for the mozjpeg reference codec (``use_backend(MOZJPEG)``): its trellis
+quantization would change the coefficients we chose, so our files never go through it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,17 @@ from collections.abc import Iterator
 import jpeglib
 
 BACKEND = "turbo210"
+MOZJPEG = "mozjpeg403"
+
+
+def use_backend(name: str) -> None:
+    """Switch jpeglib's (process-wide) backend to ``name`` if it is not already active."""
+    if jpeglib.version.get() != name:
+        jpeglib.version.set(name)
 
 
 def use_turbo() -> None:
-    if jpeglib.version.get() != BACKEND:
-        jpeglib.version.set(BACKEND)
+    use_backend(BACKEND)
 
 
 @contextlib.contextmanager

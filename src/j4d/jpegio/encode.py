@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import jpeglib
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageFile
 
 from j4d.codec.codec import analyze, channel_steps
 from j4d.codec.quantize import Softness, sample_cpmf
@@ -64,9 +64,17 @@ def encode_uniform(image: np.ndarray, tables: QuantTables) -> bytes:
     """Encode an (H, W, 3) uint8 RGB image by plain rounding with ``tables`` (Pillow)."""
     _check_rgb(image)
     buffer = io.BytesIO()
-    Image.fromarray(image).save(
-        buffer, format="JPEG", qtables=tables.to_pillow(), subsampling=0, optimize=True
-    )
+    # With optimize=True libjpeg writes the file in one shot into a buffer that Pillow sizes at
+    # 2 bytes per pixel; steps near 1 on noisy images need more ("Suspension not allowed
+    # here"), so make room for the worst case (~81 bits per pixel at 4:4:4) while saving.
+    saved = ImageFile.MAXBLOCK
+    ImageFile.MAXBLOCK = max(saved, 11 * image.shape[0] * image.shape[1] + 65536)
+    try:
+        Image.fromarray(image).save(
+            buffer, format="JPEG", qtables=tables.to_pillow(), subsampling=0, optimize=True
+        )
+    finally:
+        ImageFile.MAXBLOCK = saved
     return buffer.getvalue()
 
 

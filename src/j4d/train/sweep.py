@@ -4,20 +4,20 @@ curve is the frontier over all pairs).
 
 Layout of the output folder::
 
-    runs/<init>_lam<lambda>/   one train_tables run directory each (+ test.json)
-    points.csv / points.json   every run on the test images
-    jpeg.csv                   default JPEG at each quality factor, same images
-    frontier.csv / .json       the Pareto-optimal runs
-    frontier/<run>.json        their tables, with lambda, init, alpha, accuracy, bpp in meta
-    rate_accuracy.png / .svg   frontier and all runs against default JPEG
-    summary.md                 BD-rate and read-offs
+    runs/<init>_lam<lambda>/   one train_tables run directory each
+    cache/                     one measured row per point (reused while nothing changed)
+    points.csv / points.json   every run (method j4d) and default JPEG at each quality (jpeg)
+    frontier.csv               the Pareto-optimal points of each method
+    frontier/<run>.json        the frontier runs' tables, with lambda, init, alpha, accuracy
+                               and bpp in meta
+    rate_accuracy / rate_distortion .png / .svg, heatmaps/, summary.md / .json
+                               as ``j4d eval`` writes them (BD-rate and read-offs)
 
 Finished runs and their test measurements are reused when the sweep is run again.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,15 +26,11 @@ from typing import Any
 from torch import nn
 from torch.utils.data import Dataset
 
-from j4d.evaluation.realfile import SETTINGS, evaluate_tables
-from j4d.evaluation.report import (
-    DEFAULT_QUALITIES,
-    TestImages,
-    default_jpeg_rows,
-    point_row,
-    write_comparison,
-)
-from j4d.fileutil import atomic_write_csv, atomic_write_text
+from j4d.evaluation.codecs import quality_points, tables_point
+from j4d.evaluation.points import measure_points
+from j4d.evaluation.realfile import SETTINGS
+from j4d.evaluation.report import DEFAULT_QUALITIES, write_eval_report
+from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.train.config import TrainConfig
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
@@ -71,7 +67,7 @@ def run_sweep(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sensitivity = _sensitivity(models, train_set, base, inits, out, progress)
-    rows = []
+    points = []
     for init in inits:
         for lam in lams:
             name = run_name(init, lam)
@@ -90,11 +86,28 @@ def run_sweep(
                     workers=workers,
                     description=description,
                 )
-            rows.append(_measure_run(run_dir, name, init, lam, config, models, test))
-    atomic_write_csv(out / "points.csv", rows)
-    atomic_write_text(out / "points.json", json.dumps(rows, indent=1) + "\n")
-    jpeg_rows = default_jpeg_rows(models, test, qualities, out, progress)
-    return _write_frontier(out, rows, jpeg_rows, test, description)
+            points.append(
+                tables_point(
+                    run_dir / TABLES,
+                    name=name,
+                    init=init,
+                    lam=lam,
+                    alpha=config.describe_softness(),
+                )
+            )
+    points += quality_points("jpeg", qualities)
+    rows = measure_points(
+        points, models, test, out / "cache", progress=progress, description="test split"
+    )
+    meta = {
+        "models": ", ".join((description or {}).get("models", [])),
+        "images": test.describe(),
+        "rates": "scan_bpp = entropy-coded scan data only, file_bpp = whole file; mean per image",
+        "decoder": "Pillow (libjpeg-turbo)",
+    }
+    summary = write_eval_report(out, rows, points, meta)
+    _save_frontier_tables(out, rows, summary["frontier"]["j4d"], test)
+    return summary
 
 
 def _sensitivity(models, train_set, base, inits, out: Path, progress: bool) -> Sensitivity | None:
@@ -109,28 +122,12 @@ def _sensitivity(models, train_set, base, inits, out: Path, progress: bool) -> S
     return result
 
 
-def _measure_run(run_dir: Path, name, init, lam, config: TrainConfig, models, test) -> dict:
-    cache = run_dir / "test.json"
-    if cache.exists():
-        saved = json.loads(cache.read_text())
-        if saved.get("test") == test.describe():
-            return saved["row"]
-    tables = QuantTables.load(run_dir / TABLES)
-    points = evaluate_tables(models, test.images, test.labels, tables)
-    row = point_row(name, points, models, init=init, lam=lam, alpha=config.describe_softness())
-    row["tables"] = str(Path("runs") / name / TABLES)
-    record = {"test": test.describe(), "row": row}
-    atomic_write_text(cache, json.dumps(record, indent=1) + "\n")
-    return row
-
-
-def _write_frontier(out: Path, rows, jpeg_rows, test: TestImages, description) -> dict:
-    models = ", ".join((description or {}).get("models", []))
-    title = f"{models}; {test.describe()}; 4:4:4, optimized Huffman"
-    frontier, summary = write_comparison(out, rows, jpeg_rows, title)
-    for row in frontier:
-        tables = QuantTables.load(out / row["tables"])
+def _save_frontier_tables(
+    out: Path, rows: Sequence[dict[str, Any]], frontier: Sequence[str], test: TestImages
+) -> None:
+    """``frontier/<run>.json``: the tables of each frontier run, with their test measurements."""
+    for row in [r for r in rows if r["name"] in frontier and r["method"] == "j4d"]:
+        tables = QuantTables.load(row["tables"])
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5")}
         measured.update({"images": len(test.labels), "source": test.source, **SETTINGS})
         tables.with_meta(test=measured).save(out / "frontier" / f"{row['name']}.json")
-    return summary

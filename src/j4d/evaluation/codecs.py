@@ -1,0 +1,148 @@
+"""The codecs ``j4d eval`` compares: named quality-sweep codecs and tables files.
+
+A :class:`CodecPoint` is one point of one method's curve: how to encode an image and what to
+call the result. Its ``encode`` is a picklable ``(image, index) -> bytes`` (``functools.partial``
+of a module-level function), so worker processes can run it. Every file is decoded by Pillow
+(libjpeg-turbo), whichever encoder wrote it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from j4d.codec.quantize import Softness
+from j4d.errors import InvalidInputError
+from j4d.evaluation.realfile import Encoder, tables_encoder
+from j4d.jpegio import encode_uniform
+from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
+from j4d.tables import QuantTables
+
+
+@dataclass(frozen=True)
+class QualityCodec:
+    """A codec swept over a quality setting (1..100), with the settings it writes files with."""
+
+    name: str
+    encode: Callable[[np.ndarray, int], bytes]
+    settings: dict[str, str]
+
+
+def _default_jpeg(image: np.ndarray, quality: int) -> bytes:
+    return encode_uniform(image, QuantTables.from_quality(quality))
+
+
+#: Named codecs: ``jpeg`` (Annex K tables scaled by IJG quality), ``mozjpeg``, ``jpegli``.
+QUALITY_CODECS: dict[str, QualityCodec] = {
+    "jpeg": QualityCodec(
+        "jpeg",
+        _default_jpeg,
+        {
+            "encoder": "Pillow (libjpeg-turbo), Annex K tables scaled by IJG quality",
+            "subsampling": "4:4:4",
+            "huffman": "optimized",
+            "frame": "baseline",
+        },
+    ),
+    "mozjpeg": QualityCodec(
+        "mozjpeg",
+        encode_mozjpeg,
+        {
+            "encoder": "mozjpeg 4.0.3 (jpeglib mozjpeg403), trellis quantization (AC + DC)",
+            "subsampling": "4:4:4",
+            "huffman": "optimized",
+            "frame": "progressive (mozjpeg's default scans)",
+        },
+    ),
+    "jpegli": QualityCodec(
+        "jpegli",
+        encode_jpegli,
+        {
+            "encoder": "jpegli (pyjpegli), adaptive quantization",
+            "subsampling": "4:2:0 (pyjpegli has no 4:4:4 option)",
+            "huffman": "jpegli default",
+            "frame": "baseline",
+        },
+    ),
+}
+
+TABLES_SETTINGS = {
+    "encoder": "Pillow (libjpeg-turbo), plain rounding",
+    "subsampling": "4:4:4",
+    "huffman": "optimized",
+    "frame": "baseline",
+}
+PROBABILISTIC_SETTINGS = {
+    **TABLES_SETTINGS,
+    "encoder": "indices sampled from the CPMF, written by jpeglib (libjpeg-turbo 2.1)",
+}
+
+
+@dataclass(frozen=True)
+class CodecPoint:
+    """One codec point: ``method`` names its curve, ``name`` the point (unique, file-safe)."""
+
+    method: str
+    name: str
+    encode: Encoder
+    settings: dict[str, Any]
+    tables: QuantTables | None = field(default=None, compare=False)
+
+    def describe(self) -> dict[str, Any]:
+        """The point's identity for caches and output rows (no encoder object)."""
+        return {"method": self.method, "name": self.name, **self.settings}
+
+
+def _quality_encode(image: np.ndarray, index: int, codec: str, quality: int) -> bytes:
+    return QUALITY_CODECS[codec].encode(image, quality)
+
+
+def quality_points(codec: str, qualities: Sequence[int]) -> list[CodecPoint]:
+    """Points of a named codec (see :data:`QUALITY_CODECS`) at each quality."""
+    if codec not in QUALITY_CODECS:
+        known = ", ".join(QUALITY_CODECS)
+        raise InvalidInputError(f"unknown codec {codec!r} (known: {known})")
+    points = []
+    for quality in qualities:
+        if not 1 <= int(quality) <= 100:
+            raise InvalidInputError(f"{codec}: quality must be in 1..100, got {quality}")
+        points.append(
+            CodecPoint(
+                codec,
+                f"{codec}_q{int(quality)}",
+                functools.partial(_quality_encode, codec=codec, quality=int(quality)),
+                {"quality": int(quality), **QUALITY_CODECS[codec].settings},
+                QuantTables.from_quality(int(quality)) if codec == "jpeg" else None,
+            )
+        )
+    return points
+
+
+def tables_point(
+    path: str | Path,
+    label: str = "j4d",
+    probabilistic_seed: int | None = None,
+    softness: Softness | None = None,
+    name: str | None = None,
+    **settings: Any,
+) -> CodecPoint:
+    """A tables file encoded by plain rounding (Pillow) or, given a seed, probabilistically
+    (image i uses seed + i). ``name`` defaults to the file's stem; ``settings`` are extra
+    columns of the point's row (e.g. the training lambda)."""
+    tables = QuantTables.load(path)
+    settings = {**settings, "tables": str(path)}
+    name = name or Path(path).stem
+    if probabilistic_seed is None:
+        settings.update(TABLES_SETTINGS)
+    else:
+        softness = softness or Softness()
+        settings.update(PROBABILISTIC_SETTINGS)
+        settings["sampling"] = f"{softness.describe()}, seed {probabilistic_seed}"
+        name = f"{name}_prob_s{probabilistic_seed}"
+    encode = tables_encoder(tables, probabilistic_seed, softness)
+    return CodecPoint(label, name, encode, settings, tables)

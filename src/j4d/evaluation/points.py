@@ -1,0 +1,98 @@
+"""Measuring codec points on a test split, with a per-point cache so an interrupted run resumes.
+
+Each point's row holds the point's settings, mean scan / whole-file bpp, mean PSNR and SSIM,
+and top-1 / top-5 (mean over models, and each model's top-1 when there are several). A row is
+written to ``CACHE/<name>.json`` as soon as it is measured and reused while the images, the
+models and the point's settings (tables values included) are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+from tqdm.auto import tqdm
+
+from j4d.evaluation.codecs import CodecPoint
+from j4d.evaluation.realfile import RealFilePoint, code_images, evaluate_coded, worker_pool
+from j4d.evaluation.testset import TestImages
+from j4d.fileutil import atomic_write_text
+from j4d.models import model_name
+
+
+def point_row(
+    name: str, points: Sequence[RealFilePoint], models: Sequence[nn.Module], **extra: Any
+) -> dict[str, Any]:
+    """One output row: ``extra`` settings, rates, distortion, top-1 / top-5 averaged over
+    models, and each model's top-1 when there are several."""
+    row: dict[str, Any] = {"name": name, **extra}
+    first = points[0]
+    row.update(scan_bpp=first.scan_bpp, file_bpp=first.file_bpp, psnr=first.psnr)
+    row["ssim"] = first.ssim
+    row["top1"] = float(np.mean([p.top1 for p in points]))
+    row["top5"] = float(np.mean([p.top5 for p in points]))
+    if len(points) > 1:
+        pairs = zip(models, points, strict=True)
+        row.update({f"top1[{model_name(m)}]": p.top1 for m, p in pairs})
+    return row
+
+
+def _cache_key(point: CodecPoint, test: TestImages, models: Sequence[nn.Module]) -> dict:
+    key = {
+        "point": point.describe(),
+        "images": test.describe(),
+        "models": [model_name(m) for m in models],
+    }
+    if point.tables is not None:
+        key["tables_sha1"] = hashlib.sha1(point.tables.to_array().tobytes()).hexdigest()
+    return json.loads(json.dumps(key))  # as read back from JSON
+
+
+def measure_points(
+    points: Sequence[CodecPoint],
+    models: Sequence[nn.Module],
+    test: TestImages,
+    cache_dir: Path | None = None,
+    workers: int = 1,
+    progress: bool = False,
+    description: str = "codec points",
+) -> list[dict[str, Any]]:
+    """Rows for ``points`` in order: encode and decode every test image once per point (in
+    ``workers`` processes), classify with every model; cached rows are reused."""
+    rows: list[dict[str, Any]] = []
+    todo = []
+    for point in points:
+        key = _cache_key(point, test, models)
+        cached = _read_cache(cache_dir, point.name, key)
+        rows.append(cached)
+        if cached is None:
+            todo.append((len(rows) - 1, point, key))
+    if not todo:
+        return rows
+    with worker_pool(workers) as pool:
+        for index, point, key in tqdm(todo, desc=description, unit="point", disable=not progress):
+            coded = code_images(test.images, point.encode, pool)
+            measured = evaluate_coded(models, coded, test.labels)
+            settings = {k: v for k, v in point.describe().items() if k != "name"}
+            row = point_row(point.name, measured, models, **settings)
+            if cache_dir is not None:
+                text = json.dumps({"key": key, "row": row}, indent=1) + "\n"
+                atomic_write_text(cache_dir / f"{point.name}.json", text)
+            rows[index] = row
+    return rows
+
+
+def _read_cache(cache_dir: Path | None, name: str, key: dict) -> dict[str, Any] | None:
+    path = None if cache_dir is None else cache_dir / f"{name}.json"
+    if path is None or not path.exists():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # a damaged cache entry is measured again
+    return saved.get("row") if saved.get("key") == key else None

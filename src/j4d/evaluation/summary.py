@@ -1,0 +1,169 @@
+"""Comparison of several methods' measured rows against an anchor (default JPEG), like the
+paper's Tables 1-3: accuracy at fixed rates, rate at fixed accuracies, and BD-rate.
+
+Each method's curve is the Pareto front of its points (top-1 against scan bpp); read-offs
+interpolate linearly in log-rate between measured points and never extrapolate (``n/a``).
+BD-rate uses the ``bjontegaard`` package (PCHIP) with top-1, and separately PSNR, as the metric.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from j4d.errors import InvalidInputError
+from j4d.evaluation.curves import (
+    Curve,
+    accuracy_at_rate,
+    bd_rate,
+    or_none,
+    overlap,
+    rate_at_accuracy,
+)
+
+DEFAULT_RATES = (0.3, 1.0, 2.0, 3.0)
+#: Default target accuracies, as fractions of the anchor's best measured top-1.
+RELATIVE_TARGETS = (0.9, 0.95, 0.98, 0.99)
+
+
+def methods(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Method names in order of first appearance."""
+    return list(dict.fromkeys(row["method"] for row in rows))
+
+
+def method_curve(rows: Sequence[dict[str, Any]], method: str, metric: str = "top1") -> Curve:
+    """All points of ``method`` as (scan bpp, ``metric``)."""
+    return Curve.from_points(
+        method, [(r["scan_bpp"], r[metric]) for r in rows if r["method"] == method]
+    )
+
+
+def _bd(anchor: Curve, test: Curve) -> tuple[float | None, float | None, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            delta = bd_rate(anchor, test)
+        except InvalidInputError as error:
+            return None, or_none(overlap, anchor, test), [f"{test.label}: no BD-rate: {error}"]
+    return delta, or_none(overlap, anchor, test), [str(w.message) for w in caught]
+
+
+def summarize(
+    rows: Sequence[dict[str, Any]],
+    anchor: str = "jpeg",
+    rates: Sequence[float] = DEFAULT_RATES,
+    accuracies: Sequence[float] | None = None,
+    metric: str = "top1",
+) -> dict[str, Any]:
+    """Per method: top-1 at each rate, scan bpp at each target top-1 (default: fractions
+    :data:`RELATIVE_TARGETS` of the anchor's best top-1), BD-rate vs ``anchor`` by top-1 and by
+    PSNR, with the accuracy-range overlap and any warnings. ``metric`` names the accuracy
+    column (e.g. ``top1[resnet20]`` for one model of several)."""
+    names = methods(rows)
+    if anchor not in names:
+        raise InvalidInputError(f"no {anchor!r} points to compare against")
+    names = [anchor] + [name for name in names if name != anchor]
+    curves = {name: method_curve(rows, name, metric) for name in names}
+    if accuracies is None:
+        best = max(curves[anchor].accuracies)
+        accuracies = [round(fraction * best, 4) for fraction in RELATIVE_TARGETS]
+    summary: dict[str, Any] = {
+        "anchor": anchor,
+        "metric": metric,
+        "rates": list(rates),
+        "accuracies": list(accuracies),
+        "methods": {},
+        "warnings": [],
+    }
+    for name in names:
+        curve = curves[name]
+        entry: dict[str, Any] = {
+            "points": len(curve.rates),
+            "accuracy_at_rate": [or_none(accuracy_at_rate, curve, r) for r in rates],
+            "rate_at_accuracy": [or_none(rate_at_accuracy, curve, a) for a in accuracies],
+        }
+        if name != anchor:
+            delta, shared, notes = _bd(curves[anchor], curve)
+            psnr_delta, _, psnr_notes = _bd(
+                method_curve(rows, anchor, "psnr"), method_curve(rows, name, "psnr")
+            )
+            entry.update(bd_rate_top1=delta, overlap_top1=shared, bd_rate_psnr=psnr_delta)
+            summary["warnings"] += notes + [f"PSNR: {n}" for n in psnr_notes]
+        summary["methods"][name] = entry
+    return summary
+
+
+def _read_off_rows(
+    summary: dict[str, Any],
+    key: str,
+    labels: Sequence[str],
+    show: Callable[[float], str],
+    change: Callable[[float, float], str],
+) -> list[str]:
+    """Markdown rows of one read-off (``key``) for every method, with ``change`` vs the anchor."""
+    anchor = summary["anchor"]
+    lines = []
+    for i, label in enumerate(labels):
+        reference = summary["methods"][anchor][key][i]
+        cells = []
+        for name, entry in summary["methods"].items():
+            value = entry[key][i]
+            cell = "n/a" if value is None else show(value)
+            if name != anchor and value is not None and reference is not None:
+                cell += f" ({change(value, reference)})"
+            cells.append(cell)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The summary as Markdown tables: top-1 at fixed rates (gain over the anchor in points),
+    scan bpp at fixed top-1 (change vs the anchor), BD-rates."""
+    anchor = summary["anchor"]
+    names = list(summary["methods"])
+    header = "| " + " | ".join(names) + " |"
+    rule = "|---:|" + "---:|" * len(names)
+    lines = [
+        f"### Top-1 accuracy (%) at a fixed scan bpp (gain over {anchor} in points)\n",
+        "| scan bpp " + header,
+        rule,
+        *_read_off_rows(
+            summary,
+            "accuracy_at_rate",
+            [f"{rate:g}" for rate in summary["rates"]],
+            lambda value: f"{100 * value:.2f}",
+            lambda value, ref: f"{100 * (value - ref):+.2f}",
+        ),
+        "",
+        f"### Scan bpp to reach a top-1 accuracy (change vs {anchor})\n",
+        "| top-1 (%) " + header,
+        rule,
+        *_read_off_rows(
+            summary,
+            "rate_at_accuracy",
+            [f"{100 * accuracy:.2f}" for accuracy in summary["accuracies"]],
+            lambda value: f"{value:.3f}",
+            lambda value, ref: f"{100 * (value / ref - 1):+.1f} %",
+        ),
+    ]
+    lines += [
+        "",
+        f"### BD-rate vs {anchor} (bjontegaard, PCHIP, scan bpp; negative = fewer bits)\n",
+        "| method | BD-rate, top-1 metric | top-1 ranges overlap | BD-rate, PSNR metric |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in names[1:]:
+        entry = summary["methods"][name]
+
+        def fmt(value: float | None, unit: str = " %") -> str:
+            return "n/a" if value is None else f"{value:.1f}{unit}"
+
+        shared = entry["overlap_top1"]
+        lines.append(
+            f"| {name} | {fmt(entry['bd_rate_top1'])} | "
+            f"{'n/a' if shared is None else f'{100 * shared:.0f} %'} | "
+            f"{fmt(entry['bd_rate_psnr'])} |"
+        )
+    lines += ["", *(f"warning: {w}" for w in summary["warnings"])]
+    return "\n".join(lines).rstrip() + "\n"

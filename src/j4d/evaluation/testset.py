@@ -1,0 +1,52 @@
+"""The measurement split: preprocessed uint8 images and labels, with unreadable files skipped."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from j4d.data import class_spread_files
+from j4d.datasets import ImageFolderDataset
+from j4d.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class TestImages:
+    """Uint8 images (N, 3, S, S), labels, where they came from, and the files skipped as
+    unreadable (one ``FILE: problem`` line each)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    source: str
+    skipped: tuple[str, ...] = ()
+
+    __test__ = False  # not a pytest test class
+
+    def describe(self) -> str:
+        return f"{self.source}, {len(self.labels)} images"
+
+
+def load_test_images(
+    folder: str | os.PathLike[str], size: int, count: int | None = None
+) -> TestImages:
+    """The first ``count`` images of an ImageFolder split taken round-robin over the classes
+    (all of them if None), preprocessed to ``size``. Unreadable images are skipped and listed
+    in ``skipped``; if none is readable, InvalidInputError."""
+    dataset = ImageFolderDataset(folder, size)
+    wanted = {str(path) for path in class_spread_files(folder, count)}
+    order = [i for i, (path, _) in enumerate(dataset.samples) if path in wanted]
+    chosen = dataset.select(order)
+    images, labels, skipped = [], [], []
+    for index in range(len(chosen)):
+        try:
+            image, label = chosen[index]
+        except InvalidInputError as error:
+            skipped.append(str(error))
+            continue
+        images.append(image)
+        labels.append(int(label))
+    if not images:
+        raise InvalidInputError(f"none of the {len(chosen)} images could be read", folder)
+    return TestImages(torch.stack(images), torch.tensor(labels), str(folder), tuple(skipped))

@@ -1,0 +1,54 @@
+"""Reference encoders that pick their own tables from a quality setting: mozjpeg and jpegli.
+
+They are the baselines learned tables must beat; both write files any decoder reads.
+
+* mozjpeg 4.0.3 through jpeglib's ``mozjpeg403`` backend: 4:4:4, trellis quantization of AC
+  and DC coefficients, optimized Huffman coding, and mozjpeg's default progressive scan script
+  (jpeglib cannot switch that backend to baseline) and default tables (Klein-Silverstein-Carney,
+  scaled by quality).
+* jpegli through ``pyjpegli``: the binding has no subsampling option and writes 4:2:0 baseline
+  files with jpegli's adaptive quantization, at every quality.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from j4d.errors import InvalidInputError
+from j4d.jpegio._jpeglib import MOZJPEG, scratch_file, use_backend
+
+#: Chroma sampling factors (horizontal, vertical) for Y, Cb, Cr: no subsampling.
+_FULL_CHROMA = np.array([[1, 1], [1, 1], [1, 1]])
+MOZJPEG_FLAGS = ("+OPTIMIZE_CODING", "+TRELLIS_QUANT", "+TRELLIS_QUANT_DC")
+
+
+def _check(image: np.ndarray, quality: int) -> np.ndarray:
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidInputError(
+            f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {tuple(image.shape)}"
+        )
+    if not 1 <= int(quality) <= 100:
+        raise InvalidInputError(f"quality must be in 1..100, got {quality}")
+    return np.ascontiguousarray(image)
+
+
+def encode_mozjpeg(image: np.ndarray, quality: int) -> bytes:
+    """mozjpeg at ``quality`` (1..100): 4:4:4, trellis on, optimized Huffman, progressive."""
+    import jpeglib
+
+    image = _check(image, quality)
+    use_backend(MOZJPEG)
+    jpeg = jpeglib.from_spatial(image)
+    jpeg.samp_factor = _FULL_CHROMA
+    with scratch_file() as path:
+        jpeg.write_spatial(path, qt=int(quality), flags=list(MOZJPEG_FLAGS))
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def encode_jpegli(image: np.ndarray, quality: int) -> bytes:
+    """jpegli at ``quality`` (1..100), as pyjpegli writes it (4:2:0, baseline)."""
+    import pyjpegli
+
+    image = _check(image, quality)
+    return pyjpegli.encode(image, image.shape[1], image.shape[0], int(quality))

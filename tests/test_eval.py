@@ -1,0 +1,206 @@
+"""``j4d eval``: reference codecs, the point cache, worker processes, summaries, bad input and
+a golden file of the whole output on a handful of images."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import jpeglib
+import numpy as np
+import pytest
+import torch
+
+from conftest import smooth_image
+from j4d.cli import main
+from j4d.evaluation import (
+    load_test_images,
+    measure_points,
+    quality_points,
+    summarize,
+    summary_markdown,
+    tables_point,
+)
+from j4d.fileutil import read_csv
+from j4d.jpegio import decode, file_rate, parse_layout
+from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
+from j4d.models import create_model
+from j4d.tables import QuantTables
+
+GOLDEN = Path(__file__).parent / "golden"
+REGENERATE = os.environ.get("J4D_REGENERATE_GOLDEN") == "1"
+
+
+def _sampling(data: bytes, tmp_path: Path) -> list[list[int]]:
+    path = tmp_path / "probe.jpg"
+    path.write_bytes(data)
+    return jpeglib.read_dct(str(path)).samp_factor.tolist()
+
+
+def test_mozjpeg_is_444_progressive_and_shrinks_with_quality(cifar_images, tmp_path):
+    image = cifar_images[0]
+    data = encode_mozjpeg(image, 50)
+    assert _sampling(data, tmp_path) == [[1, 1], [1, 1], [1, 1]]
+    assert parse_layout(data).frame == "progressive"
+    assert np.abs(decode(data).astype(int) - image).mean() < 12
+    sizes = [
+        sum(file_rate(encode_mozjpeg(a, q), 32, 32).scan_bytes for a in cifar_images[:20])
+        for q in (10, 50, 90)
+    ]
+    assert sizes == sorted(sizes)
+
+
+def test_jpegli_files_are_420_baseline_and_shrink_with_quality(cifar_images, tmp_path):
+    image = cifar_images[1]
+    data = encode_jpegli(image, 75)
+    assert _sampling(data, tmp_path) == [[2, 2], [1, 1], [1, 1]]
+    assert parse_layout(data).frame == "baseline"
+    assert np.abs(decode(data).astype(int) - image).mean() < 12
+    sizes = [len(encode_jpegli(image, q)) for q in (10, 50, 90)]
+    assert sizes == sorted(sizes)
+
+
+def _test_images(data_root, count=20):
+    return load_test_images(data_root / "cifar10" / "test", 32, count)
+
+
+def test_points_are_cached_and_remeasured_when_tables_change(data_root, tmp_path, monkeypatch):
+    test = _test_images(data_root)
+    model = create_model("resnet20", data_root=data_root)
+    path = QuantTables.from_quality(40).save(tmp_path / "t.json")
+    points = [tables_point(path), *quality_points("jpeg", [40])]
+    rows = measure_points(points, [model], test, tmp_path / "cache")
+    # the same tables through both paths give the same file sizes and accuracy
+    assert rows[0]["scan_bpp"] == rows[1]["scan_bpp"] and rows[0]["top1"] == rows[1]["top1"]
+    assert rows[0]["psnr"] > 25 and 0.8 < rows[0]["ssim"] < 1
+
+    def no_coding(*args, **kwargs):
+        raise AssertionError("cached points must not be coded again")
+
+    monkeypatch.setattr("j4d.evaluation.points.code_images", no_coding)
+    assert measure_points(points, [model], test, tmp_path / "cache") == rows
+    QuantTables.from_quality(80).save(path)  # same file name, new tables
+    with pytest.raises(AssertionError, match="coded again"):
+        measure_points([tables_point(path)], [model], test, tmp_path / "cache")
+
+
+def test_worker_processes_give_the_same_rows(data_root):
+    test = _test_images(data_root, 12)
+    model = create_model("resnet20", data_root=data_root)
+    points = quality_points("mozjpeg", [30]) + quality_points("jpegli", [30])
+    assert measure_points(points, [model], test, workers=2) == measure_points(points, [model], test)
+
+
+def test_summary_of_a_method_against_itself_and_at_half_the_rate():
+    rates, accuracy = [0.5, 1.0, 2.0, 4.0], [0.4, 0.6, 0.8, 0.9]
+    rows = [
+        {"method": m, "scan_bpp": r * f, "top1": a, "psnr": 20 + 5 * a}
+        for m, f in (("jpeg", 1.0), ("same", 1.0), ("half", 0.5))
+        for r, a in zip(rates, accuracy, strict=True)
+    ]
+    summary = summarize(rows, rates=[1.0], accuracies=[0.8])
+    methods = summary["methods"]
+    assert methods["same"]["bd_rate_top1"] == pytest.approx(0, abs=1e-9)
+    assert methods["half"]["bd_rate_top1"] == pytest.approx(-50, abs=1e-6)
+    assert methods["half"]["bd_rate_psnr"] == pytest.approx(-50, abs=1e-6)
+    assert methods["half"]["rate_at_accuracy"] == [pytest.approx(1.0)]
+    assert methods["jpeg"]["accuracy_at_rate"] == [pytest.approx(0.6)]
+    text = summary_markdown(summary)
+    assert "| 80.00 | 2.000 | 2.000 (+0.0 %) | 1.000 (-50.0 %) |" in text
+    assert "| half | -50.0 % | 100 % | -50.0 % |" in text
+
+
+def _eval_args(data_root, out, *extra):
+    return ["eval", *extra, "--data", str(data_root), "-o", str(out), "-q"]
+
+
+def test_eval_output_matches_the_golden_files(data_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative tables paths in the rows
+    for quality in (35, 70):
+        QuantTables.from_quality(quality).save(f"qf{quality}.json")
+    args = _eval_args(data_root, "out", "qf35.json", "qf70.json", "-c", "mozjpeg", "-c", "jpegli")
+    assert main([*args, "--test-size", "20", "--qualities", "20,50,90"]) == 0
+    rows = json.loads(Path("out/points.json").read_text())["points"]
+    # 4 decimals: float32 SSIM may differ in the last bits between CPUs
+    rounded = [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+    summary = Path("out/summary.md").read_text()
+    summary = summary[summary.index("### Top-1") :]
+    if REGENERATE:
+        GOLDEN.mkdir(exist_ok=True)
+        (GOLDEN / "eval_points.json").write_text(json.dumps(rounded, indent=1) + "\n")
+        (GOLDEN / "eval_summary.md").write_text(summary)
+    assert rounded == json.loads((GOLDEN / "eval_points.json").read_text())
+    assert summary == (GOLDEN / "eval_summary.md").read_text()
+    for name in ("rate_accuracy.png", "rate_distortion.svg", "heatmaps/qf35.png", "frontier.csv"):
+        assert Path("out", name).stat().st_size > 0
+    assert read_csv("out/points.csv")[0]["name"] == "qf35"
+
+
+def test_eval_with_two_models_reports_each(data_root, tmp_path):
+    files = [str(QuantTables.from_quality(q).save(tmp_path / f"qf{q}.json")) for q in (15, 45, 80)]
+    models = ["--model", "resnet20", "--model", "cifar_shufflenetv2_x0_5"]
+    args = _eval_args(data_root, tmp_path / "e", *files, *models, "--test-size", "20")
+    assert main([*args, "--qualities", "15,45,80"]) == 0
+    row = read_csv(tmp_path / "e" / "points.csv")[0]
+    mean = (float(row["top1[resnet20]"]) + float(row["top1[cifar_shufflenetv2_x0_5]"])) / 2
+    assert float(row["top1"]) == pytest.approx(mean)
+    summary = json.loads((tmp_path / "e" / "summary.json").read_text())
+    own = summary["per_model"]["cifar_shufflenetv2_x0_5"]["methods"]["j4d"]
+    assert own["bd_rate_top1"] == pytest.approx(0, abs=1e-6)  # the same tables as default JPEG
+    assert "## cifar_shufflenetv2_x0_5 alone" in (tmp_path / "e" / "summary.md").read_text()
+
+
+def test_one_unreadable_image_is_skipped_and_counted(data_root, tmp_path, capsys):
+    split = tmp_path / "split"
+    source = data_root / "cifar10" / "test"
+    for folder in sorted(source.iterdir())[:2]:
+        (split / folder.name).mkdir(parents=True)
+        for image in sorted(folder.iterdir())[:3]:
+            shutil.copy(image, split / folder.name / image.name)
+    (split / "airplane" / "broken.png").write_bytes(b"\x89PNG not really")
+    args = _eval_args(data_root, tmp_path / "e", "--test", str(split), "--qualities", "30,70")
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "skipped 1 unreadable image" in err and "broken.png" in err
+    meta = json.loads((tmp_path / "e" / "points.json").read_text())["meta"]
+    assert meta["skipped_unreadable"] == 1 and meta["images"].endswith("6 images")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda tmp: ["--model", "resnet20=" + str(tmp / "missing.th")], "missing.th"),
+        (lambda tmp: ["--test", str(_empty(tmp))], "holds no images"),
+        (lambda tmp: [str(_bad_tables(tmp))], "bad.json"),
+        (lambda tmp: ["--qualities", "0,50"], "quality must be in 1..100"),
+    ],
+)
+def test_bad_input_is_a_one_line_error(data_root, tmp_path, capsys, setup, message):
+    assert main(_eval_args(data_root, tmp_path / "e", *setup(tmp_path))) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("j4d: error:") and len(err.splitlines()) == 1
+
+
+def _empty(tmp: Path) -> Path:
+    (tmp / "empty" / "cat").mkdir(parents=True)
+    return tmp / "empty"
+
+
+def _bad_tables(tmp: Path) -> Path:
+    path = tmp / "bad.json"
+    path.write_text('{"luma": [1, 2], "chroma": [3]}')
+    return path
+
+
+def test_ssim_of_identical_images_is_one_and_drops_with_noise(rng):
+    from j4d.metrics import ssim
+
+    images = torch.stack(
+        [torch.from_numpy(smooth_image(rng, 32, 32)).permute(2, 0, 1) for _ in range(3)]
+    )
+    noise = torch.from_numpy(rng.integers(-40, 41, images.shape))
+    noisy = (images.int() + noise).clamp(0, 255).to(torch.uint8)
+    assert np.allclose(ssim(images, images), 1.0)
+    assert (ssim(images, noisy) < 0.8).all()

@@ -1,0 +1,47 @@
+"""``j4d rate-check``: estimated vs real bpp per (image, QF), pluggable estimators."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from j4d.cli import main
+from j4d.fileutil import read_csv
+from j4d.rate.check import ESTIMATORS, agreement, rate_pairs, register_estimator
+
+
+def test_rate_check_on_a_few_imagenet_images_correlates(data_root, tmp_path, capsys):
+    out = tmp_path / "rc"
+    args = ["rate-check", "--data", str(data_root), "--images", "4", "-o", str(out), "-q"]
+    assert main([*args, "--qualities", "5,20,50,80,95"]) == 0
+    rows = read_csv(out / "pairs.csv")
+    assert len(rows) == 4 * 5 and {r["estimator"] for r in rows} == {"entropy"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["estimators"]["entropy"]["scan_bpp"]["pearson"] > 0.99
+    assert (out / "scatter_entropy.png").stat().st_size > 0
+    assert "Pearson" in capsys.readouterr().out
+
+
+def test_a_registered_estimator_is_measured_beside_ours(cifar_images):
+    @register_estimator("half-of-entropy")
+    def half(coefficients, tables, pixels, alpha):
+        return ESTIMATORS["entropy"](coefficients, tables, pixels, alpha) / 2
+
+    try:
+        rows = rate_pairs(cifar_images[:6], [30, 70], ["entropy", "half-of-entropy"])
+    finally:
+        del ESTIMATORS["half-of-entropy"]
+    ours = [r["estimated_bpp"] for r in rows if r["estimator"] == "entropy"]
+    halves = [r["estimated_bpp"] for r in rows if r["estimator"] == "half-of-entropy"]
+    assert torch.allclose(torch.tensor(halves), torch.tensor(ours) / 2)
+    real = [r["scan_bpp"] for r in rows if r["estimator"] == "entropy"]
+    assert agreement(ours, real)["pearson"] > 0.9
+
+
+def test_bad_quality_range_and_missing_folder_are_clear_errors(data_root, tmp_path, capsys):
+    base = ["rate-check", "--data", str(data_root), "-o", str(tmp_path / "rc"), "-q"]
+    assert main([*base, "--qualities", "0-100"]) == 2
+    assert "--qualities must be in 1..100" in capsys.readouterr().err
+    assert main([*base, "--folder", str(tmp_path / "nowhere")]) == 2
+    assert "image folder not found" in capsys.readouterr().err
