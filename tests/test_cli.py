@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -160,19 +159,12 @@ def test_demo_requires_data(tmp_path, capsys):
 
 
 def test_demo_runs_on_small_data(data_root, tmp_path, capsys):
-    status, _out, _ = run(
-        capsys,
-        "demo",
-        "--data",
-        data_root,
-        "-o",
-        tmp_path / "d",
-        "--cifar-images",
-        50,
-        "--kodak-images",
-        1,
-    )
+    small = ["--train-images", 40, "--test-images", 20, "--epochs", 1, "--lams", "1,10", "-q"]
+    status, out, _ = run(capsys, "demo", "--data", data_root, "-o", tmp_path / "d", *small)
     assert status == 0
     report = (tmp_path / "d" / "report.md").read_text()
-    assert "Pearson" in report and "kodim01.probabilistic.jpg" in report
-    assert np.isfinite(float(report.split("Pearson (estimate vs scan bpp, 7 QFs): ")[1].split()[0]))
+    assert "j4d sweep --lams 1,10" in report and "BD-rate vs jpeg" in report
+    for method in ("mozjpeg", "jpegli", "j4d"):
+        assert f"| {method} |" in report
+    assert (tmp_path / "d" / "eval" / "rate_accuracy.png").stat().st_size > 0
+    assert "report:" in out and str(tmp_path / "d" / "report.md") in out

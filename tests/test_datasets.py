@@ -73,3 +73,10 @@ def test_bad_dataset_folders(tmp_path):
     assert dataset[1][0].shape == (3, 8, 8)
     with pytest.raises(InvalidInputError, match=r"x\.png"):
         dataset[0]
+
+
+def test_limit_takes_images_from_every_class(data_root):
+    dataset = ImageFolderDataset(data_root / "cifar10" / "train", 32, limit=30)
+    labels = [label for _, label in dataset.samples]
+    assert len(labels) == 30 and sorted(set(labels)) == list(range(10))
+    assert all(labels.count(c) == 3 for c in range(10))

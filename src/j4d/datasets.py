@@ -90,7 +90,7 @@ class ImageFolderDataset(Dataset):
             raise InvalidInputError("dataset folder holds no images", root)
         self.root = root
         self.classes: list[str] = folder.classes
-        self.samples: list[tuple[str, int]] = folder.samples[:limit] if limit else folder.samples
+        self.samples: list[tuple[str, int]] = _spread(folder.samples, limit)
         self.input_size = input_size
         self.resize = resize
         self.augment = augment
@@ -120,6 +120,19 @@ class ImageFolderDataset(Dataset):
             generator = torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
             image = augment(image, self.augment, generator)
         return image.contiguous(), label
+
+
+def _spread(samples: list[tuple[str, int]], limit: int | None) -> list[tuple[str, int]]:
+    """The first ``limit`` samples taken round-robin over the classes (all if None), in their
+    original order: a subset keeps every class, as far as ``limit`` allows."""
+    if not limit or limit >= len(samples):
+        return samples
+    by_class: dict[int, list[int]] = {}
+    for index, (_, label) in enumerate(samples):
+        by_class.setdefault(label, []).append(index)
+    rounds = max(len(members) for members in by_class.values())
+    order = [m[i] for i in range(rounds) for m in by_class.values() if i < len(m)]
+    return [samples[i] for i in sorted(order[:limit])]
 
 
 def make_loader(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from j4d.cli.options import (
     softness_options,
     test_split_options,
 )
+from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
 from j4d.evaluation.points import measure_points
@@ -134,17 +136,17 @@ def command(
 
 
 def _tables_points(
-    paths: tuple[Path, ...], label: str, seed: int | None, softness
+    paths: tuple[Path, ...], label: str, seed: int | None, softness: Softness | None
 ) -> list[CodecPoint]:
-    points = [tables_point(path, label, seed, softness) for path in paths]
-    seen: dict[str, int] = {}
-    unique = []
-    for point in points:  # same file stem in two folders: number them
-        count = seen.get(point.name, 0)
-        seen[point.name] = count + 1
-        if count:
-            point = CodecPoint(
-                point.method, f"{point.name}_{count}", point.encode, point.settings, point.tables
-            )
-        unique.append(point)
-    return unique
+    """Points named by file stem; where stems repeat (``runs/*/tables.json``) by folder and
+    stem, numbered if that still repeats."""
+    stems = Counter(path.stem for path in paths)
+    names: Counter[str] = Counter()
+    points = []
+    for path in paths:
+        name = path.stem if stems[path.stem] == 1 else f"{path.parent.name}_{path.stem}"
+        names[name] += 1
+        if names[name] > 1:
+            name = f"{name}_{names[name] - 1}"
+        points.append(tables_point(path, label, seed, softness, name=name))
+    return points

@@ -87,7 +87,10 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "--crop-padding", type=int, default=None, help="Random crop after padding."
             ),
             click.option(
-                "--limit", type=int, default=None, help="Use only the first N training images."
+                "--limit",
+                type=int,
+                default=None,
+                help="Use only N training images, taken round-robin over the classes.",
             ),
             click.option(
                 "--checkpoint-every",
