@@ -202,3 +202,14 @@ def test_bad_settings_are_clear_errors(data_root, tmp_path):
         holdout_split(dataset, 10)
     with pytest.raises(InvalidInputError, match="training set is empty"):
         train_tables(create_model("resnet20", weights=None), [], TrainConfig())
+
+
+def test_cosine_schedule_decays_from_lr_to_zero():
+    config = TrainConfig(lr=2.0, lr_schedule="cosine")
+    rates = [config.learning_rate(step, 11) for step in range(11)]
+    assert rates[0] == pytest.approx(2.0) and rates[5] == pytest.approx(1.0)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-12)
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    assert TrainConfig(lr=2.0).learning_rate(7, 11) == 2.0
+    with pytest.raises(InvalidInputError, match="lr schedule"):
+        TrainConfig(lr_schedule="step")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -11,6 +12,8 @@ from j4d.errors import InvalidInputError
 
 #: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
 QUANTIZERS = ("soft", "straight_through")
+#: Learning rate over the run: constant, or cosine decay from ``lr`` to 0 at the last step.
+LR_SCHEDULES = ("constant", "cosine")
 _INIT = re.compile(r"^(qf|sensitivity):(\d+(?:\.\d+)?)$")
 
 
@@ -43,6 +46,7 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int = 128
     lr: float = 1.5
+    lr_schedule: str = "constant"
     softness: str = "hardness"
     softness_value: float = 10.0
     quantizer: str = "soft"
@@ -60,6 +64,10 @@ class TrainConfig:
         if not self.lr > 0:
             raise InvalidInputError(f"learning rate must be > 0, got {self.lr}")
         self.make_softness()
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InvalidInputError(
+                f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
+            )
         if self.quantizer not in QUANTIZERS:
             raise InvalidInputError(
                 f"quantizer must be one of {', '.join(QUANTIZERS)}, got {self.quantizer!r}"
@@ -86,8 +94,19 @@ class TrainConfig:
             raise InvalidInputError(f"unknown training settings: {', '.join(unknown)}")
         return cls(**values)
 
+    def learning_rate(self, step: int, total_steps: int) -> float:
+        """Learning rate of optimizer step ``step`` (0-based) of ``total_steps``."""
+        if self.lr_schedule == "constant" or total_steps <= 1:
+            return self.lr
+        return (
+            0.5
+            * self.lr
+            * (1.0 + math.cos(math.pi * min(step, total_steps - 1) / (total_steps - 1)))
+        )
+
     def same_run(self, other: TrainConfig) -> bool:
-        """Whether ``other`` continues this run (only the number of epochs may grow)."""
+        """Whether ``other`` continues this run (only the number of epochs may grow; with a
+        cosine schedule that stretches the remaining decay)."""
         mine, theirs = self.as_dict(), other.as_dict()
         mine.pop("epochs"), theirs.pop("epochs")
         return mine == theirs

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -174,6 +175,8 @@ class Trainer:
         if not bool(torch.isfinite(self.codec.tables.grad).all()):
             self._diverged(f"gradient of the tables is not finite at {where}")
         self._updating = True
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.learning_rate(self.state.step, self._total_steps())
         self.optimizer.step()
         with torch.no_grad():
             self.codec.tables.clamp_(MIN_STEP, MAX_STEP)
@@ -184,6 +187,10 @@ class Trainer:
         self.state.batch += 1
         self.state.step += 1
         self._updating = False
+
+    def _total_steps(self) -> int:
+        per_epoch = math.ceil(len(self.train_set) / self.config.batch_size)  # type: ignore[arg-type]
+        return per_epoch * self.config.epochs
 
     def _diverged(self, message: str) -> None:
         path = self.checkpoint_path()
