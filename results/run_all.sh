@@ -26,3 +26,10 @@ $J4D eval results/cifar10-resnet20/frontier/*.json --model resnet56 --label "res
 # 5. Probabilistic encoding (indices sampled with the training alpha) of the frontier tables.
 $J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 --probabilistic \
     --hardness 10 --seed 0 --label "j4d probabilistic" -q -o results/cifar10-resnet20-probabilistic
+
+# 6. The ResNet-20 frontier tables against default JPEG, mozjpeg and jpegli (issue 4).
+$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 -c mozjpeg -c jpegli -j 2 \
+    -q -o results/cifar10-codecs
+
+# 7. Rate estimate vs real files: 100 ImageNet samples (224x224), default tables, QF 1..100.
+$J4D rate-check -q -o results/rate-check-imagenet
