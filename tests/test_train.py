@@ -3,6 +3,7 @@ sensitivity definition and initialization, clear errors for bad settings."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def test_cosine_schedule_decays_from_lr_to_zero():
     rates = [config.learning_rate(step, 11) for step in range(11)]
     assert rates[0] == pytest.approx(2.0) and rates[5] == pytest.approx(1.0)
     assert rates[-1] == pytest.approx(0.0, abs=1e-12)
-    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(rates))
     assert TrainConfig(lr=2.0).learning_rate(7, 11) == 2.0
     with pytest.raises(InvalidInputError, match="lr schedule"):
         TrainConfig(lr_schedule="step")
