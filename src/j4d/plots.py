@@ -130,7 +130,10 @@ def estimate_scatter(
 ) -> list[Path]:
     """Estimated against real bpp, one dot per (image, QF) coloured by QF, with the diagonal."""
     figure, axis = plt.subplots(figsize=(5.6, 5.0))
-    dots = axis.scatter(real, estimated, c=qualities, s=5, cmap="viridis", alpha=0.7)
+    # rasterized: thousands of dots would make a multi-megabyte SVG
+    dots = axis.scatter(
+        real, estimated, c=qualities, s=5, cmap="viridis", alpha=0.7, rasterized=True
+    )
     high = max(max(real), max(estimated)) * 1.03
     axis.plot([0, high], [0, high], color="black", linewidth=0.8, label="estimate = real")
     axis.set_xlim(0, high)
