@@ -204,3 +204,17 @@ def test_ssim_of_identical_images_is_one_and_drops_with_noise(rng):
     noisy = (images.int() + noise).clamp(0, 255).to(torch.uint8)
     assert np.allclose(ssim(images, images), 1.0)
     assert (ssim(images, noisy) < 0.8).all()
+
+
+def test_probabilistic_points_sample_with_the_seed(data_root, tmp_path):
+    path = str(QuantTables.from_quality(50).save(tmp_path / "t.json"))
+    base = [path, "--test-size", "10", "--qualities", "50,90"]
+    outs = {}
+    for seed in ("0", "0", "1"):
+        out = tmp_path / f"p{len(outs)}"
+        args = _eval_args(data_root, out, *base, "--probabilistic", "--hardness", "10")
+        assert main([*args, "--seed", seed]) == 0
+        outs[len(outs)] = read_csv(out / "points.csv")[0]
+    assert outs[0]["name"] == "t_prob_s0" and "seed 0" in outs[0]["sampling"]
+    assert outs[0]["scan_bpp"] == outs[1]["scan_bpp"]  # same seed, same files
+    assert outs[0]["scan_bpp"] != outs[2]["scan_bpp"]
