@@ -123,7 +123,7 @@ def test_split_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 default=",".join(map(str, DEFAULT_QUALITIES)),
                 show_default=True,
                 callback=lambda _ctx, _param, text: parse_list(text, int, "--qualities"),
-                help="Default JPEG quality factors measured on the same images.",
+                help="Qualities of default JPEG (and of the other --codec sweeps), same images.",
             ),
         ]
     ):

@@ -92,7 +92,8 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise InvalidInputError(f"unknown training settings: {', '.join(unknown)}")
-        return cls(**values)
+        # runs saved before the schedule was a setting trained at a constant rate
+        return cls(**{"lr_schedule": "constant", **values})
 
     def learning_rate(self, step: int, total_steps: int) -> float:
         """Learning rate of optimizer step ``step`` (0-based) of ``total_steps``."""
