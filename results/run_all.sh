@@ -33,3 +33,16 @@ $J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 -c mozjpeg -
 
 # 7. Rate estimate vs real files: 100 ImageNet samples (224x224), default tables, QF 1..100.
 $J4D rate-check -q -o results/rate-check-imagenet
+
+# 8. The same frontier grid trained with a cosine learning-rate decay, plus the two ends of
+#    the curve (qf:90 lambda 0.01, qf:5 lambda 30), all measured together against the codecs.
+COSINE=(--epochs 5 --batch-size 128 --lr 1.5 --lr-schedule cosine --val-size 500 -q)
+$J4D sweep --model resnet20 --init qf:20 --init qf:70 --lams 0.03,0.1,0.3,1,3,10 \
+    "${COSINE[@]}" -o results/cifar10-resnet20-cosine
+$J4D sweep --model resnet20 --init qf:90 --lams 0.01 "${COSINE[@]}" \
+    -o results/cifar10-resnet20-cosine-ends/high
+$J4D sweep --model resnet20 --init qf:5 --lams 30 "${COSINE[@]}" \
+    -o results/cifar10-resnet20-cosine-ends/low
+$J4D eval results/cifar10-resnet20-cosine/runs/*/tables.json \
+    results/cifar10-resnet20-cosine-ends/*/runs/*/tables.json --model resnet20 \
+    -c mozjpeg -c jpegli -j 2 -q -o results/cifar10-resnet20-cosine-all
