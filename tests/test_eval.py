@@ -218,3 +218,15 @@ def test_probabilistic_points_sample_with_the_seed(data_root, tmp_path):
     assert outs[0]["name"] == "t_prob_s0" and "seed 0" in outs[0]["sampling"]
     assert outs[0]["scan_bpp"] == outs[1]["scan_bpp"]  # same seed, same files
     assert outs[0]["scan_bpp"] != outs[2]["scan_bpp"]
+
+
+def test_tables_files_with_one_stem_are_named_by_folder(tmp_path):
+    from j4d.cli.evaluate import _tables_points
+
+    paths = []
+    for folder in ("qf50_lam1", "qf50_lam3", "other"):
+        (tmp_path / folder).mkdir()
+        paths.append(QuantTables.from_quality(50).save(tmp_path / folder / "tables.json"))
+    paths.append(QuantTables.from_quality(50).save(tmp_path / "other" / "mine.json"))
+    names = [p.name for p in _tables_points(tuple(paths), "j4d", None, None)]
+    assert names == ["qf50_lam1", "qf50_lam3", "other", "mine"]

@@ -138,13 +138,13 @@ def command(
 def _tables_points(
     paths: tuple[Path, ...], label: str, seed: int | None, softness: Softness | None
 ) -> list[CodecPoint]:
-    """Points named by file stem; where stems repeat (``runs/*/tables.json``) by folder and
-    stem, numbered if that still repeats."""
+    """Points named by file stem; where stems repeat (``runs/*/tables.json``) by folder name,
+    numbered if that still repeats."""
     stems = Counter(path.stem for path in paths)
     names: Counter[str] = Counter()
     points = []
     for path in paths:
-        name = path.stem if stems[path.stem] == 1 else f"{path.parent.name}_{path.stem}"
+        name = path.stem if stems[path.stem] == 1 else path.parent.name
         names[name] += 1
         if names[name] > 1:
             name = f"{name}_{names[name] - 1}"
