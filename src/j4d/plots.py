@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from j4d.fileutil import atomic_write_bytes
@@ -110,7 +111,11 @@ def rate_accuracy(
             markersize=4,
             label=label,
         )
-    axis.set_xlabel(xlabel)
+    axis.set_xscale("log")  # codec sweeps spread their rates geometrically
+    axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axis.set_xlabel(f"{xlabel} (log scale)")
     axis.set_ylabel(ylabel)
     axis.grid(True, alpha=0.3)
     axis.legend(loc=legend, fontsize=9)
