@@ -46,3 +46,7 @@ $J4D sweep --model resnet20 --init qf:5 --lams 30 "${COSINE[@]}" \
 $J4D eval results/cifar10-resnet20-cosine/runs/*/tables.json \
     results/cifar10-resnet20-cosine-ends/*/runs/*/tables.json --model resnet20 \
     -c mozjpeg -c jpegli -j 2 -q -o results/cifar10-resnet20-cosine-all
+
+# 9. Cosine decay from lr 3 (the defaults since), one init, six lambdas.
+$J4D sweep --model resnet20 --init qf:50 --lams 0.03,0.1,0.3,1,3,10 --epochs 5 --batch-size 128 \
+    --lr 3 --lr-schedule cosine --val-size 500 -q -o results/cifar10-resnet20-cosine-lr3

@@ -211,6 +211,6 @@ def test_cosine_schedule_decays_from_lr_to_zero():
     assert rates[0] == pytest.approx(2.0) and rates[5] == pytest.approx(1.0)
     assert rates[-1] == pytest.approx(0.0, abs=1e-12)
     assert all(a >= b for a, b in itertools.pairwise(rates))
-    assert TrainConfig(lr=2.0).learning_rate(7, 11) == 2.0
+    assert TrainConfig(lr=2.0, lr_schedule="constant").learning_rate(7, 11) == 2.0
     with pytest.raises(InvalidInputError, match="lr schedule"):
         TrainConfig(lr_schedule="step")
