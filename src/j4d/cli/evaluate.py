@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from j4d import __version__
 from j4d.cli.options import (
     data_option,
     load_test_split,
@@ -21,7 +20,7 @@ from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.report import write_eval_report
+from j4d.evaluation.report import measurement_meta, write_eval_report
 from j4d.evaluation.summary import DEFAULT_RATES, summary_markdown
 from j4d.models import create_models
 
@@ -120,15 +119,7 @@ def command(
     rows = measure_points(
         points, models, test, out_dir / "cache", workers, progress=not quiet, description="eval"
     )
-    meta = {
-        "models": ", ".join(model_specs),
-        "images": test.describe(),
-        "skipped_unreadable": len(test.skipped),
-        "rates": "scan_bpp = entropy-coded scan data only, file_bpp = whole file; mean per image",
-        "decoder": "Pillow (libjpeg-turbo)",
-        "distortion": "PSNR over RGB (capped at 100 dB), SSIM (pytorch-msssim, RGB); means",
-        "j4d": __version__,
-    }
+    meta = measurement_meta(", ".join(model_specs), test)
     summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies)
     click.echo(summary_markdown(summary))
     click.echo(f"eval: {out_dir / 'summary.md'}")

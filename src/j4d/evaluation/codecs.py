@@ -19,7 +19,7 @@ import numpy as np
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import Encoder, tables_encoder
-from j4d.jpegio import encode_uniform
+from j4d.jpegio import encode_quality
 from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
 from j4d.tables import QuantTables
 
@@ -33,15 +33,11 @@ class QualityCodec:
     settings: dict[str, str]
 
 
-def _default_jpeg(image: np.ndarray, quality: int) -> bytes:
-    return encode_uniform(image, QuantTables.from_quality(quality))
-
-
 #: Named codecs: ``jpeg`` (Annex K tables scaled by IJG quality), ``mozjpeg``, ``jpegli``.
 QUALITY_CODECS: dict[str, QualityCodec] = {
     "jpeg": QualityCodec(
         "jpeg",
-        _default_jpeg,
+        encode_quality,
         {
             "encoder": "Pillow (libjpeg-turbo), Annex K tables scaled by IJG quality",
             "subsampling": "4:4:4",

@@ -26,13 +26,8 @@ from j4d.metrics import psnr, ssim
 from j4d.models import models_device
 from j4d.tables import QuantTables
 
-#: Settings every real-file number of learned tables is measured with.
-SETTINGS = {
-    "subsampling": "4:4:4",
-    "huffman": "optimized",
-    "encoder": "Pillow (libjpeg-turbo), plain rounding",
-    "decoder": "Pillow (libjpeg-turbo)",
-}
+#: The decoder of every file measured here.
+DECODER = "Pillow (libjpeg-turbo)"
 
 #: ``(image (H, W, 3) uint8, index in the split) -> JPEG bytes``; picklable for worker pools.
 Encoder = Callable[[np.ndarray, int], bytes]
@@ -112,7 +107,7 @@ def code_images(
     """Encode and decode a (N, 3, H, W) uint8 batch with ``encode`` (an :data:`Encoder`, or
     tables for plain rounding with Pillow), in ``pool`` if given."""
     if isinstance(encode, QuantTables):
-        encode = functools.partial(_uniform, tables=encode)
+        encode = tables_encoder(encode)
     arrays = images.permute(0, 2, 3, 1).contiguous().numpy()
     starts = range(0, len(arrays), _CHUNK)
     chunks = [(encode, arrays[s : s + _CHUNK], s) for s in starts]

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from j4d import __version__
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint
-from j4d.evaluation.curves import (
-    pareto_frontier,
-)
+from j4d.evaluation.curves import pareto_frontier
+from j4d.evaluation.realfile import DECODER
 from j4d.evaluation.summary import (
     DEFAULT_RATES,
     method_curve,
@@ -22,9 +22,23 @@ from j4d.evaluation.summary import (
     summarize,
     summary_markdown,
 )
+from j4d.evaluation.testset import TestImages
 from j4d.fileutil import atomic_write_csv, atomic_write_text
 
 DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
+
+
+def measurement_meta(models: str, test: TestImages) -> dict[str, Any]:
+    """What every report's points were measured on and how (its ``meta`` / CSV header)."""
+    return {
+        "models": models,
+        "images": test.describe(),
+        "skipped_unreadable": len(test.skipped),
+        "rates": "scan_bpp = entropy-coded scan data only, file_bpp = whole file; mean per image",
+        "decoder": DECODER,
+        "distortion": "PSNR over RGB (capped at 100 dB), SSIM (pytorch-msssim, RGB); means",
+        "j4d": __version__,
+    }
 
 
 def write_eval_report(

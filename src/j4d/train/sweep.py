@@ -26,10 +26,10 @@ from typing import Any
 from torch import nn
 from torch.utils.data import Dataset
 
-from j4d.evaluation.codecs import quality_points, tables_point
+from j4d.evaluation.codecs import TABLES_SETTINGS, quality_points, tables_point
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.realfile import SETTINGS
-from j4d.evaluation.report import DEFAULT_QUALITIES, write_eval_report
+from j4d.evaluation.realfile import DECODER
+from j4d.evaluation.report import DEFAULT_QUALITIES, measurement_meta, write_eval_report
 from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.train.config import TrainConfig
@@ -99,12 +99,7 @@ def run_sweep(
     rows = measure_points(
         points, models, test, out / "cache", progress=progress, description="test split"
     )
-    meta = {
-        "models": ", ".join((description or {}).get("models", [])),
-        "images": test.describe(),
-        "rates": "scan_bpp = entropy-coded scan data only, file_bpp = whole file; mean per image",
-        "decoder": "Pillow (libjpeg-turbo)",
-    }
+    meta = measurement_meta(", ".join((description or {}).get("models", [])), test)
     summary = write_eval_report(out, rows, points, meta)
     _save_frontier_tables(out, rows, summary["frontier"]["j4d"], test)
     return summary
@@ -129,5 +124,6 @@ def _save_frontier_tables(
     for row in [r for r in rows if r["name"] in frontier and r["method"] == "j4d"]:
         tables = QuantTables.load(row["tables"])
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5")}
-        measured.update({"images": len(test.labels), "source": test.source, **SETTINGS})
+        measured.update({"images": len(test.labels), "source": test.source})
+        measured.update(TABLES_SETTINGS, decoder=DECODER)
         tables.with_meta(test=measured).save(out / "frontier" / f"{row['name']}.json")
