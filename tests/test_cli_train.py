@@ -96,6 +96,8 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     points = _rows(out / "points.csv")
     runs = [p for p in points if p["method"] == "j4d"]
     assert [p["name"] for p in runs] == ["qf50_lam0.05", "qf50_lam1"]
+    # recorded relative to the sweep folder, so the folder can be moved or committed
+    assert [p["tables"] for p in runs] == [f"runs/{p['name']}/tables.json" for p in runs]
     assert [int(p["quality"]) for p in points if p["method"] == "jpeg"] == [10, 50, 90]
     frontier = [r for r in _rows(out / "frontier.csv") if r["method"] == "j4d"]
     assert 1 <= len(frontier) <= 2

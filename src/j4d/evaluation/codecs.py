@@ -129,9 +129,10 @@ def tables_point(
 ) -> CodecPoint:
     """A tables file encoded by plain rounding (Pillow) or, given a seed, probabilistically
     (image i uses seed + i). ``name`` defaults to the file's stem; ``settings`` are extra
-    columns of the point's row (e.g. the training lambda)."""
+    columns of the point's row (e.g. the training lambda; ``tables`` replaces the path that
+    the row records, e.g. by one relative to a results folder)."""
     tables = QuantTables.load(path)
-    settings = {**settings, "tables": str(path)}
+    settings = {"tables": str(path), **settings}
     name = name or Path(path).stem
     if probabilistic_seed is None:
         settings.update(TABLES_SETTINGS)

@@ -93,6 +93,7 @@ def run_sweep(
                     init=init,
                     lam=lam,
                     alpha=config.describe_softness(),
+                    tables=(run_dir / TABLES).relative_to(out).as_posix(),
                 )
             )
     points += quality_points("jpeg", qualities)
@@ -122,7 +123,7 @@ def _save_frontier_tables(
 ) -> None:
     """``frontier/<run>.json``: the tables of each frontier run, with their test measurements."""
     for row in [r for r in rows if r["name"] in frontier and r["method"] == "j4d"]:
-        tables = QuantTables.load(row["tables"])
+        tables = QuantTables.load(out / row["tables"])
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5")}
         measured.update({"images": len(test.labels), "source": test.source})
         measured.update(TABLES_SETTINGS, decoder=DECODER)
