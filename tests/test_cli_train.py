@@ -27,6 +27,7 @@ def test_train_writes_a_run_and_resumes(data_root, tmp_path, capsys):
     assert tables.meta["epochs"] == 2 and tables.meta["models"] == ["resnet20"]
     config = json.loads((run / "config.json").read_text())
     assert config["train_images"] == 40 and config["val_images"] == 8
+    assert config["settings"]["batch_size"] == 16 and config["settings"]["epochs"] == 2
 
 
 @pytest.mark.parametrize(
@@ -115,3 +116,7 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     monkeypatch.setattr("j4d.train.sweep.train_tables", no_training)
     assert main(args) == 0
     assert _rows(out / "points.csv") == points
+    capsys.readouterr()
+    assert main([*args, "--task-loss", "distillation"]) == 2
+    err = capsys.readouterr().err
+    assert "qf50_lam0.05" in err and "other settings" in err and len(err.splitlines()) == 1

@@ -123,7 +123,7 @@ def test_run_directory_contents(model, few_images, tmp_path):
     assert QuantTables.load(tmp_path / "tables.txt") == tables
     assert tables.meta["lambda"] == 0.1 and tables.meta["init"] == "qf:50"
     assert tables.meta["validation"]["images"] == 8
-    assert json.loads((tmp_path / "config.json").read_text())["train"]["lam"] == 0.1
+    assert json.loads((tmp_path / "config.json").read_text())["settings"]["lam"] == 0.1
     header = (tmp_path / "history.csv").read_text().splitlines()[0].split(",")
     assert {"cross_entropy", "estimated_bpp", "val_scan_bpp", "val_top1"} <= set(header)
 
@@ -214,3 +214,15 @@ def test_cosine_schedule_decays_from_lr_to_zero():
     assert TrainConfig(lr=2.0, lr_schedule="constant").learning_rate(7, 11) == 2.0
     with pytest.raises(InvalidInputError, match="lr schedule"):
         TrainConfig(lr_schedule="step")
+
+
+def test_distillation_training_lowers_its_objective(model, few_images):
+    config = TrainConfig(
+        lam=0.3, epochs=2, batch_size=16, lr=2.0, task_loss="distillation", temperature=4.0
+    )
+    result = train_tables(model, few_images, config, progress=False)
+    first, last = result.history[1], result.history[-1]
+    assert last["objective"] < first["objective"]
+    assert result.tables.meta["task_loss"] == "distillation"
+    # the history keeps the cross-entropy beside the loss that was minimized
+    assert first["task_loss"] != first["cross_entropy"] > 0

@@ -18,6 +18,7 @@ from j4d.datasets import Augment, ImageFolderDataset, holdout_split
 from j4d.errors import InvalidInputError
 from j4d.models import Classifier, create_models
 from j4d.train.config import TrainConfig
+from j4d.train.objective import TASK_LOSSES
 
 _DEFAULTS = TrainConfig()
 
@@ -67,6 +68,21 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 default=_DEFAULTS.quantizer,
                 show_default=True,
                 help="Training forward pass: soft quantizer, or rounding with its gradient.",
+            ),
+            click.option(
+                "--task-loss",
+                type=click.Choice(list(TASK_LOSSES)),
+                default=_DEFAULTS.task_loss,
+                show_default=True,
+                help="cross_entropy against the labels, or distillation from the model's "
+                "output on the uncompressed image.",
+            ),
+            click.option(
+                "--temperature",
+                type=float,
+                default=_DEFAULTS.temperature,
+                show_default=True,
+                help="Softmax temperature of the distillation loss.",
             ),
             click.option(
                 "--lr-schedule",
@@ -138,6 +154,8 @@ def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
         lr=options["lr"],
         lr_schedule=options["lr_schedule"],
         quantizer=options["quantizer"],
+        task_loss=options["task_loss"],
+        temperature=options["temperature"],
         softness=options["softness"],
         softness_value=value,
         seed=options["seed"],

@@ -9,6 +9,7 @@ from typing import Any
 
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
+from j4d.train.objective import TASK_LOSSES
 
 #: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
 QUANTIZERS = ("soft", "straight_through")
@@ -35,9 +36,10 @@ def parse_init(spec: str) -> tuple[str, float]:
 class TrainConfig:
     """What a training run optimizes and how.
 
-    ``lam`` weighs the estimated bpp against the cross-entropy; ``softness`` is ``hardness``
-    (alpha = value / q^2) or ``fixed`` (alpha = value, the paper's 100); ``init`` is ``qf:Q``
-    or ``sensitivity:F``."""
+    ``lam`` weighs the estimated bpp against the task loss (``task_loss``: cross-entropy, or
+    distillation from the model's output on the original at ``temperature``); ``softness`` is
+    ``hardness`` (alpha = value / q^2) or ``fixed`` (alpha = value, the paper's 100); ``init``
+    is ``qf:Q`` or ``sensitivity:F``."""
 
     lam: float = 0.1
     init: str = "qf:50"
@@ -52,6 +54,8 @@ class TrainConfig:
     softness: str = "hardness"
     softness_value: float = 10.0
     quantizer: str = "soft"
+    task_loss: str = "cross_entropy"
+    temperature: float = 4.0  # of the distillation loss
     seed: int = 0
     checkpoint_every: int = 50  # steps
     sensitivity_images: int = 1000
@@ -70,6 +74,12 @@ class TrainConfig:
             raise InvalidInputError(
                 f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
             )
+        if self.task_loss not in TASK_LOSSES:
+            raise InvalidInputError(
+                f"task loss must be one of {', '.join(TASK_LOSSES)}, got {self.task_loss!r}"
+            )
+        if not self.temperature > 0:
+            raise InvalidInputError(f"temperature must be > 0, got {self.temperature}")
         if self.quantizer not in QUANTIZERS:
             raise InvalidInputError(
                 f"quantizer must be one of {', '.join(QUANTIZERS)}, got {self.quantizer!r}"

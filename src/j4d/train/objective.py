@@ -1,4 +1,13 @@
-"""The task loss tables are learned for: cross-entropy averaged over the models."""
+"""The task loss tables are learned for, averaged over the models (one model: its own loss;
+several: universal tables).
+
+``cross_entropy`` (METHOD.md section 5) scores the decoded image against the label.
+``distillation`` scores it against the model's own output on the uncompressed image:
+``T^2 KL(softmax(z/T) || softmax(z_hat/T))`` with ``z`` the logits of the original and ``z_hat``
+those of the reconstruction. On images the model has memorized (its own training set) the label
+loss is near zero until compression flips a prediction, so it says little about unseen images;
+the softened logits still show how far compression moves the model's output.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +17,47 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+#: Names of the task losses (``TrainConfig.task_loss``).
+TASK_LOSSES = ("cross_entropy", "distillation")
+
 
 def mean_cross_entropy(
     models: Sequence[nn.Module], images: torch.Tensor, labels: torch.Tensor
 ) -> torch.Tensor:
-    """Cross-entropy of each model on ``images``, averaged (one model: its own; several:
-    universal tables)."""
+    """Cross-entropy of each model on ``images``, averaged over the models."""
     return sum(F.cross_entropy(model(images), labels) for model in models) / len(models)
+
+
+def distillation_loss(
+    logits: torch.Tensor, reference_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """``T^2 KL(softmax(reference/T) || softmax(logits/T))``, mean over the batch; the ``T^2``
+    keeps gradients of the same size as cross-entropy's when T changes (Hinton et al. 2015)."""
+    log_p = F.log_softmax(logits / temperature, dim=1)
+    log_reference = F.log_softmax(reference_logits / temperature, dim=1)
+    kl = F.kl_div(log_p, log_reference, reduction="batchmean", log_target=True)
+    return kl * temperature**2
+
+
+def task_loss(
+    models: Sequence[nn.Module],
+    reconstruction: torch.Tensor,
+    originals: torch.Tensor,
+    labels: torch.Tensor,
+    kind: str = "cross_entropy",
+    temperature: float = 4.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(task loss, cross-entropy), each averaged over ``models``; the cross-entropy is returned
+    whatever ``kind`` is, for the training history."""
+    if kind not in TASK_LOSSES:
+        raise ValueError(f"task loss must be one of {', '.join(TASK_LOSSES)}, got {kind!r}")
+    losses, entropies = [], []
+    for model in models:
+        logits = model(reconstruction)
+        entropies.append(F.cross_entropy(logits, labels))
+        if kind == "distillation":
+            with torch.no_grad():
+                reference = model(originals)
+            losses.append(distillation_loss(logits, reference, temperature))
+    ce = sum(entropies) / len(models)
+    return (sum(losses) / len(models) if losses else ce), ce

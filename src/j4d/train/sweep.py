@@ -18,6 +18,7 @@ Finished runs and their test measurements are reused when the sweep is run again
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 from torch import nn
 from torch.utils.data import Dataset
 
+from j4d.errors import InvalidInputError
 from j4d.evaluation.codecs import TABLES_SETTINGS, quality_points, tables_point
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.realfile import DECODER
@@ -41,11 +43,23 @@ def run_name(init: str, lam: float) -> str:
     return f"{init.replace(':', '')}_lam{lam:g}"
 
 
-def _finished(run_dir: Path, epochs: int) -> bool:
+def _finished(run_dir: Path, config: TrainConfig) -> bool:
+    """Whether ``run_dir`` holds this run, finished; a run with other settings is an error
+    (reusing it would mix settings in one sweep). Runs written before ``config.json`` kept
+    the settings are matched on the number of epochs only."""
     tables = run_dir / TABLES
     if not tables.exists():
         return False
-    return QuantTables.load(tables).meta.get("epochs") == epochs
+    try:
+        record = json.loads((run_dir / "config.json").read_text())
+        saved = TrainConfig.from_dict(record["settings"]) if "settings" in record else config
+    except (OSError, ValueError, TypeError, InvalidInputError):
+        raise InvalidInputError("cannot read the run's config.json", run_dir) from None
+    if not saved.same_run(config):
+        raise InvalidInputError(
+            "holds a run made with other settings (use another --out, or remove it)", run_dir
+        )
+    return QuantTables.load(tables).meta.get("epochs") == config.epochs
 
 
 def run_sweep(
@@ -73,7 +87,7 @@ def run_sweep(
             name = run_name(init, lam)
             run_dir = out / "runs" / name
             config = replace(base, init=init, lam=lam)
-            if not _finished(run_dir, config.epochs):
+            if not _finished(run_dir, config):
                 train_tables(
                     models,
                     train_set,

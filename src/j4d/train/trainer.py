@@ -1,9 +1,10 @@
 """Learning quantization tables for frozen classifiers (METHOD.md section 5).
 
-Objective per mini-batch: ``mean over models of cross_entropy(model(codec(x)), label)
-+ lam * estimated_bpp``, minimized by Adam over the 128 table entries, which are clipped to
-[1, 255] after every update (so before every forward pass). After each epoch the current integer
-tables are measured on real files of a validation slice.
+Objective per mini-batch: ``mean over models of task_loss(model(codec(x)), label)
++ lam * estimated_bpp`` (task loss: cross-entropy, or distillation from the model's output on
+the original, see :mod:`j4d.train.objective`), minimized by Adam over the 128 table entries,
+which are clipped to [1, 255] after every update (so before every forward pass). After each
+epoch the current integer tables are measured on real files of a validation slice.
 
 A run directory holds everything needed to continue: ``checkpoint.pt`` (tables, Adam state,
 position in the epoch, history) is written atomically every ``checkpoint_every`` steps, at the
@@ -36,7 +37,7 @@ from j4d.models import model_name, models_device
 from j4d.rate.entropy import estimate_bpp
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
 from j4d.train.config import TrainConfig, parse_init
-from j4d.train.objective import mean_cross_entropy
+from j4d.train.objective import task_loss
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 
 CHECKPOINT = "checkpoint.pt"
@@ -55,12 +56,15 @@ class TrainResult:
     run_dir: Path | None = None
 
 
+_SUMS = ("task", "ce", "bpp", "n")
+
+
 @dataclass
 class _State:
     epoch: int = 0  # epochs completed
     batch: int = 0  # batches of the current epoch completed
     step: int = 0
-    sums: dict[str, float] = field(default_factory=lambda: {"ce": 0.0, "bpp": 0.0, "n": 0.0})
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_SUMS, 0.0))
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -152,21 +156,30 @@ class Trainer:
             self.codec.tables.copy_(saved["tables"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.state = _State(**saved["state"])
+        # checkpoints from before the task loss was a setting summed the cross-entropy only
+        self.state.sums.setdefault("task", self.state.sums["ce"])
 
     # -- training ----------------------------------------------------------------------------
     def objective(
         self, images: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(objective, mean cross-entropy, estimated bpp) of one batch."""
+        """(objective, task loss, mean cross-entropy, estimated bpp) of one batch."""
         images = images.to(self.device, torch.float32)
         labels = labels.to(self.device)
         output = self.codec(images)
-        ce = mean_cross_entropy(self.models, output.reconstruction, labels)
+        task, ce = task_loss(
+            self.models,
+            output.reconstruction,
+            images,
+            labels,
+            self.config.task_loss,
+            self.config.temperature,
+        )
         bpp = estimate_bpp(output.cpmf, output.pixels_per_image)
-        return ce + self.config.lam * bpp, ce, bpp
+        return task + self.config.lam * bpp, task, ce, bpp
 
     def _step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        objective, ce, bpp = self.objective(images, labels)
+        objective, task, ce, bpp = self.objective(images, labels)
         where = f"epoch {self.state.epoch + 1}, step {self.state.step + 1}"
         if not torch.isfinite(objective):
             self._diverged(f"objective is {objective.item()} at {where}")
@@ -181,6 +194,7 @@ class Trainer:
         with torch.no_grad():
             self.codec.tables.clamp_(MIN_STEP, MAX_STEP)
         sums = self.state.sums
+        sums["task"] += task.item() * len(labels)
         sums["ce"] += ce.item() * len(labels)
         sums["bpp"] += bpp.item() * len(labels)
         sums["n"] += len(labels)
@@ -224,15 +238,16 @@ class Trainer:
             "epoch": self.state.epoch + 1,
             "step": self.state.step,
             "cross_entropy": sums["ce"] / n,
+            "task_loss": sums["task"] / n,
             "estimated_bpp": sums["bpp"] / n,
-            "objective": (sums["ce"] + self.config.lam * sums["bpp"]) / n,
+            "objective": (sums["task"] + self.config.lam * sums["bpp"]) / n,
             **self.validate(),
             "seconds": round(time.perf_counter() - started, 2),
         }
         self.state.history.append(row)
         self.state.epoch += 1
         self.state.batch = 0
-        self.state.sums = {"ce": 0.0, "bpp": 0.0, "n": 0.0}
+        self.state.sums = dict.fromkeys(_SUMS, 0.0)
 
     def run(self) -> TrainResult:
         if not self.state.history and self.state.step == 0:
@@ -299,6 +314,7 @@ class Trainer:
             "lambda": self.config.lam,
             "init": self.config.init,
             "alpha": self.config.describe_softness(),
+            "task_loss": self.config.task_loss,
             "epochs": self.state.epoch,
             "models": [model_name(m) for m in self.models],
         }
@@ -356,7 +372,8 @@ def train_tables(
     ``val_set`` is measured on real files after each epoch. With ``run_dir`` the run writes
     ``config.json``, ``history.csv``, ``checkpoint.pt`` and the final ``tables.json`` /
     ``tables.txt`` / ``tables.png``; ``resume`` continues the checkpoint found there.
-    ``description`` (models, data) is stored in ``config.json`` beside the settings."""
+    ``description`` (models, data) is stored in ``config.json`` beside the settings (key
+    ``settings``, a :class:`TrainConfig`)."""
     config = config or TrainConfig()
     models = [models] if isinstance(models, nn.Module) else list(models)
     if not models:
@@ -380,7 +397,8 @@ def train_tables(
         trainer.load_checkpoint(checkpoint)  # type: ignore[arg-type]
     elif path is not None:
         path.mkdir(parents=True, exist_ok=True)
-        record = {"train": config.as_dict(), **(description or {})}
-        atomic_write_text(path / "config.json", json.dumps(record, indent=1) + "\n")
         tables.save(path / "initial_tables.json")
+    if path is not None:  # rewritten on resume: --epochs may have grown
+        record = {**(description or {}), "settings": config.as_dict()}
+        atomic_write_text(path / "config.json", json.dumps(record, indent=1) + "\n")
     return trainer.run()
