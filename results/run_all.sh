@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 J4D=${J4D:-.venv/bin/j4d}
-COMMON=(--epochs 5 --batch-size 128 --lr 1.5 --val-size 500 -q)
+# Steps 1-10 train on cross-entropy (the default before distillation, steps 11-13).
+COMMON=(--epochs 5 --batch-size 128 --lr 1.5 --lr-schedule constant --task-loss cross_entropy
+    --val-size 500 -q)
 
 # 1. The CIFAR-10 / ResNet-20 frontier (hardness-matched alpha, h = 10: the default).
 $J4D sweep --model resnet20 --init qf:20 --init qf:70 --lams 0.03,0.1,0.3,1,3,10 \
@@ -36,7 +38,8 @@ $J4D rate-check -q -o results/rate-check-imagenet
 
 # 8. The same frontier grid trained with a cosine learning-rate decay, plus the two ends of
 #    the curve (qf:90 lambda 0.01, qf:5 lambda 30), all measured together against the codecs.
-COSINE=(--epochs 5 --batch-size 128 --lr 1.5 --lr-schedule cosine --val-size 500 -q)
+COSINE=(--epochs 5 --batch-size 128 --lr 1.5 --lr-schedule cosine --task-loss cross_entropy
+    --val-size 500 -q)
 $J4D sweep --model resnet20 --init qf:20 --init qf:70 --lams 0.03,0.1,0.3,1,3,10 \
     "${COSINE[@]}" -o results/cifar10-resnet20-cosine
 $J4D sweep --model resnet20 --init qf:90 --lams 0.01 "${COSINE[@]}" \
@@ -48,5 +51,36 @@ $J4D eval results/cifar10-resnet20-cosine/runs/*/tables.json \
     -c mozjpeg -c jpegli -j 2 -q -o results/cifar10-resnet20-cosine-all
 
 # 9. Cosine decay from lr 3 (the defaults since), one init, six lambdas.
-$J4D sweep --model resnet20 --init qf:50 --lams 0.03,0.1,0.3,1,3,10 --epochs 5 --batch-size 128 \
-    --lr 3 --lr-schedule cosine --val-size 500 -q -o results/cifar10-resnet20-cosine-lr3
+LR3=(--epochs 5 --batch-size 128 --lr 3 --lr-schedule cosine --val-size 500 -q)
+$J4D sweep --model resnet20 --init qf:50 --lams 0.03,0.1,0.3,1,3,10 "${LR3[@]}" \
+    --task-loss cross_entropy -o results/cifar10-resnet20-cosine-lr3
+
+# 10. The high end with cross-entropy: high-rate inits (qf:90, qf:95, sensitivity) x small lambdas.
+$J4D sweep --model resnet20 --init qf:90 --init qf:95 --init sensitivity:4 \
+    --lams 0.003,0.01,0.03 "${LR3[@]}" --task-loss cross_entropy -o results/cifar10-resnet20-high
+
+# 11. Distillation from the model's output on the original at T = 10 (the defaults since).
+$J4D sweep --model resnet20 --init qf:50 --lams 0.3,1,3,10,30,100 "${LR3[@]}" \
+    --task-loss distillation --temperature 10 -o results/cifar10-resnet20-distill
+
+# 12. Distillation at T = 4, and single-lambda variants (T = 1, T = 30, random crops, 10 epochs).
+$J4D sweep --model resnet20 --init qf:50 --lams 0.03,0.1,0.3,1,3,10,30,100 "${LR3[@]}" \
+    --task-loss distillation --temperature 4 -o results/cifar10-resnet20-distill-t4
+VARIANTS=results/cifar10-resnet20-distill-variants
+$J4D sweep --model resnet20 --init qf:50 --lams 0.3,1 "${LR3[@]}" --task-loss distillation \
+    --temperature 1 -o $VARIANTS/t1
+$J4D sweep --model resnet20 --init qf:50 --lams 0.3,1 "${LR3[@]}" --task-loss distillation \
+    --temperature 4 --crop-padding 4 -o $VARIANTS/t4-crop4
+$J4D sweep --model resnet20 --init qf:50 --lams 3,10 "${LR3[@]}" --task-loss distillation \
+    --temperature 30 -o $VARIANTS/t30
+$J4D sweep --model resnet20 --init qf:50 --lams 3,10 --epochs 10 --batch-size 128 --lr 3 \
+    --lr-schedule cosine --val-size 500 -q --task-loss distillation --temperature 10 \
+    -o $VARIANTS/t10-e10
+
+# 13. Every run of steps 9-12 measured together (their joint frontier) against the codecs.
+$J4D eval results/cifar10-resnet20-cosine-lr3/runs/*/tables.json \
+    results/cifar10-resnet20-high/runs/*/tables.json \
+    results/cifar10-resnet20-distill/runs/*/tables.json \
+    results/cifar10-resnet20-distill-t4/runs/*/tables.json \
+    $VARIANTS/*/runs/*/tables.json --model resnet20 -c mozjpeg -c jpegli -j 2 \
+    --accuracies 0.8,0.85,0.88,0.9,0.91 -q -o results/cifar10-resnet20-all

@@ -230,3 +230,21 @@ def test_tables_files_with_one_stem_are_named_by_folder(tmp_path):
     paths.append(QuantTables.from_quality(50).save(tmp_path / "other" / "mine.json"))
     names = [p.name for p in _tables_points(tuple(paths), "j4d", None, None)]
     assert names == ["qf50_lam1", "qf50_lam3", "other", "mine"]
+    # runs of two sweeps that share run names are told apart by their sweep's folder
+    for sweep in ("ce", "distill"):
+        for run in ("qf50_lam1", "qf50_lam3"):
+            (tmp_path / sweep / "runs" / run).mkdir(parents=True)
+            QuantTables.from_quality(50).save(tmp_path / sweep / "runs" / run / "tables.json")
+    paths = sorted(tmp_path.glob("*/runs/*/tables.json"))
+    (tmp_path / "solo" / "runs" / "qf90_lam0.01").mkdir(parents=True)
+    paths.append(QuantTables.from_quality(90).save(tmp_path / "solo/runs/qf90_lam0.01/t.json"))
+    paths += [paths[0]]  # the same file twice: numbered
+    names = [p.name for p in _tables_points(tuple(paths), "j4d", None, None)]
+    assert names == [
+        "ce.qf50_lam1",
+        "ce.qf50_lam3",
+        "distill.qf50_lam1",
+        "distill.qf50_lam3",
+        "t",
+        "ce.qf50_lam1_1",
+    ]

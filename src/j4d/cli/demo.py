@@ -40,7 +40,7 @@ DEMO_QUALITIES = "5,10,20,30,40,50,60,70,80,90,95"
     "--test-images", type=int, default=1000, show_default=True, help="CIFAR-10 test images."
 )
 @click.option("--epochs", type=int, default=3, show_default=True)
-@click.option("--lams", default="0.1,1,10", show_default=True, help="Lambdas of the sweep.")
+@click.option("--lams", default="1,10,100", show_default=True, help="Lambdas of the sweep.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def command(
     data_root: Path | None,

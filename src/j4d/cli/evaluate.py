@@ -129,15 +129,30 @@ def command(
 def _tables_points(
     paths: tuple[Path, ...], label: str, seed: int | None, softness: Softness | None
 ) -> list[CodecPoint]:
-    """Points named by file stem; where stems repeat (``runs/*/tables.json``) by folder name,
-    numbered if that still repeats."""
+    """Points named by file stem; where stems repeat (``runs/*/tables.json``) by the fewest
+    enclosing folder names that tell them apart (``sweep.qf50_lam1``; folders named ``runs``
+    are left out), numbered where even that repeats."""
     stems = Counter(path.stem for path in paths)
-    names: Counter[str] = Counter()
+    names = [path.stem if stems[path.stem] == 1 else _distinct_name(path, paths) for path in paths]
+    seen: Counter[str] = Counter()
     points = []
-    for path in paths:
-        name = path.stem if stems[path.stem] == 1 else path.parent.name
-        names[name] += 1
-        if names[name] > 1:
-            name = f"{name}_{names[name] - 1}"
+    for path, name in zip(paths, names, strict=True):
+        seen[name] += 1
+        if seen[name] > 1:
+            name = f"{name}_{seen[name] - 1}"
         points.append(tables_point(path, label, seed, softness, name=name))
     return points
+
+
+def _folders(path: Path) -> list[str]:
+    """Enclosing folder names, innermost first, without ``runs`` (a sweep's layout)."""
+    return [part for part in reversed(path.resolve().parent.parts[1:]) if part != "runs"]
+
+
+def _distinct_name(path: Path, paths: tuple[Path, ...]) -> str:
+    mine = _folders(path)
+    others = [_folders(p) for p in paths if p.stem == path.stem and p.resolve() != path.resolve()]
+    for depth in range(1, len(mine) + 1):
+        if all(other[:depth] != mine[:depth] for other in others):
+            return ".".join(reversed(mine[:depth]))
+    return ".".join(reversed(mine))

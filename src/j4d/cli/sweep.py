@@ -31,9 +31,7 @@ from j4d.train.sweep import run_sweep
     show_default=True,
     help="Initialization, repeatable: qf:Q or sensitivity:F.",
 )
-@click.option(
-    "--lams", default="0.03,0.1,0.3,1", show_default=True, help="Comma-separated lambdas."
-)
+@click.option("--lams", default="0.3,1,3,10,30", show_default=True, help="Comma-separated lambdas.")
 @test_split_options
 @training_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")

@@ -24,9 +24,9 @@ from j4d.train import Sensitivity, train_tables
 @click.option(
     "--lam",
     type=float,
-    default=0.1,
+    default=1.0,
     show_default=True,
-    help="Rate weight: loss = cross-entropy + LAM * estimated bpp.",
+    help="Rate weight: loss = task loss + LAM * estimated bpp.",
 )
 @click.option(
     "--init",
@@ -53,12 +53,13 @@ def command(
     quiet: bool,
     **options: Any,
 ) -> int:
-    """Learn JPEG tables minimizing cross-entropy + LAM * estimated bpp (Adam on the 128
+    """Learn JPEG tables minimizing task loss + LAM * estimated bpp (Adam on the 128
     entries), measuring real files on a held-out slice after every epoch.
 
-    Writes RUN_DIR/config.json, history.csv (per epoch: cross-entropy, estimated bpp, real scan
-    bpp and top-1 on the validation slice), checkpoint.pt, and the final tables as tables.json,
-    tables.txt (cjpeg -qtables) and tables.png. Ctrl-C keeps a checkpoint: rerun with --resume.
+    Writes RUN_DIR/config.json, history.csv (per epoch: task loss, cross-entropy, estimated
+    bpp, real scan bpp and top-1 on the validation slice), checkpoint.pt, and the final tables
+    as tables.json, tables.txt (cjpeg -qtables) and tables.png. Ctrl-C keeps a checkpoint:
+    rerun with --resume.
     """
     config = make_config(lam, init, options)  # settings first: their errors are cheap
     setup = make_setup(options)
