@@ -294,7 +294,7 @@ class Trainer:
             self._step(images, labels)
             sums = self.state.sums
             bar.set_postfix(
-                ce=f"{sums['ce'] / sums['n']:.3f}", bpp=f"{sums['bpp'] / sums['n']:.3f}"
+                loss=f"{sums['task'] / sums['n']:.3f}", bpp=f"{sums['bpp'] / sums['n']:.3f}"
             )
             if self.state.step % self.config.checkpoint_every == 0:
                 self.save_checkpoint()
@@ -344,8 +344,8 @@ def _plot_tables(tables: QuantTables, path: Path) -> None:
 
 def _describe(row: dict[str, Any]) -> str:
     text = (
-        f"epoch {row['epoch']}: cross-entropy {row['cross_entropy']:.4f}, "
-        f"estimated {row['estimated_bpp']:.3f} bpp"
+        f"epoch {row['epoch']}: task loss {row['task_loss']:.4f} "
+        f"(cross-entropy {row['cross_entropy']:.4f}), estimated {row['estimated_bpp']:.3f} bpp"
     )
     if "val_top1" in row:
         text += (
