@@ -76,6 +76,8 @@ $J4D sweep --model resnet20 --init qf:50 --lams 3,10 "${LR3[@]}" --task-loss dis
 $J4D sweep --model resnet20 --init qf:50 --lams 3,10 --epochs 10 --batch-size 128 --lr 3 \
     --lr-schedule cosine --val-size 500 -q --task-loss distillation --temperature 10 \
     -o $VARIANTS/t10-e10
+$J4D sweep --model resnet20 --init qf:20 --init qf:10 --lams 10,30,100 "${LR3[@]}" \
+    --task-loss distillation --temperature 10 -o $VARIANTS/low-inits
 
 # 13. Every run of steps 9-12 measured together (their joint frontier) against the codecs.
 $J4D eval results/cifar10-resnet20-cosine-lr3/runs/*/tables.json \
