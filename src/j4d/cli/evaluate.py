@@ -132,11 +132,12 @@ def _tables_points(
     """Points named by file stem; where stems repeat (``runs/*/tables.json``) by the fewest
     enclosing folder names that tell them apart (``sweep.qf50_lam1``; folders named ``runs``
     are left out), numbered where even that repeats."""
-    stems = Counter(path.stem for path in paths)
-    names = [path.stem if stems[path.stem] == 1 else _distinct_name(path, paths) for path in paths]
+    folders = {path: _folders(path) for path in paths}
     seen: Counter[str] = Counter()
     points = []
-    for path, name in zip(paths, names, strict=True):
+    for path in paths:
+        namesakes = [folders[other] for other in paths if other.stem == path.stem]
+        name = path.stem if len(namesakes) == 1 else _distinct_name(folders[path], namesakes)
         seen[name] += 1
         if seen[name] > 1:
             name = f"{name}_{seen[name] - 1}"
@@ -149,9 +150,9 @@ def _folders(path: Path) -> list[str]:
     return [part for part in reversed(path.resolve().parent.parts[1:]) if part != "runs"]
 
 
-def _distinct_name(path: Path, paths: tuple[Path, ...]) -> str:
-    mine = _folders(path)
-    others = [_folders(p) for p in paths if p.stem == path.stem and p.resolve() != path.resolve()]
+def _distinct_name(mine: list[str], namesakes: list[list[str]]) -> str:
+    """The fewest of ``mine`` (innermost first) that no other of ``namesakes`` shares."""
+    others = [folders for folders in namesakes if folders != mine]
     for depth in range(1, len(mine) + 1):
         if all(other[:depth] != mine[:depth] for other in others):
             return ".".join(reversed(mine[:depth]))

@@ -17,7 +17,7 @@ from j4d.data import require_data_root
 from j4d.datasets import Augment, ImageFolderDataset, holdout_split
 from j4d.errors import InvalidInputError
 from j4d.models import Classifier, create_models
-from j4d.train.config import TrainConfig
+from j4d.train.config import LR_SCHEDULES, QUANTIZERS, SOFTNESS_MODES, TrainConfig
 from j4d.train.objective import TASK_LOSSES
 
 _DEFAULTS = TrainConfig()
@@ -42,6 +42,17 @@ def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+def _choice(setting: str, choices: tuple[str, ...], help: str) -> Callable[..., Any]:
+    """``--setting-name`` choosing among ``choices``, defaulting to :class:`TrainConfig`'s."""
+    return click.option(
+        f"--{setting.replace('_', '-')}",
+        type=click.Choice(list(choices)),
+        default=getattr(_DEFAULTS, setting),
+        show_default=True,
+        help=help,
+    )
+
+
 def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Optimization settings (see :class:`~j4d.train.TrainConfig`)."""
     for option in reversed(
@@ -62,20 +73,16 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Adam learning rate on the table entries.",
             ),
-            click.option(
-                "--quantizer",
-                type=click.Choice(["soft", "straight_through"]),
-                default=_DEFAULTS.quantizer,
-                show_default=True,
-                help="Training forward pass: soft quantizer, or rounding with its gradient.",
+            _choice(
+                "quantizer",
+                QUANTIZERS,
+                "Training forward pass: soft quantizer, or rounding with its gradient.",
             ),
-            click.option(
-                "--task-loss",
-                type=click.Choice(list(TASK_LOSSES)),
-                default=_DEFAULTS.task_loss,
-                show_default=True,
-                help="cross_entropy against the labels, or distillation from the model's "
-                "output on the uncompressed image.",
+            _choice(
+                "task_loss",
+                TASK_LOSSES,
+                "cross_entropy against the labels, or distillation from the model's output on "
+                "the uncompressed image.",
             ),
             click.option(
                 "--temperature",
@@ -84,19 +91,13 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Softmax temperature of the distillation loss.",
             ),
-            click.option(
-                "--lr-schedule",
-                type=click.Choice(["constant", "cosine"]),
-                default=_DEFAULTS.lr_schedule,
-                show_default=True,
-                help="Constant, or cosine decay to 0 at the last step.",
+            _choice(
+                "lr_schedule", LR_SCHEDULES, "Constant, or cosine decay to 0 at the last step."
             ),
-            click.option(
-                "--softness",
-                type=click.Choice(["hardness", "fixed"]),
-                default=_DEFAULTS.softness,
-                show_default=True,
-                help="alpha = H / q^2 (hardness) or alpha = A (fixed, the paper's 100).",
+            _choice(
+                "softness",
+                SOFTNESS_MODES,
+                "alpha = H / q^2 (hardness) or alpha = A (fixed, the paper's 100).",
             ),
             click.option(
                 "--softness-value",

@@ -15,6 +15,8 @@ from j4d.train.objective import TASK_LOSSES
 QUANTIZERS = ("soft", "straight_through")
 #: Learning rate over the run: constant, or cosine decay from ``lr`` to 0 at the last step.
 LR_SCHEDULES = ("constant", "cosine")
+#: alpha = value / q^2 (``hardness``) or alpha = value (``fixed``).
+SOFTNESS_MODES = ("hardness", "fixed")
 _INIT = re.compile(r"^(qf|sensitivity):(\d+(?:\.\d+)?)$")
 
 
@@ -90,7 +92,7 @@ class TrainConfig:
             )
 
     def make_softness(self) -> Softness:
-        if self.softness not in ("hardness", "fixed"):
+        if self.softness not in SOFTNESS_MODES:
             raise InvalidInputError(
                 f"softness must be 'hardness' or 'fixed', got {self.softness!r}"
             )

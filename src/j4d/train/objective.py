@@ -21,13 +21,6 @@ from torch.nn import functional as F
 TASK_LOSSES = ("cross_entropy", "distillation")
 
 
-def mean_cross_entropy(
-    models: Sequence[nn.Module], images: torch.Tensor, labels: torch.Tensor
-) -> torch.Tensor:
-    """Cross-entropy of each model on ``images``, averaged over the models."""
-    return sum(F.cross_entropy(model(images), labels) for model in models) / len(models)
-
-
 def distillation_loss(
     logits: torch.Tensor, reference_logits: torch.Tensor, temperature: float
 ) -> torch.Tensor:

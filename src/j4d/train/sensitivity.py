@@ -34,7 +34,7 @@ from j4d.errors import InvalidInputError
 from j4d.fileutil import atomic_write_text
 from j4d.models import model_name, models_device
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, zigzag_to_natural
-from j4d.train.objective import mean_cross_entropy
+from j4d.train.objective import task_loss
 
 Kind = Literal["saliency", "gradient"]
 KINDS = ("saliency", "gradient")
@@ -139,7 +139,8 @@ def compute_sensitivity(
         coefficients.requires_grad_(True)
         reconstruction = synthesize(coefficients, height, width, integer_samples=False)
         # per-image losses summed, so each image's gradient is its own (not divided by N)
-        loss = mean_cross_entropy(models, reconstruction, labels) * len(batch)
+        # cross-entropy: distillation's loss and gradient are 0 at the uncompressed image
+        loss = task_loss(models, reconstruction, batch, labels, "cross_entropy")[0] * len(batch)
         (gradient,) = torch.autograd.grad(loss, coefficients)
         if kind == "saliency":
             gradient = gradient * coefficients.detach()

@@ -18,7 +18,6 @@ Finished runs and their test measurements are reused when the sweep is run again
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +35,7 @@ from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.train.config import TrainConfig
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
-from j4d.train.trainer import TABLES, train_tables
+from j4d.train.trainer import TABLES, saved_settings, train_tables
 
 
 def run_name(init: str, lam: float) -> str:
@@ -50,11 +49,7 @@ def _finished(run_dir: Path, config: TrainConfig) -> bool:
     tables = run_dir / TABLES
     if not tables.exists():
         return False
-    try:
-        record = json.loads((run_dir / "config.json").read_text())
-        saved = TrainConfig.from_dict(record["settings"]) if "settings" in record else config
-    except (OSError, ValueError, TypeError, InvalidInputError):
-        raise InvalidInputError("cannot read the run's config.json", run_dir) from None
+    saved = saved_settings(run_dir) or config
     if not saved.same_run(config):
         raise InvalidInputError(
             "holds a run made with other settings (use another --out, or remove it)", run_dir

@@ -41,6 +41,7 @@ from j4d.train.objective import task_loss
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 
 CHECKPOINT = "checkpoint.pt"
+RUN_CONFIG = "config.json"
 HISTORY = "history.csv"
 TABLES = "tables.json"
 
@@ -400,5 +401,16 @@ def train_tables(
         tables.save(path / "initial_tables.json")
     if path is not None:  # rewritten on resume: --epochs may have grown
         record = {**(description or {}), "settings": config.as_dict()}
-        atomic_write_text(path / "config.json", json.dumps(record, indent=1) + "\n")
+        atomic_write_text(path / RUN_CONFIG, json.dumps(record, indent=1) + "\n")
     return trainer.run()
+
+
+def saved_settings(run_dir: str | Path) -> TrainConfig | None:
+    """The settings a run directory was trained with (None for runs written before
+    ``config.json`` kept them)."""
+    path = Path(run_dir) / RUN_CONFIG
+    try:
+        record = json.loads(path.read_text())
+        return TrainConfig.from_dict(record["settings"]) if "settings" in record else None
+    except (OSError, ValueError, TypeError, InvalidInputError):
+        raise InvalidInputError("cannot read the run's settings", path) from None
