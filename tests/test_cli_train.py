@@ -30,6 +30,18 @@ def test_train_writes_a_run_and_resumes(data_root, tmp_path, capsys):
     assert config["settings"]["batch_size"] == 16 and config["settings"]["epochs"] == 2
 
 
+def test_train_learns_from_unlabeled_crops(data_root, tmp_path):
+    run = tmp_path / "run"
+    kodak = data_root / "kodak24"
+    args = ["train", "--data", str(data_root), "-o", str(run), "--val-size", "8", *SMALL]
+    assert main([*args, "--unlabeled", str(kodak), "--unlabeled-crops", "32"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["unlabeled"] == [str(kodak)] and config["unlabeled_images"] == 24
+    assert config["train_images"] == 32 and config["val_images"] == 8
+    (row,) = [r for r in _rows(run / "history.csv") if r["epoch"] == "1"]
+    assert float(row["cross_entropy"]) > 0 and float(row["task_loss"]) > 0  # pseudo-labels
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -37,6 +49,7 @@ def test_train_writes_a_run_and_resumes(data_root, tmp_path, capsys):
         (["--model", "resnet20=/nonexistent/w.th"], "/nonexistent/w.th"),
         (["--init", "flat"], "initialization must be"),
         (["--lr", "-1"], "learning rate"),
+        (["--val-size", "8", "--unlabeled", "/nonexistent/photos"], "/nonexistent/photos"),
     ],
 )
 def test_train_bad_settings_are_one_line_errors(data_root, tmp_path, capsys, extra, message):

@@ -5,7 +5,15 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from conftest import smooth_image
-from j4d.datasets import Augment, ImageFolderDataset, augment, make_loader, preprocess
+from j4d.datasets import (
+    UNLABELED,
+    Augment,
+    ImageFolderDataset,
+    UnlabeledCrops,
+    augment,
+    make_loader,
+    preprocess,
+)
 from j4d.errors import InvalidInputError
 
 
@@ -80,3 +88,46 @@ def test_limit_takes_images_from_every_class(data_root):
     labels = [label for _, label in dataset.samples]
     assert len(labels) == 30 and sorted(set(labels)) == list(range(10))
     assert all(labels.count(c) == 3 for c in range(10))
+
+
+def _write_images(folder, sizes, first=0):
+    for i, (height, width) in enumerate(sizes, first):
+        folder.mkdir(parents=True, exist_ok=True)
+        value = np.zeros((height, width, 3), np.uint8)
+        value[..., 1] = 60 * i  # green tells the images apart (a constant survives resizing)
+        value[: height // 2, :, 0] = 200  # a red edge: crops from different places differ
+        Image.fromarray(value).save(folder / f"{i}.png")
+
+
+def test_unlabeled_crops_cycle_through_images_seeded_per_epoch(tmp_path):
+    _write_images(tmp_path / "a" / "nested", [(40, 60), (90, 50)])
+    _write_images(tmp_path / "b", [(16, 16)], first=2)  # smaller than the input: upscaled
+    (tmp_path / "b" / "notes.txt").write_text("not an image, skipped")
+    crops = UnlabeledCrops([tmp_path / "a", tmp_path / "b"], 8, crops=30, zoom=3.0, seed=1)
+    assert len(crops) == 30 and len(crops.paths) == 3
+    first = [crops[i] for i in range(30)]
+    assert all(image.shape == (3, 8, 8) and label == UNLABELED for image, label in first)
+    # crop i comes from image i mod 3
+    assert [int(image[1].min()) for image, _ in first] == [60 * (i % 3) for i in range(30)]
+    assert all(torch.equal(image, crops[i][0]) for i, (image, _) in enumerate(first))
+    crops.set_epoch(1)
+    assert sum(not torch.equal(image, crops[i][0]) for i, (image, _) in enumerate(first)) >= 5
+    with pytest.raises(IndexError):
+        crops[30]
+
+
+def test_bad_unlabeled_folders(tmp_path):
+    with pytest.raises(InvalidInputError, match="unlabeled image folder not found"):
+        UnlabeledCrops([tmp_path / "missing"], 8)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError, match="holds no images"):
+        UnlabeledCrops([tmp_path / "empty"], 8)
+    _write_images(tmp_path / "ok", [(10, 10)])
+    with pytest.raises(InvalidInputError, match="zoom"):
+        UnlabeledCrops([tmp_path / "ok"], 8, zoom=0.5)
+    with pytest.raises(InvalidInputError, match="crops"):
+        UnlabeledCrops([tmp_path / "ok"], 8, crops=0)
+    (tmp_path / "ok" / "x.png").write_text("not an image")
+    crops = UnlabeledCrops([tmp_path / "ok"], 8, crops=2)
+    with pytest.raises(InvalidInputError, match=r"x\.png"):
+        crops[1]

@@ -50,6 +50,8 @@ def test_read_offs_interpolate_in_log_rate():
     assert accuracy_at_rate(CURVE, 8.0) is None
     assert rate_at_accuracy(CURVE, 0.7) == pytest.approx(np.sqrt(2.0))
     assert rate_at_accuracy(CURVE, 0.95) is None
+    assert rate_at_accuracy(CURVE, CURVE.accuracies[0]) == pytest.approx(CURVE.rates[0])
+    assert rate_at_accuracy(CURVE, CURVE.accuracies[0] - 0.01) is None  # below: not measured
     # a dominated point at a higher rate extends the measured range at the best accuracy
     dominated = Curve("e", (*CURVE.rates, 6.0), (*CURVE.accuracies, 0.85))
     assert accuracy_at_rate(dominated, 5.0) == pytest.approx(0.9)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from j4d.datasets import UNLABELED
 from j4d.errors import InvalidInputError
 from j4d.train import TrainConfig
 from j4d.train.objective import distillation_loss, task_loss
@@ -55,6 +56,24 @@ def test_task_loss_kinds_and_averaging():
     assert same.item() == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="task loss"):
         task_loss(models, decoded, originals, labels, "mse")
+
+
+def test_unlabeled_images_take_each_models_top_class_on_the_original():
+    torch.manual_seed(0)
+    models = [nn.Linear(6, 3).double(), nn.Linear(6, 3).double()]
+    originals = torch.randn(4, 6, dtype=torch.float64)
+    decoded = originals + 0.1 * torch.randn(4, 6, dtype=torch.float64)
+    labels = torch.tensor([0, UNLABELED, 2, UNLABELED])
+    _, ce = task_loss(models, decoded, originals, labels)
+    expected = 0.0
+    for model in models:
+        own = torch.where(labels == UNLABELED, model(originals).argmax(1), labels)
+        expected += F.cross_entropy(model(decoded), own).item() / 2
+    assert ce.item() == pytest.approx(expected)
+    # distillation does not look at labels at all
+    labelled, _ = task_loss(models, decoded, originals, torch.tensor([0, 1, 2, 1]), "distillation")
+    unlabelled, _ = task_loss(models, decoded, originals, labels, "distillation")
+    assert unlabelled.item() == pytest.approx(labelled.item())
 
 
 def test_task_loss_settings_are_checked():

@@ -1,4 +1,5 @@
-"""(image, label) datasets of ImageFolder trees, preprocessed to a model's input size.
+"""(image, label) datasets of ImageFolder trees, preprocessed to a model's input size, and
+unlabeled image folders as random crops.
 
 Preprocessing happens *before* compression: the image the codec compresses is the resized and
 centre-cropped one (e.g. 32x32 for CIFAR, 224x224 after a 256 resize for ImageNet-style
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms.v2 import functional as TF
 
 from j4d.errors import InvalidInputError
@@ -27,6 +29,10 @@ from j4d.jpegio.images import load_image
 # ImageNet-style models resize the short side to input * 256 / 224 before the centre crop.
 _RESIZE_RATIO = 256 / 224
 _SMALL_INPUT = 64  # up to this side (CIFAR-like), resize straight to the input size
+#: Label of an image without one (:class:`UnlabeledCrops`); the task loss labels it with the
+#: model's top class on the uncompressed image.
+UNLABELED = -1
+_CACHE_BYTES = 256 * 2**20  # decoded, downscaled unlabeled images kept per process
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,85 @@ class ImageFolderDataset(Dataset):
             generator = torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
             image = augment(image, self.augment, generator)
         return image.contiguous(), label
+
+
+class UnlabeledCrops(Dataset):
+    """Images without labels (every image file under ``roots``, recursively) as ``crops``
+    random crops per epoch: crop ``i`` comes from image ``i mod M``, resized so its short side
+    is a random ``s`` in ``[input_size, zoom * input_size]``, cut at a random place, flipped at
+    random if ``hflip``; its label is :data:`UNLABELED`. Draws are seeded by (seed, epoch, i).
+
+    Distillation needs no labels, so tables can learn from images the model has never seen
+    (its own training images are memorized and barely react to compression)."""
+
+    def __init__(
+        self,
+        roots: Sequence[str | os.PathLike[str]],
+        input_size: int,
+        crops: int = 10_000,
+        zoom: float = 4.0,
+        hflip: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if crops < 1:
+            raise InvalidInputError(f"crops per epoch must be >= 1, got {crops}")
+        if zoom < 1:
+            raise InvalidInputError(f"zoom must be >= 1, got {zoom:g}")
+        self.paths: list[Path] = []
+        for root in map(Path, roots):
+            if not root.is_dir():
+                raise InvalidInputError("unlabeled image folder not found", root)
+            found = sorted(
+                p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS
+            )
+            if not found:
+                raise InvalidInputError("unlabeled image folder holds no images", root)
+            self.paths += found
+        self.roots = [Path(root) for root in roots]
+        self.input_size = input_size
+        self.crops = crops
+        self.largest = max(input_size, round(zoom * input_size))
+        self.hflip = hflip
+        self.seed = seed
+        self.epoch = 0
+        self._cache: dict[int, torch.Tensor] = {}
+        self._cached_bytes = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Crops depend on the epoch: call before each training epoch."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.crops
+
+    def _image(self, which: int) -> torch.Tensor:
+        """Image ``which`` with its short side at the largest crop scale (cached while small)."""
+        if which in self._cache:
+            return self._cache[which]
+        image = torch.from_numpy(np.array(load_image(self.paths[which]))).permute(2, 0, 1)
+        image = TF.resize(image, [self.largest], antialias=True).contiguous()
+        if self._cached_bytes + image.numel() <= _CACHE_BYTES:
+            self._cache[which] = image
+            self._cached_bytes += image.numel()
+        return image
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        if not 0 <= index < self.crops:
+            raise IndexError(index)
+        image = self._image(index % len(self.paths))
+        entropy = np.random.SeedSequence([self.seed, self.epoch, index])
+        generator = torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
+        short = int(torch.randint(self.input_size, self.largest + 1, (), generator=generator))
+        if short != self.largest:
+            image = TF.resize(image, [short], antialias=True)
+        height, width = image.shape[-2:]
+        size = self.input_size
+        top = int(torch.randint(0, height - size + 1, (), generator=generator))
+        left = int(torch.randint(0, width - size + 1, (), generator=generator))
+        image = TF.crop(image, top, left, size, size)
+        if self.hflip and torch.rand((), generator=generator).item() < 0.5:
+            image = TF.horizontal_flip(image)
+        return image.contiguous(), UNLABELED
 
 
 def _spread(samples: list[tuple[str, int]], limit: int | None) -> list[tuple[str, int]]:

@@ -14,7 +14,7 @@ import torch
 from j4d.cli.options import data_option, model_option
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
-from j4d.datasets import Augment, ImageFolderDataset, holdout_split
+from j4d.datasets import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
 from j4d.errors import InvalidInputError
 from j4d.models import Classifier, create_models
 from j4d.train.config import LR_SCHEDULES, QUANTIZERS, SOFTNESS_MODES, TrainConfig
@@ -24,7 +24,7 @@ _DEFAULTS = TrainConfig()
 
 
 def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--model`` (repeatable), ``--data``, ``--train``."""
+    """``--model`` (repeatable), ``--data``, ``--train``, ``--unlabeled`` (repeatable)."""
     for option in reversed(
         [
             model_option("repeat for universal tables (losses averaged)."),
@@ -35,6 +35,30 @@ def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 type=click.Path(path_type=Path),
                 default=None,
                 help="ImageFolder tree to learn from [default: DATA/cifar10/train].",
+            ),
+            click.option(
+                "--unlabeled",
+                "unlabeled_dirs",
+                multiple=True,
+                type=click.Path(path_type=Path),
+                help="Learn from random crops of the images in this folder (recursive; "
+                "repeatable) instead: no labels needed, the model's own top class stands in. "
+                "--train then gives only the validation slice.",
+            ),
+            click.option(
+                "--unlabeled-crops",
+                type=int,
+                default=10_000,
+                show_default=True,
+                help="Crops per epoch from the --unlabeled images (cycling through them).",
+            ),
+            click.option(
+                "--unlabeled-zoom",
+                type=float,
+                default=4.0,
+                show_default=True,
+                help="Crops of the model's input size from the image resized to a short side "
+                "between 1x and this times the input size.",
             ),
         ]
     ):
@@ -169,7 +193,7 @@ class Setup:
     """Models and the training / validation split of one command."""
 
     models: list[Classifier]
-    train: ImageFolderDataset
+    train: ImageFolderDataset | UnlabeledCrops
     val: ImageFolderDataset | None
     data_root: Path
     description: dict[str, Any]
@@ -195,4 +219,19 @@ def make_setup(options: dict[str, Any]) -> Setup:
         "input_size": size,
         "augment": {"hflip": augment.hflip, "crop_padding": augment.crop_padding},
     }
+    if options.get("unlabeled_dirs"):
+        train = UnlabeledCrops(
+            options["unlabeled_dirs"],
+            size,
+            options["unlabeled_crops"],
+            options["unlabeled_zoom"],
+            augment.hflip,
+            options["seed"],
+        )
+        description.update(
+            unlabeled=[str(d) for d in train.roots],
+            unlabeled_images=len(train.paths),
+            train_images=len(train),
+            unlabeled_zoom=options["unlabeled_zoom"],
+        )
     return Setup(models, train, val, root, description)

@@ -75,10 +75,12 @@ def accuracy_at_rate(curve: Curve, rate: float) -> float | None:
 
 
 def rate_at_accuracy(curve: Curve, accuracy: float) -> float | None:
-    """Lowest rate at which the frontier reaches ``accuracy`` (None if it never does)."""
+    """Lowest rate at which the frontier reaches ``accuracy``; None outside the frontier's
+    accuracy range: above it never reached, below it the rate that would do is not measured
+    (the lowest point only bounds it)."""
     rates, accuracies = _monotone(curve, "the")
     if not accuracies[0] <= accuracy <= accuracies[-1]:
-        return None if accuracy > accuracies[-1] else float(rates[0])
+        return None
     return float(np.exp(np.interp(accuracy, accuracies, np.log(rates))))
 
 

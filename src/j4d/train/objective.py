@@ -7,6 +7,10 @@ several: universal tables).
 those of the reconstruction. On images the model has memorized (its own training set) the label
 loss is near zero until compression flips a prediction, so it says little about unseen images;
 the softened logits still show how far compression moves the model's output.
+
+Images without a label (:data:`~j4d.datasets.UNLABELED`) take the model's top class on the
+uncompressed image as their label, for each model: distillation needs no labels, and the
+cross-entropy (history, sensitivity) stays defined.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from j4d.datasets import UNLABELED
 
 #: Names of the task losses (``TrainConfig.task_loss``).
 TASK_LOSSES = ("cross_entropy", "distillation")
@@ -41,16 +47,23 @@ def task_loss(
     temperature: float = 4.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(task loss, cross-entropy), each averaged over ``models``; the cross-entropy is returned
-    whatever ``kind`` is, for the training history."""
+    whatever ``kind`` is, for the training history. Labels :data:`UNLABELED` are replaced by
+    each model's top class on ``originals``."""
     if kind not in TASK_LOSSES:
         raise ValueError(f"task loss must be one of {', '.join(TASK_LOSSES)}, got {kind!r}")
+    unlabeled = labels == UNLABELED
     losses, entropies = [], []
     for model in models:
-        logits = model(reconstruction)
-        entropies.append(F.cross_entropy(logits, labels))
-        if kind == "distillation":
+        reference = None
+        if kind == "distillation" or bool(unlabeled.any()):
             with torch.no_grad():
                 reference = model(originals)
+        logits = model(reconstruction)
+        own_labels = labels
+        if reference is not None:
+            own_labels = torch.where(unlabeled, reference.argmax(dim=1), labels)
+        entropies.append(F.cross_entropy(logits, own_labels))
+        if kind == "distillation":
             losses.append(distillation_loss(logits, reference, temperature))
     ce = sum(entropies) / len(models)
     return (sum(losses) / len(models) if losses else ce), ce
