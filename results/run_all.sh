@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces everything under results/ (2-core CPU: about an hour). Re-running skips finished
+# Reproduces everything under results/ (2-core CPU: about 4 hours). Re-running skips finished
 # runs. Training uses the 10,000 CIFAR-10 training images (500 held out for validation);
 # all reported numbers come from real files of the 5,000 test images.
 set -euo pipefail
@@ -9,29 +9,21 @@ J4D=${J4D:-.venv/bin/j4d}
 COMMON=(--epochs 5 --batch-size 128 --lr 1.5 --lr-schedule constant --task-loss cross_entropy
     --val-size 500 -q)
 
-# 1. The CIFAR-10 / ResNet-20 frontier (hardness-matched alpha, h = 10: the default).
+# 1. The first CIFAR-10 / ResNet-20 frontier (cross-entropy, constant lr 1.5; hardness-matched
+#    alpha, h = 10: the default).
 $J4D sweep --model resnet20 --init qf:20 --init qf:70 --lams 0.03,0.1,0.3,1,3,10 \
-    "${COMMON[@]}" -o results/cifar10-resnet20
+    "${COMMON[@]}" -o results/cifar10-resnet20-ce
 
 # 2. The paper's fixed alpha = 100, same settings otherwise (alpha comparison).
 $J4D sweep --model resnet20 --init qf:20 --init qf:70 --lams 0.1,1 --softness fixed \
     "${COMMON[@]}" -o results/cifar10-resnet20-fixed-alpha
 
-# 3. Universal tables for ResNet-20 + ShuffleNetV2 at two rates.
+# 3. Universal tables for ResNet-20 + ShuffleNetV2 at two rates (cross-entropy; step 15 redoes
+#    them with distillation).
 $J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:50 --lams 0.3,3 \
-    "${COMMON[@]}" -o results/cifar10-universal
+    "${COMMON[@]}" -o results/cifar10-universal-ce
 
-# 4. ResNet-20 frontier tables on ResNet-56 (transfer).
-$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet56 --label "resnet20 tables" \
-    -q -o results/cifar10-transfer-resnet56
-
-# 5. Probabilistic encoding (indices sampled with the training alpha) of the frontier tables.
-$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 --probabilistic \
-    --hardness 10 --seed 0 --label "j4d probabilistic" -q -o results/cifar10-resnet20-probabilistic
-
-# 6. The ResNet-20 frontier tables against default JPEG, mozjpeg and jpegli (issue 4).
-$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 -c mozjpeg -c jpegli -j 2 \
-    -q -o results/cifar10-codecs
+# (Steps 4-6, on the ResNet-20 frontier, follow step 11, which makes it.)
 
 # 7. Rate estimate vs real files: 100 ImageNet samples (224x224), default tables, QF 1..100.
 $J4D rate-check -q -o results/rate-check-imagenet
@@ -59,9 +51,22 @@ $J4D sweep --model resnet20 --init qf:50 --lams 0.03,0.1,0.3,1,3,10 "${LR3[@]}" 
 $J4D sweep --model resnet20 --init qf:90 --init qf:95 --init sensitivity:4 \
     --lams 0.003,0.01,0.03 "${LR3[@]}" --task-loss cross_entropy -o results/cifar10-resnet20-high
 
-# 11. Distillation from the model's output on the original at T = 10 (the defaults since).
+# 11. The CIFAR-10 / ResNet-20 frontier: distillation from the model's output on the original
+#     at T = 10 (the defaults since).
 $J4D sweep --model resnet20 --init qf:50 --lams 0.3,1,3,10,30,100 "${LR3[@]}" \
-    --task-loss distillation --temperature 10 -o results/cifar10-resnet20-distill
+    --task-loss distillation --temperature 10 -o results/cifar10-resnet20
+
+# 4. The ResNet-20 frontier tables on ResNet-56 (transfer).
+$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet56 --label "resnet20 tables" \
+    -q -o results/cifar10-transfer-resnet56
+
+# 5. Probabilistic encoding (indices sampled with the training alpha) of the frontier tables.
+$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 --probabilistic \
+    --hardness 10 --seed 0 --label "j4d probabilistic" -q -o results/cifar10-resnet20-probabilistic
+
+# 6. The ResNet-20 frontier tables against default JPEG, mozjpeg and jpegli (issue 4).
+$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 -c mozjpeg -c jpegli -j 2 \
+    -q -o results/cifar10-codecs
 
 # 12. Distillation at T = 4, and single-lambda variants (T = 1, T = 30, random crops, 10 epochs).
 $J4D sweep --model resnet20 --init qf:50 --lams 0.03,0.1,0.3,1,3,10,30,100 "${LR3[@]}" \
@@ -79,10 +84,10 @@ $J4D sweep --model resnet20 --init qf:50 --lams 3,10 --epochs 10 --batch-size 12
 $J4D sweep --model resnet20 --init qf:20 --init qf:10 --lams 10,30,100 "${LR3[@]}" \
     --task-loss distillation --temperature 10 -o $VARIANTS/low-inits
 
-# 13. Every run of steps 9-12 measured together (their joint frontier) against the codecs.
+# 13. Every run of steps 9-12 (11: results/cifar10-resnet20) measured together (their joint frontier) against the codecs.
 $J4D eval results/cifar10-resnet20-cosine-lr3/runs/*/tables.json \
     results/cifar10-resnet20-high/runs/*/tables.json \
-    results/cifar10-resnet20-distill/runs/*/tables.json \
+    results/cifar10-resnet20/runs/*/tables.json \
     results/cifar10-resnet20-distill-t4/runs/*/tables.json \
     $VARIANTS/*/runs/*/tables.json --model resnet20 -c mozjpeg -c jpegli -j 2 \
     --accuracies 0.8,0.85,0.88,0.9,0.91 -q -o results/cifar10-resnet20-all

@@ -58,6 +58,12 @@ def preprocess(image: torch.Tensor, input_size: int, resize: int | None = None) 
     return image
 
 
+def _draws(seed: int, epoch: int, index: int) -> torch.Generator:
+    """The random draws of sample ``index`` in ``epoch``: the same whatever loads it."""
+    entropy = np.random.SeedSequence([seed, epoch, index])
+    return torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
+
+
 def augment(image: torch.Tensor, options: Augment, generator: torch.Generator) -> torch.Tensor:
     """Apply ``options`` to a (3, S, S) image with random draws from ``generator``."""
     if options.crop_padding:
@@ -122,9 +128,7 @@ class ImageFolderDataset(Dataset):
         image = torch.from_numpy(np.array(load_image(path))).permute(2, 0, 1)
         image = preprocess(image, self.input_size, self.resize)
         if self.augment is not None:
-            entropy = np.random.SeedSequence([self.seed, self.epoch, index])
-            generator = torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
-            image = augment(image, self.augment, generator)
+            image = augment(image, self.augment, _draws(self.seed, self.epoch, index))
         return image.contiguous(), label
 
 
@@ -192,8 +196,7 @@ class UnlabeledCrops(Dataset):
         if not 0 <= index < self.crops:
             raise IndexError(index)
         image = self._image(index % len(self.paths))
-        entropy = np.random.SeedSequence([self.seed, self.epoch, index])
-        generator = torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
+        generator = _draws(self.seed, self.epoch, index)
         short = int(torch.randint(self.input_size, self.largest + 1, (), generator=generator))
         if short != self.largest:
             image = TF.resize(image, [short], antialias=True)
@@ -202,9 +205,7 @@ class UnlabeledCrops(Dataset):
         top = int(torch.randint(0, height - size + 1, (), generator=generator))
         left = int(torch.randint(0, width - size + 1, (), generator=generator))
         image = TF.crop(image, top, left, size, size)
-        if self.hflip and torch.rand((), generator=generator).item() < 0.5:
-            image = TF.horizontal_flip(image)
-        return image.contiguous(), UNLABELED
+        return augment(image, Augment(hflip=self.hflip), generator).contiguous(), UNLABELED
 
 
 def _spread(samples: list[tuple[str, int]], limit: int | None) -> list[tuple[str, int]]:

@@ -57,7 +57,7 @@ class TrainConfig:
     softness_value: float = 10.0
     quantizer: str = "soft"
     # Distillation trained better frontiers than cross-entropy on CIFAR-10 / ResNet-20
-    # (results/cifar10-resnet20-distill*): the model has memorized its training images, so
+    # (results/cifar10-resnet20, -distill-*): the model has memorized its training images, so
     # their labels say little about what compression costs on other images. T = 10 beat T = 4
     # at high rates; T = 30 was no better.
     task_loss: str = "distillation"
