@@ -54,7 +54,8 @@ $J4D sweep --model resnet20 --init qf:90 --init qf:95 --init sensitivity:4 \
 # 11. The CIFAR-10 / ResNet-20 frontier: distillation from the model's output on the original
 #     at T = 10 (the defaults since).
 $J4D sweep --model resnet20 --init qf:50 --lams 0.3,1,3,10,30,100 "${LR3[@]}" \
-    --task-loss distillation --temperature 10 -o results/cifar10-resnet20
+    --task-loss distillation --temperature 10 --accuracies 0.8,0.85,0.88,0.9,0.91 \
+    -o results/cifar10-resnet20
 
 # 4. The ResNet-20 frontier tables on ResNet-56 (transfer).
 $J4D eval results/cifar10-resnet20/frontier/*.json --model resnet56 --label "resnet20 tables" \
@@ -91,3 +92,13 @@ $J4D eval results/cifar10-resnet20-cosine-lr3/runs/*/tables.json \
     results/cifar10-resnet20-distill-t4/runs/*/tables.json \
     $VARIANTS/*/runs/*/tables.json --model resnet20 -c mozjpeg -c jpegli -j 2 \
     --accuracies 0.8,0.85,0.88,0.9,0.91 -q -o results/cifar10-resnet20-all
+
+# 14. The frontier learned from unlabeled images the model never saw (random crops of the 334
+#     ImageNet samples and Kodak-24; the CIFAR-10 training images give only the validation slice).
+$J4D sweep --model resnet20 --init qf:50 --lams 0.3,1,3,10,30,100 "${LR3[@]}" \
+    --task-loss distillation --temperature 10 --unlabeled ../shared/data/imagenet-samples \
+    --unlabeled ../shared/data/kodak24 -o results/cifar10-resnet20-unlabeled
+
+# 15. Universal tables for ResNet-20 + ShuffleNetV2 at two rates, with the defaults.
+$J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:50 --lams 1,10 "${LR3[@]}" \
+    --task-loss distillation --temperature 10 -o results/cifar10-universal

@@ -127,8 +127,10 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
         raise AssertionError("finished runs must not be trained again")
 
     monkeypatch.setattr("j4d.train.sweep.train_tables", no_training)
-    assert main(args) == 0
+    assert main([*args, "--rates", "0.5", "--accuracies", "0.25"]) == 0
     assert _rows(out / "points.csv") == points
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rates"] == [0.5] and summary["accuracies"] == [0.25]
     capsys.readouterr()
     assert main([*args, "--task-loss", "cross_entropy"]) == 2
     err = capsys.readouterr().err

@@ -12,7 +12,7 @@ from j4d.cli.options import (
     load_test_split,
     make_softness,
     model_option,
-    parse_list,
+    read_off_options,
     softness_options,
     test_split_options,
 )
@@ -21,14 +21,10 @@ from j4d.data import require_data_root
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import measurement_meta, write_eval_report
-from j4d.evaluation.summary import DEFAULT_RATES, summary_markdown
+from j4d.evaluation.summary import summary_markdown
 from j4d.models import create_models
 
 ANCHOR = "jpeg"
-
-
-def _floats(name: str):
-    return lambda _ctx, _param, text: None if text is None else parse_list(text, float, name)
 
 
 @click.command("eval", short_help="Rate-accuracy of tables and codecs on real files.")
@@ -60,20 +56,7 @@ def _floats(name: str):
     help="Seed of the probabilistic encoder (image i uses seed + i).",
 )
 @softness_options
-@click.option(
-    "--rates",
-    default=",".join(f"{r:g}" for r in DEFAULT_RATES),
-    show_default=True,
-    callback=_floats("--rates"),
-    help="Scan bpp at which the summary reads off top-1.",
-)
-@click.option(
-    "--accuracies",
-    default=None,
-    callback=_floats("--accuracies"),
-    help="Top-1 fractions (e.g. 0.85,0.9) at which the summary reads off scan bpp "
-    "[default: 90, 95, 98, 99 % of jpeg's best top-1].",
-)
+@read_off_options
 @click.option("-j", "--workers", type=int, default=1, show_default=True, help="Encoding processes.")
 @click.option(
     "-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)

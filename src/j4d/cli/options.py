@@ -11,6 +11,7 @@ import click
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
 from j4d.evaluation.report import DEFAULT_QUALITIES
+from j4d.evaluation.summary import DEFAULT_RATES
 from j4d.evaluation.testset import TestImages, load_test_images
 from j4d.tables import QuantTables
 
@@ -124,6 +125,34 @@ def test_split_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 callback=lambda _ctx, _param, text: parse_list(text, int, "--qualities"),
                 help="Qualities of default JPEG (and of the other --codec sweeps), same images.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def _floats(name: str) -> Callable[..., Any]:
+    return lambda _ctx, _param, text: None if text is None else parse_list(text, float, name)
+
+
+def read_off_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--rates`` and ``--accuracies``: where the summary reads the curves off."""
+    for option in reversed(
+        [
+            click.option(
+                "--rates",
+                default=",".join(f"{r:g}" for r in DEFAULT_RATES),
+                show_default=True,
+                callback=_floats("--rates"),
+                help="Scan bpp at which the summary reads off top-1.",
+            ),
+            click.option(
+                "--accuracies",
+                default=None,
+                callback=_floats("--accuracies"),
+                help="Top-1 fractions (e.g. 0.85,0.9) at which the summary reads off scan bpp "
+                "[default: 90, 95, 98, 99 % of jpeg's best top-1].",
             ),
         ]
     ):

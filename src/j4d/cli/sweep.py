@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from j4d.cli.options import load_test_split, parse_list, test_split_options
+from j4d.cli.options import load_test_split, parse_list, read_off_options, test_split_options
 from j4d.cli.training import make_config, make_setup, model_options, training_options
 from j4d.train.sweep import run_sweep
 
@@ -33,6 +33,7 @@ from j4d.train.sweep import run_sweep
 )
 @click.option("--lams", default="0.3,1,3,10,30", show_default=True, help="Comma-separated lambdas.")
 @test_split_options
+@read_off_options
 @training_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def command(
@@ -42,6 +43,8 @@ def command(
     test_dir: Path | None,
     test_size: int | None,
     qualities: list[int],
+    rates: list[float],
+    accuracies: list[float] | None,
     quiet: bool,
     **options: Any,
 ) -> int:
@@ -64,6 +67,8 @@ def command(
         out_dir,
         val_set=setup.val,
         qualities=qualities,
+        rates=rates,
+        accuracies=accuracies,
         progress=not quiet,
         workers=options["workers"],
         description=setup.description,

@@ -31,6 +31,7 @@ from j4d.evaluation.codecs import TABLES_SETTINGS, quality_points, tables_point
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.realfile import DECODER
 from j4d.evaluation.report import DEFAULT_QUALITIES, measurement_meta, write_eval_report
+from j4d.evaluation.summary import DEFAULT_RATES
 from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.train.config import TrainConfig
@@ -67,12 +68,16 @@ def run_sweep(
     out_dir: str | Path,
     val_set: Dataset | None = None,
     qualities: Sequence[int] = DEFAULT_QUALITIES,
+    rates: Sequence[float] = DEFAULT_RATES,
+    accuracies: Sequence[float] | None = None,
     progress: bool = True,
     workers: int = 0,
     description: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train every (init, lambda) pair (skipping finished runs), measure all on ``test``, and
-    write the frontier, default JPEG, plot and summary into ``out_dir``. Returns the summary."""
+    write the frontier, default JPEG, plot and summary (read off at ``rates`` and
+    ``accuracies``, as in :func:`~j4d.evaluation.summary.summarize`) into ``out_dir``. Returns
+    the summary."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sensitivity = _sensitivity(models, train_set, base, inits, out, progress)
@@ -110,7 +115,7 @@ def run_sweep(
         points, models, test, out / "cache", progress=progress, description="test split"
     )
     meta = measurement_meta(", ".join((description or {}).get("models", [])), test)
-    summary = write_eval_report(out, rows, points, meta)
+    summary = write_eval_report(out, rows, points, meta, rates=rates, accuracies=accuracies)
     _save_frontier_tables(out, rows, summary["frontier"]["j4d"], test)
     return summary
 
