@@ -102,3 +102,8 @@ $J4D sweep --model resnet20 --init qf:50 --lams 0.3,1,3,10,30,100 "${LR3[@]}" \
 # 15. Universal tables for ResNet-20 + ShuffleNetV2 at two rates, with the defaults.
 $J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:50 --lams 1,10 "${LR3[@]}" \
     --task-loss distillation --temperature 10 -o results/cifar10-universal
+
+# 16. The defaults with the straight-through quantizer (rounding forward, soft gradient backward).
+$J4D sweep --model resnet20 --init qf:50 --lams 1,3,10,30,100,300 "${LR3[@]}" \
+    --task-loss distillation --temperature 10 --quantizer straight_through \
+    --accuracies 0.8,0.85,0.88,0.9,0.91 -o results/cifar10-resnet20-straight-through
