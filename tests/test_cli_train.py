@@ -50,6 +50,7 @@ def test_train_learns_from_unlabeled_crops(data_root, tmp_path):
         (["--init", "flat"], "initialization must be"),
         (["--lr", "-1"], "learning rate"),
         (["--val-size", "8", "--unlabeled", "/nonexistent/photos"], "/nonexistent/photos"),
+        (["--val-size", "8", "--unlabeled", ".", "--crop-padding", "4"], "--crop-padding"),
     ],
 )
 def test_train_bad_settings_are_one_line_errors(data_root, tmp_path, capsys, extra, message):

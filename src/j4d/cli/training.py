@@ -220,6 +220,11 @@ def make_setup(options: dict[str, Any]) -> Setup:
         "augment": {"hflip": augment.hflip, "crop_padding": augment.crop_padding},
     }
     if options.get("unlabeled_dirs"):
+        if augment.crop_padding:
+            raise InvalidInputError(
+                "--crop-padding applies to --train images; --unlabeled crops are cut at "
+                "random places and scales already"
+            )
         train = UnlabeledCrops(
             options["unlabeled_dirs"],
             size,
