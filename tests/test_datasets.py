@@ -91,8 +91,8 @@ def test_limit_takes_images_from_every_class(data_root):
 
 
 def _write_images(folder, sizes, first=0):
+    folder.mkdir(parents=True, exist_ok=True)
     for i, (height, width) in enumerate(sizes, first):
-        folder.mkdir(parents=True, exist_ok=True)
         value = np.zeros((height, width, 3), np.uint8)
         value[..., 1] = 60 * i  # green tells the images apart (a constant survives resizing)
         value[: height // 2, :, 0] = 200  # a red edge: crops from different places differ

@@ -52,16 +52,15 @@ def task_loss(
     if kind not in TASK_LOSSES:
         raise ValueError(f"task loss must be one of {', '.join(TASK_LOSSES)}, got {kind!r}")
     unlabeled = labels == UNLABELED
+    needs_reference = kind == "distillation" or bool(unlabeled.any())
     losses, entropies = [], []
     for model in models:
-        reference = None
-        if kind == "distillation" or bool(unlabeled.any()):
+        reference, own_labels = None, labels
+        if needs_reference:
             with torch.no_grad():
                 reference = model(originals)
-        logits = model(reconstruction)
-        own_labels = labels
-        if reference is not None:
             own_labels = torch.where(unlabeled, reference.argmax(dim=1), labels)
+        logits = model(reconstruction)
         entropies.append(F.cross_entropy(logits, own_labels))
         if kind == "distillation":
             losses.append(distillation_loss(logits, reference, temperature))
