@@ -85,7 +85,8 @@ $J4D sweep --model resnet20 --init qf:50 --lams 3,10 --epochs 10 --batch-size 12
 $J4D sweep --model resnet20 --init qf:20 --init qf:10 --lams 10,30,100 "${LR3[@]}" \
     --task-loss distillation --temperature 10 -o $VARIANTS/low-inits
 
-# 13. Every run of steps 9-12 (11: results/cifar10-resnet20) measured together (their joint frontier) against the codecs.
+# 13. Every run of steps 9-12 (11: results/cifar10-resnet20) measured together (their joint
+#     frontier) against the codecs.
 $J4D eval results/cifar10-resnet20-cosine-lr3/runs/*/tables.json \
     results/cifar10-resnet20-high/runs/*/tables.json \
     results/cifar10-resnet20/runs/*/tables.json \
@@ -99,9 +100,9 @@ $J4D sweep --model resnet20 --init qf:50 --lams 0.3,1,3,10,30,100 "${LR3[@]}" \
     --task-loss distillation --temperature 10 --unlabeled ../shared/data/imagenet-samples \
     --unlabeled ../shared/data/kodak24 -o results/cifar10-resnet20-unlabeled
 
-# 15. Universal tables for ResNet-20 + ShuffleNetV2 at two rates, with the defaults.
-$J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:50 --lams 1,10 "${LR3[@]}" \
-    --task-loss distillation --temperature 10 -o results/cifar10-universal
+# 15. Universal tables for ResNet-20 + ShuffleNetV2, with the defaults.
+$J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:50 --lams 1,3,10,30,100 \
+    "${LR3[@]}" --task-loss distillation --temperature 10 -o results/cifar10-universal
 
 # 16. The defaults with the straight-through quantizer (rounding forward, soft gradient backward).
 $J4D sweep --model resnet20 --init qf:50 --lams 1,3,10,30,100,300 "${LR3[@]}" \
