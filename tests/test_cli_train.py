@@ -136,3 +136,6 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     assert main([*args, "--task-loss", "cross_entropy"]) == 2
     err = capsys.readouterr().err
     assert "qf50_lam0.05" in err and "other settings" in err and len(err.splitlines()) == 1
+    assert main([*args, "--unlabeled", str(data_root / "kodak24")]) == 2
+    err = capsys.readouterr().err
+    assert "qf50_lam0.05" in err and "or data" in err and len(err.splitlines()) == 1

@@ -25,7 +25,7 @@ from j4d.train import (
     compute_sensitivity,
     train_tables,
 )
-from j4d.train.trainer import Trainer
+from j4d.train.trainer import Trainer, data_fingerprint, saved_data, saved_settings
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +227,29 @@ def test_distillation_training_lowers_its_objective(model, few_images):
     assert result.tables.meta["task_loss"] == "distillation"
     # the history keeps the cross-entropy beside the loss that was minimized
     assert first["task_loss"] != first["cross_entropy"] > 0
+
+
+def test_saved_run_records(tmp_path):
+    description = {
+        "models": ["resnet20"],
+        "train": "/data/a/cifar10/train",
+        "train_images": 9500,
+        "unlabeled": ["/x/kodak24"],
+        "unlabeled_images": 24,
+    }
+    moved = {**description, "train": "../b/cifar10/train", "unlabeled": ["/y/kodak24"]}
+    assert data_fingerprint(moved) == data_fingerprint(description)  # folders by name
+    assert data_fingerprint({**description, "train_images": 100}) != data_fingerprint(description)
+    assert data_fingerprint({**description, "unlabeled": ["/x/other"]}) != data_fingerprint(
+        description
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({**description, "settings": {"lam": 2.0}}))
+    assert saved_settings(run).lam == 2.0 and saved_data(run) == data_fingerprint(description)
+    (run / "config.json").write_text(json.dumps(description))  # before settings were kept
+    assert saved_settings(run) is None and saved_data(run) is None
+    for broken in ("{", json.dumps({"settings": {"lr": -1}})):
+        (run / "config.json").write_text(broken)
+        with pytest.raises(InvalidInputError, match=r"config\.json"):
+            saved_settings(run)

@@ -36,24 +36,36 @@ from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.train.config import TrainConfig
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
-from j4d.train.trainer import TABLES, saved_settings, train_tables
+from j4d.train.trainer import (
+    TABLES,
+    data_fingerprint,
+    saved_data,
+    saved_settings,
+    train_tables,
+)
 
 
 def run_name(init: str, lam: float) -> str:
     return f"{init.replace(':', '')}_lam{lam:g}"
 
 
-def _finished(run_dir: Path, config: TrainConfig) -> bool:
-    """Whether ``run_dir`` holds this run, finished; a run with other settings is an error
-    (reusing it would mix settings in one sweep). Runs written before ``config.json`` kept
-    the settings are matched on the number of epochs only."""
+def _finished(
+    run_dir: Path, config: TrainConfig, description: dict[str, Any] | None = None
+) -> bool:
+    """Whether ``run_dir`` holds this run, finished; a run with other settings, or other data
+    than ``description`` says, is an error (reusing it would mix them in one sweep). Runs
+    written before ``config.json`` kept the settings are matched on the number of epochs
+    only."""
     tables = run_dir / TABLES
     if not tables.exists():
         return False
     saved = saved_settings(run_dir) or config
-    if not saved.same_run(config):
+    data = saved_data(run_dir)
+    other_data = None not in (data, description) and data != data_fingerprint(description)
+    if not saved.same_run(config) or other_data:
         raise InvalidInputError(
-            "holds a run made with other settings (use another --out, or remove it)", run_dir
+            "holds a run made with other settings or data (use another --out, or remove it)",
+            run_dir,
         )
     return QuantTables.load(tables).meta.get("epochs") == config.epochs
 
@@ -87,7 +99,7 @@ def run_sweep(
             name = run_name(init, lam)
             run_dir = out / "runs" / name
             config = replace(base, init=init, lam=lam)
-            if not _finished(run_dir, config):
+            if not _finished(run_dir, config, description):
                 train_tables(
                     models,
                     train_set,

@@ -405,12 +405,53 @@ def train_tables(
     return trainer.run()
 
 
-def saved_settings(run_dir: str | Path) -> TrainConfig | None:
-    """The settings a run directory was trained with (None for runs written before
-    ``config.json`` kept them)."""
+#: Description entries that tell the images a run learned from apart (folders by name only,
+#: so a committed run still matches where the data lives elsewhere).
+_DATA_ENTRIES = (
+    "models",
+    "input_size",
+    "augment",
+    "train_images",
+    "val_images",
+    "unlabeled_images",
+    "unlabeled_zoom",
+)
+
+
+def data_fingerprint(description: dict[str, Any]) -> dict[str, Any]:
+    """What in a run's ``description`` (see :func:`train_tables`) decides its data."""
+    fingerprint = {key: description[key] for key in _DATA_ENTRIES if key in description}
+    if "train" in description:
+        fingerprint["train"] = Path(description["train"]).name
+    if "unlabeled" in description:
+        fingerprint["unlabeled"] = [Path(folder).name for folder in description["unlabeled"]]
+    return fingerprint
+
+
+def _saved_record(run_dir: str | Path) -> dict[str, Any] | None:
+    """``config.json`` of a run directory; None for runs written before it kept the settings."""
     path = Path(run_dir) / RUN_CONFIG
     try:
         record = json.loads(path.read_text())
-        return TrainConfig.from_dict(record["settings"]) if "settings" in record else None
-    except (OSError, ValueError, TypeError, InvalidInputError):
+    except (OSError, ValueError):
         raise InvalidInputError("cannot read the run's settings", path) from None
+    return record if isinstance(record, dict) and "settings" in record else None
+
+
+def saved_settings(run_dir: str | Path) -> TrainConfig | None:
+    """The settings a run directory was trained with (None for runs written before
+    ``config.json`` kept them)."""
+    record = _saved_record(run_dir)
+    try:
+        return TrainConfig.from_dict(record["settings"]) if record is not None else None
+    except (TypeError, ValueError, InvalidInputError):
+        raise InvalidInputError(
+            "cannot read the run's settings", Path(run_dir) / RUN_CONFIG
+        ) from None
+
+
+def saved_data(run_dir: str | Path) -> dict[str, Any] | None:
+    """The :func:`data_fingerprint` of a run directory (None for runs written before
+    ``config.json`` kept the settings)."""
+    record = _saved_record(run_dir)
+    return data_fingerprint(record) if record is not None else None
