@@ -61,7 +61,9 @@ def _finished(
         return False
     saved = saved_settings(run_dir) or config
     data = saved_data(run_dir)
-    other_data = None not in (data, description) and data != data_fingerprint(description)
+    other_data = (
+        data is not None and description is not None and data != data_fingerprint(description)
+    )
     if not saved.same_run(config) or other_data:
         raise InvalidInputError(
             "holds a run made with other settings or data (use another --out, or remove it)",
