@@ -25,7 +25,7 @@ from j4d.train import (
     compute_sensitivity,
     train_tables,
 )
-from j4d.train.trainer import Trainer, data_fingerprint, saved_data, saved_settings
+from j4d.train.trainer import Trainer, data_fingerprint, saved_run
 
 
 @pytest.fixture(scope="module")
@@ -246,10 +246,11 @@ def test_saved_run_records(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({**description, "settings": {"lam": 2.0}}))
-    assert saved_settings(run).lam == 2.0 and saved_data(run) == data_fingerprint(description)
+    settings, data = saved_run(run)
+    assert settings.lam == 2.0 and data == data_fingerprint(description)
     (run / "config.json").write_text(json.dumps(description))  # before settings were kept
-    assert saved_settings(run) is None and saved_data(run) is None
+    assert saved_run(run) is None
     for broken in ("{", json.dumps({"settings": {"lr": -1}})):
         (run / "config.json").write_text(broken)
         with pytest.raises(InvalidInputError, match=r"config\.json"):
-            saved_settings(run)
+            saved_run(run)

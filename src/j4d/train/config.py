@@ -94,7 +94,7 @@ class TrainConfig:
     def make_softness(self) -> Softness:
         if self.softness not in SOFTNESS_MODES:
             raise InvalidInputError(
-                f"softness must be 'hardness' or 'fixed', got {self.softness!r}"
+                f"softness must be {' or '.join(map(repr, SOFTNESS_MODES))}, got {self.softness!r}"
             )
         return Softness(self.softness, self.softness_value)  # type: ignore[arg-type]
 

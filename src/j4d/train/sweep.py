@@ -36,13 +36,7 @@ from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.train.config import TrainConfig
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
-from j4d.train.trainer import (
-    TABLES,
-    data_fingerprint,
-    saved_data,
-    saved_settings,
-    train_tables,
-)
+from j4d.train.trainer import TABLES, data_fingerprint, saved_run, train_tables
 
 
 def run_name(init: str, lam: float) -> str:
@@ -59,16 +53,15 @@ def _finished(
     tables = run_dir / TABLES
     if not tables.exists():
         return False
-    saved = saved_settings(run_dir) or config
-    data = saved_data(run_dir)
-    other_data = (
-        data is not None and description is not None and data != data_fingerprint(description)
-    )
-    if not saved.same_run(config) or other_data:
-        raise InvalidInputError(
-            "holds a run made with other settings or data (use another --out, or remove it)",
-            run_dir,
-        )
+    saved = saved_run(run_dir)
+    if saved is not None:
+        settings, data = saved
+        other_data = description is not None and data != data_fingerprint(description)
+        if not settings.same_run(config) or other_data:
+            raise InvalidInputError(
+                "holds a run made with other settings or data (use another --out, or remove it)",
+                run_dir,
+            )
     return QuantTables.load(tables).meta.get("epochs") == config.epochs
 
 

@@ -428,30 +428,14 @@ def data_fingerprint(description: dict[str, Any]) -> dict[str, Any]:
     return fingerprint
 
 
-def _saved_record(run_dir: str | Path) -> dict[str, Any] | None:
-    """``config.json`` of a run directory; None for runs written before it kept the settings."""
+def saved_run(run_dir: str | Path) -> tuple[TrainConfig, dict[str, Any]] | None:
+    """(settings, :func:`data_fingerprint`) a run directory was trained with, from one read of
+    its ``config.json``; None for runs written before it kept the settings."""
     path = Path(run_dir) / RUN_CONFIG
     try:
         record = json.loads(path.read_text())
-    except (OSError, ValueError):
+        if not (isinstance(record, dict) and "settings" in record):
+            return None
+        return TrainConfig.from_dict(record["settings"]), data_fingerprint(record)
+    except (OSError, ValueError, TypeError, InvalidInputError):
         raise InvalidInputError("cannot read the run's settings", path) from None
-    return record if isinstance(record, dict) and "settings" in record else None
-
-
-def saved_settings(run_dir: str | Path) -> TrainConfig | None:
-    """The settings a run directory was trained with (None for runs written before
-    ``config.json`` kept them)."""
-    record = _saved_record(run_dir)
-    try:
-        return TrainConfig.from_dict(record["settings"]) if record is not None else None
-    except (TypeError, ValueError, InvalidInputError):
-        raise InvalidInputError(
-            "cannot read the run's settings", Path(run_dir) / RUN_CONFIG
-        ) from None
-
-
-def saved_data(run_dir: str | Path) -> dict[str, Any] | None:
-    """The :func:`data_fingerprint` of a run directory (None for runs written before
-    ``config.json`` kept the settings)."""
-    record = _saved_record(run_dir)
-    return data_fingerprint(record) if record is not None else None
