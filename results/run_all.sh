@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 J4D=${J4D:-.venv/bin/j4d}
+PYTHON=${PYTHON:-.venv/bin/python}
 # Steps 1-10 train on cross-entropy (the default before distillation, steps 11-13).
 COMMON=(--epochs 5 --batch-size 128 --lr 1.5 --lr-schedule constant --task-loss cross_entropy
     --val-size 500 -q)
@@ -108,3 +109,9 @@ $J4D sweep --model resnet20 --model cifar_shufflenetv2_x0_5 --init qf:50 --lams 
 $J4D sweep --model resnet20 --init qf:50 --lams 1,3,10,30,100,300 "${LR3[@]}" \
     --task-loss distillation --temperature 10 --quantizer straight_through \
     --accuracies 0.8,0.85,0.88,0.9,0.91 -o results/cifar10-resnet20-straight-through
+
+# 17. Probes behind the issue-3 notes (scripts with their outputs in results/probes/): mozjpeg's
+#     trellis quantization on the frontier tables and on default tables, and the luma DCT energy
+#     of 32x32 CIFAR-10 images against 224x224 ImageNet crops.
+$PYTHON results/probes/trellis.py
+$PYTHON results/probes/spectrum.py
