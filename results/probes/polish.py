@@ -17,15 +17,15 @@ Run from the repository root: ``.venv/bin/python results/probes/polish.py``
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import FRONTIER, plain_curves
 
 from j4d.data import require_data_root
-from j4d.evaluation.curves import Curve, accuracy_at_rate
+from j4d.evaluation.curves import accuracy_at_rate
 from j4d.evaluation.realfile import code_images, evaluate_coded
 from j4d.evaluation.testset import load_test_images
 from j4d.models import create_model
@@ -33,7 +33,6 @@ from j4d.tables import QuantTables
 from j4d.train.objective import distillation_loss
 
 HERE = Path(__file__).parent
-FRONTIER = HERE.parent / "cifar10-resnet20"
 LAMBDA, TEMPERATURE, IMAGES, FACTOR = 3.0, 10.0, 4000, 1.25
 
 
@@ -43,7 +42,7 @@ def logits_of(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 
 def tables_from(values: np.ndarray) -> QuantTables:
-    return QuantTables(tuple(int(v) for v in values[0]), tuple(int(v) for v in values[1]))
+    return QuantTables.from_tensor(torch.from_numpy(values), order="natural")
 
 
 def main() -> None:
@@ -87,10 +86,7 @@ def main() -> None:
     for name, tables in (("frontier lambda 3", start), ("polished", polished)):
         point = evaluate_coded([model], code_images(test.images, tables), test.labels)[0]
         measured[name] = {"scan_bpp": point.scan_bpp, "top1": point.top1}
-    lines = (line for line in (FRONTIER / "points.csv").open() if not line.startswith("#"))
-    rows = [r for r in csv.DictReader(lines) if r["method"] == "j4d"]
-    frontier = Curve.from_points("j4d", [(float(r["scan_bpp"]), float(r["top1"])) for r in rows])
-    at = accuracy_at_rate(frontier.frontier(), measured["polished"]["scan_bpp"])
+    at = accuracy_at_rate(plain_curves()["j4d"], measured["polished"]["scan_bpp"])
     result = {
         "train_images": len(train.labels),
         "lambda": LAMBDA,

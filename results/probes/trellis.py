@@ -12,7 +12,6 @@ Run from the repository root: ``.venv/bin/python results/probes/trellis.py``
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import jpeglib
 import numpy as np
+from common import FRONTIER, plain_curves
 
 from j4d.data import require_data_root
 from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, rate_at_accuracy
@@ -30,7 +30,6 @@ from j4d.models import create_model
 from j4d.tables import QuantTables
 
 HERE = Path(__file__).parent
-FRONTIER = HERE.parent / "cifar10-resnet20"
 QUALITIES = (10, 20, 30, 40, 50, 60, 75, 85)
 MODES = {
     "mozjpeg_no_trellis": ("+OPTIMIZE_CODING", "-TRELLIS_QUANT", "-TRELLIS_QUANT_DC"),
@@ -45,18 +44,6 @@ def encode_mozjpeg_tables(image: np.ndarray, index: int, qt: np.ndarray, flags: 
     with scratch_file() as path:
         jpeg.write_spatial(path, qt=qt, flags=list(flags))
         return Path(path).read_bytes()
-
-
-def plain_curves() -> dict[str, Curve]:
-    lines = (line for line in (FRONTIER / "points.csv").open() if not line.startswith("#"))
-    rows = list(csv.DictReader(lines))
-    return {
-        method: Curve.from_points(
-            method,
-            [(float(r["scan_bpp"]), float(r["top1"])) for r in rows if r["method"] == method],
-        )
-        for method in ("j4d", "jpeg")
-    }
 
 
 def main() -> None:
@@ -90,7 +77,7 @@ def main() -> None:
 
 def write_report(rows: list[dict], images: str) -> None:
     rows = sorted(rows, key=lambda row: (row["method"] != "j4d", row["pillow"]["scan_bpp"]))
-    plain = {method: curve.frontier() for method, curve in plain_curves().items()}
+    plain = plain_curves()
     lines = [
         "# Trellis quantization (mozjpeg) on learned and default tables",
         "",
