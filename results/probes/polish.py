@@ -26,7 +26,7 @@ from common import FRONTIER, plain_curves
 
 from j4d.data import require_data_root
 from j4d.evaluation.curves import accuracy_at_rate
-from j4d.evaluation.realfile import code_images, evaluate_coded
+from j4d.evaluation.realfile import code_images, evaluate_tables
 from j4d.evaluation.testset import load_test_images
 from j4d.models import create_model
 from j4d.tables import QuantTables
@@ -84,7 +84,7 @@ def main() -> None:
     test = load_test_images(data / "cifar10" / "test", 32)
     measured = {}
     for name, tables in (("frontier lambda 3", start), ("polished", polished)):
-        point = evaluate_coded([model], code_images(test.images, tables), test.labels)[0]
+        point = evaluate_tables(model, test.images, test.labels, tables)[0]
         measured[name] = {"scan_bpp": point.scan_bpp, "top1": point.top1}
     at = accuracy_at_rate(plain_curves()["j4d"], measured["polished"]["scan_bpp"])
     result = {

@@ -21,7 +21,7 @@ from j4d.codec import block_dct, rgb_to_ycbcr
 from j4d.data import require_data_root
 from j4d.datasets import preprocess
 from j4d.evaluation.testset import load_test_images
-from j4d.jpegio.images import load_image
+from j4d.jpegio.images import image_files, load_image_tensor
 from j4d.tables import natural_to_zigzag
 
 HERE = Path(__file__).parent
@@ -49,10 +49,8 @@ def shares(energy: torch.Tensor) -> dict[str, float]:
 def main() -> None:
     data = require_data_root()
     cifar = load_test_images(data / "cifar10" / "test", 32).images
-    paths = sorted((data / "imagenet-samples").glob("*.JPEG"))
-    crops = torch.stack(
-        [preprocess(torch.from_numpy(load_image(p).copy()).permute(2, 0, 1), 224) for p in paths]
-    )
+    paths = image_files(data / "imagenet-samples", recursive=False)
+    crops = torch.stack([preprocess(load_image_tensor(p), 224) for p in paths])
     small = torch.stack([preprocess(crop, 32, resize=32) for crop in crops])
     sets = {
         "CIFAR-10 test, 32x32": cifar,

@@ -17,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-import jpeglib
 import numpy as np
 from common import FRONTIER, plain_curves
 
@@ -25,7 +24,7 @@ from j4d.data import require_data_root
 from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, rate_at_accuracy
 from j4d.evaluation.realfile import code_images, evaluate_coded, worker_pool
 from j4d.evaluation.testset import load_test_images
-from j4d.jpegio._jpeglib import MOZJPEG, scratch_file, use_backend
+from j4d.jpegio.reference import write_mozjpeg
 from j4d.models import create_model
 from j4d.tables import QuantTables
 
@@ -38,12 +37,7 @@ MODES = {
 
 
 def encode_mozjpeg_tables(image: np.ndarray, index: int, qt: np.ndarray, flags: tuple) -> bytes:
-    use_backend(MOZJPEG)
-    jpeg = jpeglib.from_spatial(np.ascontiguousarray(image))
-    jpeg.samp_factor = np.ones((3, 2), dtype=int)  # 4:4:4
-    with scratch_file() as path:
-        jpeg.write_spatial(path, qt=qt, flags=list(flags))
-        return Path(path).read_bytes()
+    return write_mozjpeg(image, qt, flags)
 
 
 def main() -> None:

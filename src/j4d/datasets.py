@@ -20,11 +20,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
-from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms.v2 import functional as TF
 
 from j4d.errors import InvalidInputError
-from j4d.jpegio.images import load_image
+from j4d.jpegio.images import image_files, load_image_tensor
 
 # ImageNet-style models resize the short side to input * 256 / 224 before the centre crop.
 _RESIZE_RATIO = 256 / 224
@@ -125,7 +124,7 @@ class ImageFolderDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        image = torch.from_numpy(np.array(load_image(path))).permute(2, 0, 1)
+        image = load_image_tensor(path)
         image = preprocess(image, self.input_size, self.resize)
         if self.augment is not None:
             image = augment(image, self.augment, _draws(self.seed, self.epoch, index))
@@ -160,9 +159,7 @@ class UnlabeledCrops(Dataset):
         for root in self.roots:
             if not root.is_dir():
                 raise InvalidInputError("unlabeled image folder not found", root)
-            found = sorted(
-                p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS
-            )
+            found = image_files(root)
             if not found:
                 raise InvalidInputError("unlabeled image folder holds no images", root)
             self.paths += found
@@ -186,7 +183,7 @@ class UnlabeledCrops(Dataset):
         """Image ``which`` with its short side at the largest crop scale (cached while small)."""
         if which in self._cache:
             return self._cache[which]
-        image = torch.from_numpy(np.array(load_image(self.paths[which]))).permute(2, 0, 1)
+        image = load_image_tensor(self.paths[which])
         image = TF.resize(image, [self.largest], antialias=True).contiguous()
         if self._cached_bytes + image.numel() <= _CACHE_BYTES:
             self._cache[which] = image

@@ -13,9 +13,8 @@ from j4d.errors import InvalidInputError
 from j4d.evaluation.report import DEFAULT_QUALITIES
 from j4d.evaluation.summary import DEFAULT_RATES
 from j4d.evaluation.testset import TestImages, load_test_images
+from j4d.jpegio.images import image_files
 from j4d.tables import QuantTables
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
 
 
 def softness_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,7 +58,7 @@ def expand_inputs(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
     pairs: list[tuple[Path, Path]] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            found = image_files(path)
             if not found:
                 raise InvalidInputError("folder holds no images", path)
             pairs += [(p, p.relative_to(path).with_suffix(".jpg")) for p in found]

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import click
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
-from j4d.cli.options import IMAGE_SUFFIXES, data_option, parse_list
+from j4d.cli.options import data_option, parse_list
 from j4d.codec import kernels
 from j4d.data import require_data_root
 from j4d.datasets import preprocess
 from j4d.errors import InvalidInputError
 from j4d.fileutil import atomic_write_csv, atomic_write_text
-from j4d.jpegio import load_image
+from j4d.jpegio.images import image_files, load_image_tensor
 from j4d.rate.check import ESTIMATORS, agreement, rate_pairs
 
 
@@ -42,7 +41,7 @@ def load_folder(
     is ``size * 256 / 224`` and centre-cropped to ``size``; unreadable files are skipped."""
     if not folder.is_dir():
         raise InvalidInputError("image folder not found", folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder, recursive=False)
     if not files:
         raise InvalidInputError("folder holds no images", folder)
     images, names, skipped = [], [], []
@@ -50,11 +49,10 @@ def load_folder(
         if len(images) == count:
             break
         try:
-            array = load_image(path)
+            image = preprocess(load_image_tensor(path), size)
         except InvalidInputError as error:
             skipped.append(str(error))
             continue
-        image = preprocess(torch.from_numpy(array.copy()).permute(2, 0, 1), size)
         images.append(image.permute(1, 2, 0).contiguous().numpy())
         names.append(path.name)
     if not images:

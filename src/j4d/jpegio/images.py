@@ -12,6 +12,18 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from j4d.errors import InvalidInputError
 
+#: File name suffixes (lower case) taken as images when a folder is read.
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
+)
+
+
+def image_files(folder: str | os.PathLike[str], recursive: bool = True) -> list[Path]:
+    """The image files (by :data:`IMAGE_SUFFIXES`) in ``folder``, and in its subfolders if
+    ``recursive``, sorted by path."""
+    entries = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
+    return sorted(p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow image to RGB explicitly.
@@ -53,6 +65,11 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InvalidInputError("image is empty", path)
     return array
+
+
+def load_image_tensor(path: str | os.PathLike[str]) -> torch.Tensor:
+    """:func:`load_image` as a (3, H, W) uint8 tensor."""
+    return torch.from_numpy(load_image(path).copy()).permute(2, 0, 1)
 
 
 def to_batch(

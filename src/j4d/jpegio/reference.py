@@ -12,6 +12,8 @@ They are the baselines learned tables must beat; both write files any decoder re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from j4d.errors import InvalidInputError
@@ -22,28 +24,44 @@ _FULL_CHROMA = np.array([[1, 1], [1, 1], [1, 1]])
 MOZJPEG_FLAGS = ("+OPTIMIZE_CODING", "+TRELLIS_QUANT", "+TRELLIS_QUANT_DC")
 
 
-def _check(image: np.ndarray, quality: int) -> np.ndarray:
+def _check_image(image: np.ndarray) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise InvalidInputError(
             f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {tuple(image.shape)}"
         )
-    if not 1 <= int(quality) <= 100:
-        raise InvalidInputError(f"quality must be in 1..100, got {quality}")
     return np.ascontiguousarray(image)
 
 
-def encode_mozjpeg(image: np.ndarray, quality: int) -> bytes:
-    """mozjpeg at ``quality`` (1..100): 4:4:4, trellis on, optimized Huffman, progressive."""
+def _check(image: np.ndarray, quality: int) -> np.ndarray:
+    image = _check_image(image)
+    if not 1 <= int(quality) <= 100:
+        raise InvalidInputError(f"quality must be in 1..100, got {quality}")
+    return image
+
+
+def write_mozjpeg(
+    image: np.ndarray, qt: int | np.ndarray, flags: Sequence[str] = MOZJPEG_FLAGS
+) -> bytes:
+    """A 4:4:4 mozjpeg file of ``image`` with ``qt`` (a quality, or jpeglib's tables array)
+    and jpeglib ``flags`` (default: trellis on, optimized Huffman); progressive."""
+    return _write_mozjpeg(_check_image(image), qt, flags)
+
+
+def _write_mozjpeg(image: np.ndarray, qt: int | np.ndarray, flags: Sequence[str]) -> bytes:
     import jpeglib
 
-    image = _check(image, quality)
     use_backend(MOZJPEG)
     jpeg = jpeglib.from_spatial(image)
     jpeg.samp_factor = _FULL_CHROMA
     with scratch_file() as path:
-        jpeg.write_spatial(path, qt=int(quality), flags=list(MOZJPEG_FLAGS))
+        jpeg.write_spatial(path, qt=qt, flags=list(flags))
         with open(path, "rb") as handle:
             return handle.read()
+
+
+def encode_mozjpeg(image: np.ndarray, quality: int) -> bytes:
+    """mozjpeg at ``quality`` (1..100): 4:4:4, trellis on, optimized Huffman, progressive."""
+    return _write_mozjpeg(_check(image, quality), int(quality), MOZJPEG_FLAGS)
 
 
 def encode_jpegli(image: np.ndarray, quality: int) -> bytes:
