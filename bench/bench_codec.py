@@ -3,11 +3,15 @@
 1. Encode throughput on Kodak-24 (4:4:4, optimized Huffman, QF 50 tables):
    j4d uniform path / plain Pillow with the same tables   (target >= 0.95)
    j4d probabilistic path / plain Pillow                 (target >= 0.5)
-2. Soft codec + entropy rate estimate, forward + backward, 224x224, batch 32, against a
-   ResNet-18 (random weights) forward + backward on the same batch: time ratio (target <= 0.10)
-   and peak memory of both. Each job runs in its own process after a warm-up step; peak memory
-   is the resident-set high-water mark of the timed steps above the memory resident before
-   them (CPU, reset through /proc/self/clear_refs) or torch's peak allocation (CUDA).
+2. One training step at 224x224, batch 32, the paper's main setting: the frozen ImageNet
+   MobileNetV2 of the registry (``mobilenet_v2``, weights from the data folder) forward +
+   backward to its input, alone and with the soft codec + entropy rate estimate in front
+   (backward to the tables): time ratio (target <= 1.10; the paper: 1.15), and peak memory.
+   The codec + rate estimate alone (no model) is timed too, eager and compiled. Each job runs
+   in its own process after a warm-up step; jobs alternate over ``--rounds`` and each keeps
+   its best round. Peak memory is the resident-set high-water mark of the timed steps above
+   the memory resident before them (CPU, reset through /proc/self/clear_refs) or torch's peak
+   allocation (CUDA).
 
 Usage: python bench/bench_codec.py [--device cpu|cuda] [--rounds 3] [--out bench/out/codec.json]
 """
@@ -98,24 +102,26 @@ def _train_step_job(
     job: str, device: str, batch: int, size: int, steps: int, compile_: bool, queue
 ) -> None:
     os.environ["J4D_COMPILE"] = "1" if compile_ else "0"
+    from j4d.models import create_model
+
     torch.manual_seed(0)
     x = (torch.rand(batch, 3, size, size) * 255).round().to(device)
-    if job == "codec":
-        codec = JPEGCodec(QuantTables.from_quality(50), learn_tables=True).to(device)
-        rate = EntropyRate()
+    model = create_model("mobilenet_v2").to(device) if job != "codec" else None
+    codec = JPEGCodec(QuantTables.from_quality(50), learn_tables=True).to(device)
+    rate = EntropyRate()
 
-        def step():
-            output = codec(x)
-            loss = output.reconstruction.mean() + 0.01 * rate(output)
-            loss.backward()
-    else:
-        import torchvision
-
-        model = torchvision.models.resnet18(weights=None).to(device)
-
-        def step():
-            loss = model(x / 255.0).logsumexp(1).mean()
-            loss.backward()
+    def step():
+        if job == "model":
+            images = x.clone().requires_grad_()
+            model(images).logsumexp(1).mean().backward()
+            return
+        output = codec(x)
+        loss = 0.01 * rate(output)
+        if model is None:
+            loss = loss + output.reconstruction.mean()
+        else:
+            loss = loss + model(output.reconstruction).logsumexp(1).mean()
+        loss.backward()
 
     def sync():
         if device == "cuda":
@@ -145,12 +151,26 @@ def _run_job(*args) -> dict:
     return result
 
 
-def bench_training_step(device: str, batch: int, size: int, steps: int) -> dict:
-    model = _run_job("model", device, batch, size, steps, False)
-    results = {"batch": batch, "size": size, "device": device, "resnet18": model}
-    for label, compile_ in (("codec_compiled", True), ("codec_eager", False)):
-        codec = _run_job("codec", device, batch, size, steps, compile_)
-        results[label] = {**codec, "time_over_resnet18": codec["seconds"] / model["seconds"]}
+#: (label, job, compiled) of the training-step benchmark; ratios are to the first.
+STEP_JOBS = (
+    ("mobilenet_v2", "model", False),
+    ("codec_mobilenet_v2", "codec+model", True),
+    ("codec_compiled", "codec", True),
+    ("codec_eager", "codec", False),
+)
+
+
+def bench_training_step(device: str, batch: int, size: int, steps: int, rounds: int) -> dict:
+    best: dict[str, dict] = {}
+    for _ in range(rounds):  # alternate, so drifting machine load hits every job
+        for label, job, compile_ in STEP_JOBS:
+            result = _run_job(job, device, batch, size, steps, compile_)
+            if label not in best or result["seconds"] < best[label]["seconds"]:
+                best[label] = result
+    reference = best[STEP_JOBS[0][0]]["seconds"]
+    results = {"batch": batch, "size": size, "device": device}
+    for label, _, _ in STEP_JOBS:
+        results[label] = {**best[label], "time_over_model": best[label]["seconds"] / reference}
     return results
 
 
@@ -170,20 +190,21 @@ def format_report(report: dict) -> str:
         rows.append(f"  {'j4d ' + name:18s} {rate[key]:8.1f} {ratio:10.2f} {target:>8s}")
     rows += [
         "",
-        f"Forward + backward, batch {step['batch']} at {step['size']}x{step['size']}, {step['device']}",
-        f"  {'job':30s} {'s/step':>8s} {'peak MB':>9s} {'vs ResNet-18':>13s}",
+        f"Training step (forward + backward), batch {step['batch']} at {step['size']}x{step['size']}, {step['device']}",
+        f"  {'job':34s} {'s/step':>8s} {'peak MB':>9s} {'vs model':>9s}",
     ]
-    model = step["resnet18"]
-    rows.append(
-        f"  {'ResNet-18 (random weights)':30s} {model['seconds']:8.3f} {model['peak_mb']:9.0f} {1.0:13.3f}"
-    )
-    for label in ("codec_compiled", "codec_eager"):
+    names = {
+        "mobilenet_v2": "MobileNetV2 alone (to the input)",
+        "codec_mobilenet_v2": "codec + rate + MobileNetV2",
+        "codec_compiled": "codec + rate alone, compiled",
+        "codec_eager": "codec + rate alone, eager",
+    }
+    for label, name in names.items():
         row = step[label]
-        name = "soft codec + rate, " + label.split("_")[1]
         rows.append(
-            f"  {name:30s} {row['seconds']:8.3f} {row['peak_mb']:9.0f} {row['time_over_resnet18']:13.3f}"
+            f"  {name:34s} {row['seconds']:8.3f} {row['peak_mb']:9.0f} {row['time_over_model']:9.3f}"
         )
-    rows.append("  target: codec + rate <= 0.10 of the model's time")
+    rows.append("  target: codec + rate + MobileNetV2 <= 1.10 x MobileNetV2 alone (paper: 1.15)")
     return "\n".join(rows)
 
 
@@ -200,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     encode = bench_encode(args.rounds)
-    step = bench_training_step(args.device, args.batch, args.size, args.steps)
+    step = bench_training_step(args.device, args.batch, args.size, args.steps, args.rounds)
     report = {
         "machine": {
             "python": sys.version.split()[0],

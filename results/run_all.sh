@@ -117,3 +117,23 @@ $J4D sweep --model resnet20 --init qf:50 --lams 1,3,10,30,100,300 "${LR3[@]}" \
 $PYTHON results/probes/trellis.py
 $PYTHON results/probes/polish.py
 $PYTHON results/probes/spectrum.py
+
+# 18. ImageNet MobileNetV2 at 224x224 (issue 12): distillation from random crops of the 334
+#     full-size ImageNet samples and Kodak-24 (the model's defaults), measured on the 1300
+#     imagenet-val images (centre crop, no resize). The zoo ships the frontier's tables.
+MNV2=results/imagenet-mobilenetv2
+$J4D sweep -m mobilenet_v2 --init qf:50 --init sensitivity:5 --lams 0.03,0.3,1,3,10,30 \
+    --epochs 2 --unlabeled-crops 2048 --batch-size 32 --accuracies qf:90,qf:95,qf:100 -q \
+    -o $MNV2
+rm -rf src/j4d/zoo/mobilenet_v2 && mkdir -p src/j4d/zoo/mobilenet_v2
+cp $MNV2/frontier/*.json src/j4d/zoo/mobilenet_v2/
+rm -rf src/j4d/zoo/resnet20 && mkdir -p src/j4d/zoo/resnet20
+cp results/cifar10-resnet20/frontier/*.json src/j4d/zoo/resnet20/
+# ... against mozjpeg and jpegli, probabilistic encoding, and transfer both ways
+$J4D eval $MNV2/frontier/*.json -m mobilenet_v2 -c mozjpeg -c jpegli -j 2 \
+    --accuracies qf:90,qf:95,qf:100 -q -o results/imagenet-mobilenetv2-codecs
+$J4D eval $MNV2/frontier/*.json -m mobilenet_v2 --probabilistic --hardness 10 -j 2 \
+    --accuracies qf:90,qf:95,qf:100 -q -o results/imagenet-mobilenetv2-probabilistic
+$J4D eval results/cifar10-resnet20/frontier/*.json -m mobilenet_v2 -j 2 \
+    --accuracies qf:90,qf:95,qf:100 -q -o results/imagenet-transfer-from-resnet20
+$J4D eval $MNV2/frontier/*.json -m resnet20 -j 2 -q -o results/cifar10-transfer-from-mobilenetv2

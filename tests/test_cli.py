@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -168,3 +169,47 @@ def test_demo_runs_on_small_data(data_root, tmp_path, capsys):
         assert f"| {method} |" in report
     assert (tmp_path / "d" / "eval" / "rate_accuracy.png").stat().st_size > 0
     assert "report:" in out and str(tmp_path / "d" / "report.md") in out
+
+
+def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
+    from j4d.zoo import nearest, zoo_entries
+
+    entries = zoo_entries("resnet20")
+    rates = [e.scan_bpp for e in entries]
+    assert rates == sorted(rates) and len(entries) >= 2
+    for target in (0.1, 1.2, 2.0, 3.3, 50.0):
+        picked = nearest("resnet20", target)
+        assert all(
+            abs(np.log(picked.scan_bpp / target)) <= abs(np.log(e.scan_bpp / target))
+            for e in entries
+        )
+    low, high = entries[0], entries[-1]
+    assert nearest("resnet20", low.scan_bpp * 0.5) == low
+    assert nearest("resnet20", high.scan_bpp * 2) == high
+    status, _, err = run(
+        capsys, "tables", "--zoo", "resnet20", "--bpp", 2, "-o", tmp_path / "z.json"
+    )
+    assert status == 0 and "measured" in err
+    assert QuantTables.load(tmp_path / "z.json") == nearest("resnet20", 2.0).load()
+    status, out, _ = run(capsys, "tables", "--zoo", "list")
+    assert status == 0 and all(e.name in out for e in entries)
+    status, _, err = run(capsys, "tables", "--zoo", "alexnet", "--bpp", 1)
+    assert_one_line_error(status, err, "no zoo tables for model 'alexnet'")
+    status, _, err = run(capsys, "tables", "--zoo", "resnet20")
+    assert_one_line_error(status, err, "--bpp")
+
+
+def test_zoo_tables_are_the_committed_frontiers():
+    """The zoo ships copies of results/<sweep>/frontier/ (run_all.sh copies them)."""
+    from pathlib import Path
+
+    from j4d.zoo import ZOO_DIR, zoo_models
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    sources = {"resnet20": "cifar10-resnet20", "mobilenet_v2": "imagenet-mobilenetv2"}
+    for model in zoo_models():
+        frontier = results / sources[model] / "frontier"
+        shipped = sorted(p.name for p in (ZOO_DIR / model).glob("*.json"))
+        assert shipped == sorted(p.name for p in frontier.glob("*.json"))
+        for name in shipped:
+            assert (ZOO_DIR / model / name).read_bytes() == (frontier / name).read_bytes()

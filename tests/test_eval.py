@@ -15,6 +15,7 @@ import torch
 
 from conftest import smooth_image
 from j4d.cli import main
+from j4d.errors import InvalidInputError
 from j4d.evaluation import (
     load_test_images,
     measure_points,
@@ -23,6 +24,7 @@ from j4d.evaluation import (
     summary_markdown,
     tables_point,
 )
+from j4d.evaluation.summary import parse_target
 from j4d.fileutil import read_csv
 from j4d.jpegio import decode, file_rate, parse_layout
 from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
@@ -102,14 +104,33 @@ def test_summary_of_a_method_against_itself_and_at_half_the_rate():
     ]
     summary = summarize(rows, rates=[1.0], accuracies=[0.8])
     methods = summary["methods"]
-    assert methods["same"]["bd_rate_top1"] == pytest.approx(0, abs=1e-9)
-    assert methods["half"]["bd_rate_top1"] == pytest.approx(-50, abs=1e-6)
+    assert methods["same"]["bd_rate"] == pytest.approx(0, abs=1e-9)
+    assert methods["half"]["bd_rate"] == pytest.approx(-50, abs=1e-6)
     assert methods["half"]["bd_rate_psnr"] == pytest.approx(-50, abs=1e-6)
     assert methods["half"]["rate_at_accuracy"] == [pytest.approx(1.0)]
     assert methods["jpeg"]["accuracy_at_rate"] == [pytest.approx(0.6)]
     text = summary_markdown(summary)
     assert "| 80.00 | 2.000 | 2.000 (+0.0 %) | 1.000 (-50.0 %) |" in text
     assert "| half | -50.0 % | 100 % | -50.0 % |" in text
+
+
+def test_read_offs_at_default_jpegs_own_accuracy_at_a_quality():
+    rows = [
+        {"method": m, "quality": q, "scan_bpp": r * f, "top1": a, "agreement": a + 0.05, "psnr": a}
+        for m, f in (("jpeg", 1.0), ("half", 0.5))
+        for q, r, a in ((50, 1.0, 0.6), (90, 2.0, 0.8), (100, 4.0, 0.9))
+    ]
+    summary = summarize(rows, rates=[1.0], accuracies=[parse_target("qf:90"), 0.7])
+    assert summary["accuracies"] == [0.8, 0.7]
+    assert summary["accuracy_labels"][0] == "80.00 (jpeg QF 90)"
+    assert summary["methods"]["half"]["rate_at_accuracy"][0] == pytest.approx(1.0)
+    by_agreement = summarize(rows, rates=[1.0], accuracies=["qf:90"], metric="agreement")
+    assert by_agreement["accuracies"] == [pytest.approx(0.85)]
+    assert "Scan bpp to reach a given agreement" in summary_markdown(by_agreement)
+    with pytest.raises(InvalidInputError, match="no jpeg point at quality 95"):
+        summarize(rows, accuracies=["qf:95"])
+    with pytest.raises(InvalidInputError, match="fractions"):
+        parse_target("high")
 
 
 def _eval_args(data_root, out, *extra):
@@ -148,7 +169,7 @@ def test_eval_with_two_models_reports_each(data_root, tmp_path):
     assert float(row["top1"]) == pytest.approx(mean)
     summary = json.loads((tmp_path / "e" / "summary.json").read_text())
     own = summary["per_model"]["cifar_shufflenetv2_x0_5"]["methods"]["j4d"]
-    assert own["bd_rate_top1"] == pytest.approx(0, abs=1e-6)  # the same tables as default JPEG
+    assert own["bd_rate"] == pytest.approx(0, abs=1e-6)  # the same tables as default JPEG
     assert "## cifar_shufflenetv2_x0_5 alone" in (tmp_path / "e" / "summary.md").read_text()
 
 

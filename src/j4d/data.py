@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from j4d.errors import InvalidInputError
@@ -11,6 +12,37 @@ from j4d.errors import InvalidInputError
 DATA_ENV = "J4D_DATA"
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class DataDefaults:
+    """Where a model's images live in the data folder, and how its labeled folders are read.
+
+    ``name`` is the folder of the weights (``models/<name>``); ``train`` an ImageFolder tree to
+    learn from (or None: learn from random crops of the ``unlabeled`` folders); ``test`` the
+    measurement split; ``resize`` the short side the labeled folders are resized to before the
+    centre crop (None: the input size's usual one, ``"none"``: crop only); ``classes`` the class
+    list that numbers folder names (None: the sorted folders are the classes)."""
+
+    name: str
+    train: str | None
+    test: str
+    unlabeled: tuple[str, ...] = ()
+    resize: int | str | None = None
+    classes: str | None = None
+
+
+CIFAR10 = DataDefaults("cifar10", "cifar10/train", "cifar10/test")
+#: ImageNet models learn from crops of the full-size samples and Kodak (no labeled training
+#: set is here) and are measured on ``imagenet-val``, whose images are 227x227 already.
+IMAGENET = DataDefaults(
+    "imagenet",
+    None,
+    "imagenet-val",
+    ("imagenet-samples", "kodak24"),
+    "none",
+    "imagenet-classes.txt",
+)
 
 
 def default_data_root() -> Path:
@@ -57,3 +89,19 @@ def class_spread_files(folder: str | os.PathLike[str], count: int | None = None)
         if i < len(files)
     ]
     return ordered if count is None else ordered[:count]
+
+
+def read_class_list(path: str | os.PathLike[str]) -> list[str]:
+    """Class names in index order: line k names class k (its first tab-separated field, e.g.
+    the WordNet id of ``imagenet-classes.txt``'s ``wnid<TAB>names``)."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"cannot read class list ({error})", path) from None
+    names = [line.split("\t")[0].strip() for line in lines if line.strip()]
+    if not names:
+        raise InvalidInputError("class list is empty", path)
+    if len(set(names)) != len(names):
+        raise InvalidInputError("class list names a class twice", path)
+    return names

@@ -31,7 +31,7 @@ _SMALL_INPUT = 64  # up to this side (CIFAR-like), resize straight to the input 
 #: Label of an image without one (:class:`UnlabeledCrops`); the task loss labels it with the
 #: model's top class on the uncompressed image.
 UNLABELED = -1
-_CACHE_BYTES = 256 * 2**20  # decoded, downscaled unlabeled images kept per process
+_CACHE_BYTES = 2**30  # decoded, downscaled unlabeled images kept per process
 
 
 @dataclass(frozen=True)
@@ -43,18 +43,51 @@ class Augment:
     crop_padding: int | None = None
 
 
-def preprocess(image: torch.Tensor, input_size: int, resize: int | None = None) -> torch.Tensor:
+#: ``resize`` value that keeps the image's scale: centre crop only.
+NO_RESIZE = "none"
+
+
+def parse_resize(value: int | str | None) -> int | str | None:
+    """``N`` (short side in pixels), ``"none"`` (crop only) or None (the usual for the input
+    size) from a command-line or config value."""
+    if value is None or value == NO_RESIZE:
+        return value
+    try:
+        side = int(value)
+    except (TypeError, ValueError):
+        side = 0
+    if side < 1:
+        raise InvalidInputError(
+            f"resize must be a positive side in pixels or 'none', got {value!r}"
+        )
+    return side
+
+
+def preprocess(
+    image: torch.Tensor, input_size: int, resize: int | str | None = None
+) -> torch.Tensor:
     """(3, H, W) uint8 -> (3, input_size, input_size): resize the short side, centre-crop.
 
     ``resize`` defaults to ``input_size`` for small inputs (<= 64) and to
-    ``round(input_size * 256 / 224)`` otherwise; images already at the input size are kept."""
-    if resize is None:
-        resize = input_size if input_size <= _SMALL_INPUT else round(input_size * _RESIZE_RATIO)
-    if tuple(image.shape[-2:]) != (input_size, input_size):
+    ``round(input_size * 256 / 224)`` otherwise; images already at the input size are kept.
+    With ``"none"`` the image is only cropped (e.g. ImageNet validation images stored at
+    227x227: resizing them to 256 would upsample); it must be at least ``input_size``."""
+    if tuple(image.shape[-2:]) == (input_size, input_size):
+        return image
+    if resize == NO_RESIZE:
+        if min(image.shape[-2:]) < input_size:
+            height, width = image.shape[-2:]
+            raise InvalidInputError(
+                f"image is {width}x{height}, smaller than the {input_size}x{input_size} crop "
+                "(give a --resize side)"
+            )
+    else:
+        if resize is None:
+            small = input_size <= _SMALL_INPUT
+            resize = input_size if small else round(input_size * _RESIZE_RATIO)
         if min(image.shape[-2:]) != resize:
-            image = TF.resize(image, [resize], antialias=True)
-        image = TF.center_crop(image, [input_size, input_size])
-    return image
+            image = TF.resize(image, [int(resize)], antialias=True)
+    return TF.center_crop(image, [input_size, input_size])
 
 
 def _draws(seed: int, epoch: int, index: int) -> torch.Generator:
@@ -78,8 +111,12 @@ def augment(image: torch.Tensor, options: Augment, generator: torch.Generator) -
 
 
 class ImageFolderDataset(Dataset):
-    """Images of an ImageFolder tree (class folders, sorted names -> labels 0..C-1) as
-    ``(uint8 tensor (3, S, S), label)`` with S the model's ``input_size``."""
+    """Images of an ImageFolder tree as ``(uint8 tensor (3, S, S), label)`` with S the model's
+    ``input_size``.
+
+    Labels: with ``classes`` (the model's class list in index order) a folder's label is its
+    name's index there, so a tree holding some of the classes keeps the model's numbering; a
+    folder named in no line is an error. Without it the sorted folders are classes 0..C-1."""
 
     def __init__(
         self,
@@ -87,8 +124,9 @@ class ImageFolderDataset(Dataset):
         input_size: int,
         augment: Augment | None = None,
         seed: int = 0,
-        resize: int | None = None,
+        resize: int | str | None = None,
         limit: int | None = None,
+        classes: Sequence[str] | None = None,
     ) -> None:
         root = Path(root)
         if not root.is_dir():
@@ -99,9 +137,21 @@ class ImageFolderDataset(Dataset):
             raise InvalidInputError(f"not an ImageFolder tree ({error})", root) from None
         if not folder.samples:
             raise InvalidInputError("dataset folder holds no images", root)
+        samples = folder.samples
+        if classes is not None:
+            index = {name: i for i, name in enumerate(classes)}
+            unknown = [name for name in folder.classes if name not in index]
+            if unknown:
+                raise InvalidInputError(
+                    f"class folder {unknown[0]!r} is not in the model's class list"
+                    + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+                    root,
+                )
+            relabel = [index[name] for name in folder.classes]
+            samples = [(path, relabel[label]) for path, label in samples]
         self.root = root
-        self.classes: list[str] = folder.classes
-        self.samples: list[tuple[str, int]] = _spread(folder.samples, limit)
+        self.classes: list[str] = list(classes) if classes is not None else folder.classes
+        self.samples: list[tuple[str, int]] = _spread(samples, limit)
         self.input_size = input_size
         self.resize = resize
         self.augment = augment
@@ -125,7 +175,10 @@ class ImageFolderDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
         image = load_image_tensor(path)
-        image = preprocess(image, self.input_size, self.resize)
+        try:
+            image = preprocess(image, self.input_size, self.resize)
+        except InvalidInputError as error:
+            raise InvalidInputError(error.problem, path) from None
         if self.augment is not None:
             image = augment(image, self.augment, _draws(self.seed, self.epoch, index))
         return image.contiguous(), label
@@ -134,8 +187,11 @@ class ImageFolderDataset(Dataset):
 class UnlabeledCrops(Dataset):
     """Images without labels (every image file under ``roots``, recursively) as ``crops``
     random crops per epoch: crop ``i`` comes from image ``i mod M``, resized so its short side
-    is a random ``s`` in ``[input_size, zoom * input_size]``, cut at a random place, flipped at
-    random if ``hflip``; its label is :data:`UNLABELED`. Draws are seeded by (seed, epoch, i).
+    is a random ``s`` in ``[input_size, zoom * input_size]``, never above the image's own short
+    side (no upsampling, except of an image smaller than the input to the input size), cut at
+    a random place, flipped at random if ``hflip``; its label is :data:`UNLABELED`. Draws are
+    seeded by (seed, epoch, i). Each image is decoded and downscaled once (kept in memory up
+    to 1 GiB per process), not once per crop.
 
     For learning tables where labels are missing (distillation never reads them), e.g. from
     photos of the deployment domain. On CIFAR-10 / ResNet-20, crops of other images trained
@@ -184,7 +240,10 @@ class UnlabeledCrops(Dataset):
         if which in self._cache:
             return self._cache[which]
         image = load_image_tensor(self.paths[which])
-        image = TF.resize(image, [self.largest], antialias=True).contiguous()
+        short = max(self.input_size, min(self.largest, min(image.shape[-2:])))
+        if short != min(image.shape[-2:]):
+            image = TF.resize(image, [short], antialias=True)
+        image = image.contiguous()
         if self._cached_bytes + image.numel() <= _CACHE_BYTES:
             self._cache[which] = image
             self._cached_bytes += image.numel()
@@ -195,8 +254,9 @@ class UnlabeledCrops(Dataset):
             raise IndexError(index)
         image = self._image(index % len(self.paths))
         generator = _draws(self.seed, self.epoch, index)
-        short = int(torch.randint(self.input_size, self.largest + 1, (), generator=generator))
-        if short != self.largest:
+        largest = min(image.shape[-2:])
+        short = int(torch.randint(self.input_size, largest + 1, (), generator=generator))
+        if short != largest:
             image = TF.resize(image, [short], antialias=True)
         height, width = image.shape[-2:]
         size = self.input_size

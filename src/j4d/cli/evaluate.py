@@ -9,6 +9,7 @@ import click
 
 from j4d.cli.options import (
     data_option,
+    labeled_folder_options,
     load_test_split,
     make_softness,
     model_option,
@@ -42,6 +43,7 @@ ANCHOR = "jpeg"
 @model_option("repeat to measure every model on the same decoded images.")
 @data_option
 @test_split_options
+@labeled_folder_options
 @click.option("--label", default="j4d", show_default=True, help="Name of the tables' method.")
 @click.option(
     "--probabilistic",
@@ -70,13 +72,15 @@ def command(
     test_dir: Path | None,
     test_size: int | None,
     qualities: list[int],
+    classes_file: Path | None,
+    resize: int | str | None,
     label: str,
     probabilistic: bool,
     seed: int,
     alpha: float | None,
     hardness: float | None,
     rates: list[float],
-    accuracies: list[float] | None,
+    accuracies: list[float | str] | None,
     workers: int,
     out_dir: Path,
     quiet: bool,
@@ -93,7 +97,7 @@ def command(
         points += quality_points(codec, qualities)
     root = require_data_root(data_root)
     models = create_models(model_specs, root)
-    test = load_test_split(root, test_dir, models[0].input_size, test_size)
+    test = load_test_split(root, test_dir, models[0], test_size, resize, classes_file)
     if test.skipped:
         click.echo(f"eval: skipped {len(test.skipped)} unreadable image(s):", err=True)
         for line in test.skipped:

@@ -9,9 +9,11 @@ from typing import Any
 import click
 
 from j4d.codec.quantize import Softness
+from j4d.data import DataDefaults, read_class_list
+from j4d.datasets import parse_resize
 from j4d.errors import InvalidInputError
 from j4d.evaluation.report import DEFAULT_QUALITIES
-from j4d.evaluation.summary import DEFAULT_RATES
+from j4d.evaluation.summary import DEFAULT_RATES, parse_target
 from j4d.evaluation.testset import TestImages, load_test_images
 from j4d.jpegio.images import image_files
 from j4d.tables import QuantTables
@@ -104,6 +106,50 @@ def model_option(help_text: str) -> Callable[..., Any]:
     )
 
 
+def labeled_folder_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--classes`` and ``--resize``: how the labeled ImageFolder trees are read."""
+    for option in reversed(
+        [
+            click.option(
+                "--classes",
+                "classes_file",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="Class list (line k: class k's folder name, then a tab and anything) that "
+                "numbers the folders [default: the model's, e.g. DATA/imagenet-classes.txt; "
+                "CIFAR models: the sorted folders].",
+            ),
+            click.option(
+                "--resize",
+                default=None,
+                callback=lambda _ctx, _param, value: parse_resize(value),
+                help="Short side N before the centre crop, or 'none' (crop only) "
+                "[default: 'none' for imagenet-val, which is 227x227; else 256 for 224 inputs].",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def class_list(root: Path, data: DataDefaults, classes_file: Path | None) -> list[str] | None:
+    """The class list given, else the model's (None: number the sorted folders)."""
+    if classes_file is not None:
+        return read_class_list(classes_file)
+    return read_class_list(root / data.classes) if data.classes else None
+
+
+def folder_resize(
+    folder: Path, default: Path | None, data: DataDefaults, resize: int | str | None
+) -> int | str | None:
+    """``--resize`` if given; else the model's preprocessing for its own default folder, and
+    the usual resize (short side 256 for 224 inputs) for any other folder."""
+    if resize is not None:
+        return resize
+    same = default is not None and folder.resolve() == default.resolve()
+    return data.resize if same else None
+
+
 def test_split_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """``--test``, ``--test-size`` and ``--qualities`` (parsed to a list of ints)."""
     for option in reversed(
@@ -113,7 +159,8 @@ def test_split_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "test_dir",
                 type=click.Path(path_type=Path),
                 default=None,
-                help="ImageFolder split to measure on [default: DATA/cifar10/test].",
+                help="ImageFolder split to measure on [default: the model's, e.g. "
+                "DATA/cifar10/test or DATA/imagenet-val].",
             ),
             click.option(
                 "--test-size", type=int, default=None, help="Use N class-balanced test images."
@@ -149,9 +196,14 @@ def read_off_options(function: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--accuracies",
                 default=None,
-                callback=_floats("--accuracies"),
-                help="Top-1 fractions (e.g. 0.85,0.9) at which the summary reads off scan bpp "
-                "[default: 90, 95, 98, 99 % of jpeg's best top-1].",
+                callback=lambda _ctx, _param, text: (
+                    None
+                    if text is None
+                    else [parse_target(part) for part in text.split(",") if part.strip()]
+                ),
+                help="Accuracy fractions (e.g. 0.85,0.9) or qf:Q (default JPEG's own accuracy "
+                "at quality Q, e.g. qf:95) at which the summary reads off scan bpp "
+                "[default: 90, 95, 98, 99 % of jpeg's best].",
             ),
         ]
     ):
@@ -159,6 +211,24 @@ def read_off_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def load_test_split(root: Path, test_dir: Path | None, size: int, count: int | None) -> TestImages:
-    """The ``--test`` split (default ``root/cifar10/test``) as :class:`TestImages`."""
-    return load_test_images(test_dir or root / "cifar10" / "test", size, count)
+def load_test_split(
+    root: Path,
+    test_dir: Path | None,
+    model: Any,
+    count: int | None,
+    resize: int | str | None = None,
+    classes_file: Path | None = None,
+) -> TestImages:
+    """The ``--test`` split (default: the ``model``'s test folder under ``root``) as
+    :class:`TestImages`, labeled by the model's class list and preprocessed as
+    :func:`folder_resize` says."""
+    data: DataDefaults = model.data
+    default = root / data.test
+    folder = test_dir or default
+    return load_test_images(
+        folder,
+        model.input_size,
+        count,
+        resize=folder_resize(folder, default, data, resize),
+        classes=class_list(root, data, classes_file),
+    )

@@ -44,7 +44,7 @@ def command(
     test_size: int | None,
     qualities: list[int],
     rates: list[float],
-    accuracies: list[float] | None,
+    accuracies: list[float | str] | None,
     quiet: bool,
     **options: Any,
 ) -> int:
@@ -56,7 +56,14 @@ def command(
         make_config(lam_values[0], init, options)
     base = make_config(lam_values[0], inits[0], options)
     setup = make_setup(options)
-    test = load_test_split(setup.data_root, test_dir, setup.models[0].input_size, test_size)
+    test = load_test_split(
+        setup.data_root,
+        test_dir,
+        setup.models[0],
+        test_size,
+        options["resize"],
+        options["classes_file"],
+    )
     summary = run_sweep(
         setup.models,
         setup.train,

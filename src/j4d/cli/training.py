@@ -11,7 +11,13 @@ from typing import Any
 import click
 import torch
 
-from j4d.cli.options import data_option, model_option
+from j4d.cli.options import (
+    class_list,
+    data_option,
+    folder_resize,
+    labeled_folder_options,
+    model_option,
+)
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.datasets import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
@@ -34,7 +40,8 @@ def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "train_dir",
                 type=click.Path(path_type=Path),
                 default=None,
-                help="ImageFolder tree to learn from [default: DATA/cifar10/train].",
+                help="ImageFolder tree to learn from [default: the model's, e.g. "
+                "DATA/cifar10/train; ImageNet models: none, they learn from --unlabeled].",
             ),
             click.option(
                 "--unlabeled",
@@ -43,7 +50,8 @@ def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 type=click.Path(path_type=Path),
                 help="Learn from random crops of the images in this folder (recursive; "
                 "repeatable) instead: no labels needed, the model's own top class stands in. "
-                "--train then gives only the validation slice.",
+                "--train then gives only the validation slice. [default for ImageNet models: "
+                "DATA/imagenet-samples and DATA/kodak24, unless --train is given]",
             ),
             click.option(
                 "--unlabeled-crops",
@@ -63,7 +71,7 @@ def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ]
     ):
         function = option(function)
-    return function
+    return labeled_folder_options(function)
 
 
 def _choice(setting: str, choices: tuple[str, ...], help: str) -> Callable[..., Any]:
@@ -194,7 +202,7 @@ class Setup:
 
     models: list[Classifier]
     train: ImageFolderDataset | UnlabeledCrops
-    val: ImageFolderDataset | None
+    val: ImageFolderDataset | None  # None: no labeled folder to hold a slice out of
     data_root: Path
     description: dict[str, Any]
 
@@ -206,27 +214,41 @@ def make_setup(options: dict[str, Any]) -> Setup:
         models = [model.to(device) for model in create_models(options["model_specs"], root)]
     except RuntimeError as error:
         raise InvalidInputError(f"cannot use device {device!r} ({error})") from None
-    train_dir = options["train_dir"] or root / "cifar10" / "train"
-    size = models[0].input_size
-    dataset = ImageFolderDataset(train_dir, size, limit=options.get("limit"))
+    data, size = models[0].data, models[0].input_size
+    default_train = root / data.train if data.train else None
+    train_dir = options["train_dir"] or default_train
+    unlabeled_dirs = options.get("unlabeled_dirs") or ()
+    if not unlabeled_dirs and not options["train_dir"]:
+        unlabeled_dirs = tuple(root / folder for folder in data.unlabeled)
+    if train_dir is None and not unlabeled_dirs:
+        raise InvalidInputError("nothing to learn from: give --train FOLDER or --unlabeled FOLDER")
     augment = Augment(options.get("hflip", True), options.get("crop_padding"))
-    train, val = holdout_split(dataset, options.get("val_size", 0), options["seed"], augment)
-    description = {
-        "models": list(options["model_specs"]),
-        "train": str(train_dir),
-        "train_images": len(train),
-        "val_images": len(val) if val is not None else 0,
-        "input_size": size,
-        "augment": {"hflip": augment.hflip, "crop_padding": augment.crop_padding},
-    }
-    if options.get("unlabeled_dirs"):
+    description: dict[str, Any] = {"models": list(options["model_specs"])}
+    train: ImageFolderDataset | UnlabeledCrops | None = None
+    val = None
+    if train_dir is not None:
+        dataset = ImageFolderDataset(
+            train_dir,
+            size,
+            limit=options.get("limit"),
+            resize=folder_resize(train_dir, default_train, data, options.get("resize")),
+            classes=class_list(root, data, options.get("classes_file")),
+        )
+        train, val = holdout_split(dataset, options.get("val_size", 0), options["seed"], augment)
+        description.update(train=str(train_dir), train_images=len(train))
+    description.update(
+        val_images=len(val) if val is not None else 0,
+        input_size=size,
+        augment={"hflip": augment.hflip, "crop_padding": augment.crop_padding},
+    )
+    if unlabeled_dirs:
         if augment.crop_padding:
             raise InvalidInputError(
                 "--crop-padding applies to --train images; --unlabeled crops are cut at "
                 "random places and scales already"
             )
         train = UnlabeledCrops(
-            options["unlabeled_dirs"],
+            unlabeled_dirs,
             size,
             options["unlabeled_crops"],
             options["unlabeled_zoom"],
@@ -239,4 +261,5 @@ def make_setup(options: dict[str, Any]) -> Setup:
             train_images=len(train),
             unlabeled_zoom=options["unlabeled_zoom"],
         )
+    assert train is not None
     return Setup(models, train, val, root, description)

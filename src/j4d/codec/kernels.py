@@ -171,8 +171,10 @@ def _input_gradients(
     """Chain rule from upstream gradients ``g_j`` of the five CPMF values to y and q.
 
     ``dL/dl_j = p_j (g_j - sum_k p_k g_k)``, ``A = sum_j j dL/dl_j``, ``B = sum_j j^2 dL/dl_j``;
-    then ``dL/dy = 2 alpha q A`` and ``dL/dq = alpha ((u - 2 q r) A - 2 q B)`` elementwise
-    (alpha is a constant; the caller reduces dL/dq to q's shape).
+    then ``dL/dy = 2 alpha q A`` and ``dL/dq = alpha ((u - 2 q r) A - 2 q B)``, summed over
+    the axes q is broadcast along (alpha is a constant). Reducing here lets the compiled loop
+    accumulate dL/dq without storing it per coefficient (a strided reduction of a full-size
+    tensor afterwards took as long as the rest of the backward pass).
     """
     p_m2, p_m1, p_0, p_p1, p_p2 = probs.unbind(0)
     g_m2, g_m1, g_0, g_p1, g_p2 = upstream
@@ -185,7 +187,7 @@ def _input_gradients(
     b_sum = (w_p1 + w_m1) + 4 * (w_p2 + w_m2)
     grad_y = 2 * alpha * q * a_sum
     grad_q = alpha * (2 * (y - 2 * center * q) * a_sum - 2 * q * b_sum)
-    return grad_y, grad_q
+    return grad_y, grad_q.sum_to_size(q.shape)
 
 
 @fused
@@ -200,7 +202,7 @@ def cpmf_backward(
     grad_first: torch.Tensor,
     is_first: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients w.r.t. y and (elementwise, before reduction to q's shape) w.r.t. q.
+    """Gradients w.r.t. y and q (reduced to q's shape).
 
     Upstream: ``grad_probs`` of the five values, ``grad_mean`` of the mean offset (adds
     ``j grad_mean`` to value j), and ``grad_first`` (5, ..., 1) of the separate output
@@ -222,7 +224,7 @@ def histogram_backward(
     keys: torch.Tensor,
     grad_histogram: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients w.r.t. y and q (elementwise) of a loss on ``histogram``, where value j of
+    """Gradients w.r.t. y and q (reduced to q's shape) of a loss on ``histogram``, where value j of
     every coefficient was added to ``histogram[j, keys]``: the gather ``grad_histogram[j, keys]``
     happens inside the fused loop, so no (5, ...) gradient tensor is ever stored."""
     g = tuple(grad_histogram[j][keys] for j in range(5))

@@ -178,7 +178,7 @@ class _MaskedSoftmax(torch.autograd.Function):
             y, q, alpha, center, probs, grad_probs, grad_mean, grad_first, is_first
         )
         grad_y = grad_y if ctx.needs_input_grad[0] else None
-        grad_q = grad_q.sum_to_size(q.shape) if ctx.needs_input_grad[1] else None
+        grad_q = grad_q if ctx.needs_input_grad[1] else None
         return grad_y, grad_q, None, None, None
 
 

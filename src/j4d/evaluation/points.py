@@ -1,7 +1,8 @@
 """Measuring codec points on a test split, with a per-point cache so an interrupted run resumes.
 
 Each point's row holds the point's settings, mean scan / whole-file bpp, mean PSNR and SSIM,
-and top-1 / top-5 (mean over models, and each model's top-1 when there are several). A row is
+and top-1 / top-5 / agreement (mean over models, and each model's top-1 when there are
+several). A row is
 written to ``CACHE/<name>.json`` as soon as it is measured and reused while the images, the
 models and the point's settings (tables values included) are unchanged.
 """
@@ -19,10 +20,19 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from j4d.evaluation.codecs import CodecPoint
-from j4d.evaluation.realfile import RealFilePoint, code_images, evaluate_coded, worker_pool
+from j4d.evaluation.realfile import (
+    RealFilePoint,
+    code_images,
+    evaluate_coded,
+    reference_classes,
+    worker_pool,
+)
 from j4d.evaluation.testset import TestImages
 from j4d.fileutil import atomic_write_text
 from j4d.models import model_name
+
+#: Accuracy columns of every row (cached rows without one of them are measured again).
+METRICS = ("top1", "top5", "agreement")
 
 
 def point_row(
@@ -36,6 +46,7 @@ def point_row(
     row["ssim"] = first.ssim
     row["top1"] = float(np.mean([p.top1 for p in points]))
     row["top5"] = float(np.mean([p.top5 for p in points]))
+    row["agreement"] = float(np.mean([p.agreement for p in points]))
     if len(points) > 1:
         pairs = zip(models, points, strict=True)
         row.update({f"top1[{model_name(m)}]": p.top1 for m, p in pairs})
@@ -47,6 +58,7 @@ def _cache_key(point: CodecPoint, test: TestImages, models: Sequence[nn.Module])
         "point": point.describe(),
         "images": test.describe(),
         "models": [model_name(m) for m in models],
+        "metrics": list(METRICS),
     }
     if point.tables is not None:
         key["tables_sha1"] = hashlib.sha1(point.tables.to_array().tobytes()).hexdigest()
@@ -74,10 +86,11 @@ def measure_points(
             todo.append((len(rows) - 1, point, key))
     if not todo:
         return rows
+    references = reference_classes(models, test.images)
     with worker_pool(workers) as pool:
         for index, point, key in tqdm(todo, desc=description, unit="point", disable=not progress):
             coded = code_images(test.images, point.encode, pool)
-            measured = evaluate_coded(models, coded, test.labels)
+            measured = evaluate_coded(models, coded, test.labels, references)
             settings = {k: v for k, v in point.describe().items() if k != "name"}
             row = point_row(point.name, measured, models, **settings)
             if cache_dir is not None:

@@ -48,7 +48,7 @@ def write_eval_report(
     meta: dict[str, Any],
     anchor: str = "jpeg",
     rates: Sequence[float] = DEFAULT_RATES,
-    accuracies: Sequence[float] | None = None,
+    accuracies: Sequence[float | str] | None = None,
 ) -> dict[str, Any]:
     """All ``j4d eval`` outputs for measured ``rows`` (one per point of ``points``):
     ``points.csv`` / ``.json`` (with ``meta``), ``frontier.csv`` (each method's Pareto front),
@@ -76,12 +76,21 @@ def write_eval_report(
         key[len("top1[") : -1]: summarize(rows, anchor, rates, accuracies, metric=key)
         for key in model_columns
     }
+    # rows measured before agreement was a column (committed reports) have none
+    has_agreement = all(np.isfinite(r.get("agreement", np.nan)) for r in rows)
+    if has_agreement:
+        summary["by_agreement"] = summarize(rows, anchor, rates, accuracies, metric="agreement")
     title = f"{meta.get('models', '')}; {meta.get('images', '')}"
     swept = [n for n in names if n not in QUALITY_CODECS]
-    for metric, stem, ylabel, scale, legend in (
+    plots = [
         ("top1", "rate_accuracy", "top-1 accuracy (%)", 100.0, "lower right"),
         ("psnr", "rate_distortion", "PSNR (dB)", 1.0, "lower right"),
-    ):
+    ]
+    if has_agreement:
+        plots.append(
+            ("agreement", "rate_agreement", "agreement with uncompressed (%)", 100.0, "lower right")
+        )
+    for metric, stem, ylabel, scale, legend in plots:
         curves = [method_curve(rows, n, metric).frontier() for n in names]
         extra = []
         for n in swept:
@@ -99,6 +108,11 @@ def write_eval_report(
     summary["heatmaps"] = _table_heatmaps(out / "heatmaps", rows, points, fronts, swept, anchor)
     text = f"# Rate-accuracy evaluation\n\n{title}\n\n"
     text += _settings_markdown(rows, meta) + "\n" + summary_markdown(summary)
+    if has_agreement:
+        text += (
+            "\n## By agreement (top-1 class after compression = top-1 on the uncompressed "
+            "image)\n\n" + summary_markdown(summary["by_agreement"])
+        )
     for name, own in summary["per_model"].items():
         text += f"\n## {name} alone\n\n" + summary_markdown(own)
     atomic_write_text(out / "summary.md", text)

@@ -8,6 +8,7 @@ BD-rate uses the ``bjontegaard`` package (PCHIP) with top-1, and separately PSNR
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +26,45 @@ from j4d.evaluation.curves import (
 DEFAULT_RATES = (0.3, 1.0, 2.0, 3.0)
 #: Default target accuracies, as fractions of the anchor's best measured top-1.
 RELATIVE_TARGETS = (0.9, 0.95, 0.98, 0.99)
+#: Names of the accuracy columns, for tables and plots.
+METRIC_LABELS = {"top1": "top-1 accuracy", "top5": "top-5 accuracy", "agreement": "agreement"}
+_AT_QUALITY = re.compile(r"^qf:(\d+)$")
+
+
+def metric_label(metric: str) -> str:
+    """``top1`` -> ``top-1 accuracy``; a per-model column ``top1[resnet20]`` -> ``top-1
+    accuracy (resnet20)``."""
+    base, _, model = metric.partition("[")
+    label = METRIC_LABELS.get(base, base)
+    return f"{label} ({model.rstrip(']')})" if model else label
+
+
+def parse_target(text: str) -> float | str:
+    """A read-off accuracy: a fraction (``0.9``), or ``qf:Q``, the anchor's own accuracy at
+    quality Q (e.g. ``qf:95``: the rate the method needs for default JPEG's QF-95 accuracy)."""
+    text = text.strip()
+    if _AT_QUALITY.match(text):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"accuracy targets are fractions (0.9) or qf:Q, got {text!r}"
+        ) from None
+
+
+def _resolve_target(
+    rows: Sequence[dict[str, Any]], anchor: str, metric: str, target: float | str
+) -> tuple[float, str]:
+    """(accuracy, label) of a target of :func:`parse_target`."""
+    if isinstance(target, float | int):
+        return float(target), f"{100 * target:.2f}"
+    quality = int(_AT_QUALITY.match(target).group(1))  # type: ignore[union-attr]
+    found = [r for r in rows if r["method"] == anchor and r.get("quality") == quality]
+    if not found:
+        raise InvalidInputError(f"no {anchor} point at quality {quality} to read {target} off")
+    value = float(found[0][metric])
+    return value, f"{100 * value:.2f} ({anchor} QF {quality})"
 
 
 def methods(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -53,7 +93,7 @@ def summarize(
     rows: Sequence[dict[str, Any]],
     anchor: str = "jpeg",
     rates: Sequence[float] = DEFAULT_RATES,
-    accuracies: Sequence[float] | None = None,
+    accuracies: Sequence[float | str] | None = None,
     metric: str = "top1",
 ) -> dict[str, Any]:
     """Per method: top-1 at each rate, scan bpp at each target top-1 (default: fractions
@@ -68,11 +108,14 @@ def summarize(
     if accuracies is None:
         best = max(curves[anchor].accuracies)
         accuracies = [round(fraction * best, 4) for fraction in RELATIVE_TARGETS]
+    resolved = [_resolve_target(rows, anchor, metric, target) for target in accuracies]
+    accuracies = [value for value, _ in resolved]
     summary: dict[str, Any] = {
         "anchor": anchor,
         "metric": metric,
         "rates": list(rates),
-        "accuracies": list(accuracies),
+        "accuracies": accuracies,
+        "accuracy_labels": [label for _, label in resolved],
         "methods": {},
         "warnings": [],
     }
@@ -88,7 +131,7 @@ def summarize(
             psnr_delta, _, psnr_notes = _bd(
                 method_curve(rows, anchor, "psnr"), method_curve(rows, name, "psnr")
             )
-            entry.update(bd_rate_top1=delta, overlap_top1=shared, bd_rate_psnr=psnr_delta)
+            entry.update(bd_rate=delta, overlap=shared, bd_rate_psnr=psnr_delta)
             summary["warnings"] += notes + [f"PSNR: {n}" for n in psnr_notes]
         summary["methods"][name] = entry
     return summary
@@ -124,8 +167,13 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     names = list(summary["methods"])
     header = "| " + " | ".join(names) + " |"
     rule = "|---:|" + "---:|" * len(names)
+    metric = metric_label(summary.get("metric", "top1"))
+    labels = summary.get("accuracy_labels") or [
+        f"{100 * accuracy:.2f}" for accuracy in summary["accuracies"]
+    ]
     lines = [
-        f"### Top-1 accuracy (%) at a fixed scan bpp (gain over {anchor} in points)\n",
+        f"### {metric[0].upper() + metric[1:]} (%) at a fixed scan bpp "
+        f"(gain over {anchor} in points)\n",
         "| scan bpp " + header,
         rule,
         *_read_off_rows(
@@ -136,13 +184,13 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             lambda value, ref: f"{100 * (value - ref):+.2f}",
         ),
         "",
-        f"### Scan bpp to reach a top-1 accuracy (change vs {anchor})\n",
-        "| top-1 (%) " + header,
+        f"### Scan bpp to reach a given {metric} (change vs {anchor})\n",
+        f"| {metric} (%) " + header,
         rule,
         *_read_off_rows(
             summary,
             "rate_at_accuracy",
-            [f"{100 * accuracy:.2f}" for accuracy in summary["accuracies"]],
+            labels,
             lambda value: f"{value:.3f}",
             lambda value, ref: f"{100 * (value / ref - 1):+.1f} %",
         ),
@@ -150,7 +198,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines += [
         "",
         f"### BD-rate vs {anchor} (bjontegaard, PCHIP, scan bpp; negative = fewer bits)\n",
-        "| method | BD-rate, top-1 metric | top-1 ranges overlap | BD-rate, PSNR metric |",
+        f"| method | BD-rate, {metric} metric | {metric} ranges overlap | BD-rate, PSNR metric |",
         "|---|---:|---:|---:|",
     ]
     for name in names[1:]:
@@ -159,9 +207,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         def fmt(value: float | None, unit: str = " %") -> str:
             return "n/a" if value is None else f"{value:.1f}{unit}"
 
-        shared = entry["overlap_top1"]
+        shared = entry["overlap"]
         lines.append(
-            f"| {name} | {fmt(entry['bd_rate_top1'])} | "
+            f"| {name} | {fmt(entry['bd_rate'])} | "
             f"{'n/a' if shared is None else f'{100 * shared:.0f} %'} | "
             f"{fmt(entry['bd_rate_psnr'])} |"
         )

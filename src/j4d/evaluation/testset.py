@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -29,12 +30,18 @@ class TestImages:
 
 
 def load_test_images(
-    folder: str | os.PathLike[str], size: int, count: int | None = None
+    folder: str | os.PathLike[str],
+    size: int,
+    count: int | None = None,
+    resize: int | str | None = None,
+    classes: Sequence[str] | None = None,
 ) -> TestImages:
     """The first ``count`` images of an ImageFolder split taken round-robin over the classes
-    (all of them if None), preprocessed to ``size``. Unreadable images are skipped and listed
-    in ``skipped``; if none is readable, InvalidInputError."""
-    dataset = ImageFolderDataset(folder, size)
+    (all of them if None), preprocessed to ``size`` (``resize`` as in
+    :func:`~j4d.datasets.preprocess`), labeled by ``classes`` if given (see
+    :class:`~j4d.datasets.ImageFolderDataset`). Unreadable images are skipped and listed in
+    ``skipped``; if none is readable, InvalidInputError."""
+    dataset = ImageFolderDataset(folder, size, resize=resize, classes=classes)
     wanted = {str(path) for path in class_spread_files(folder, count)}
     order = [i for i, (path, _) in enumerate(dataset.samples) if path in wanted]
     chosen = dataset.select(order)

@@ -107,7 +107,7 @@ class _CPMFHistogram(torch.autograd.Function):
             y, q, alpha, center, probs, keys, grad.contiguous()
         )
         grad_y = grad_y if ctx.needs_input_grad[0] else None
-        grad_q = grad_q.sum_to_size(q.shape) if ctx.needs_input_grad[1] else None
+        grad_q = grad_q if ctx.needs_input_grad[1] else None
         return grad_y, grad_q, None, None, None, None, None
 
 

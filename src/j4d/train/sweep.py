@@ -76,7 +76,7 @@ def run_sweep(
     val_set: Dataset | None = None,
     qualities: Sequence[int] = DEFAULT_QUALITIES,
     rates: Sequence[float] = DEFAULT_RATES,
-    accuracies: Sequence[float] | None = None,
+    accuracies: Sequence[float | str] | None = None,
     progress: bool = True,
     workers: int = 0,
     description: dict[str, Any] | None = None,
@@ -145,7 +145,7 @@ def _save_frontier_tables(
     """``frontier/<run>.json``: the tables of each frontier run, with their test measurements."""
     for row in [r for r in rows if r["name"] in frontier and r["method"] == "j4d"]:
         tables = QuantTables.load(out / row["tables"])
-        measured = {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5")}
+        measured = {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5", "agreement")}
         measured.update({"images": len(test.labels), "source": test.source})
         measured.update(TABLES_SETTINGS, decoder=DECODER)
         tables.with_meta(test=measured).save(out / "frontier" / f"{row['name']}.json")

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from j4d.codec import JPEGCodec
 from j4d.errors import InvalidInputError, J4DError
-from j4d.evaluation.realfile import evaluate_tables, load_split
+from j4d.evaluation.realfile import evaluate_tables, load_split, reference_classes
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.models import model_name, models_device
 from j4d.rate.entropy import estimate_bpp
@@ -121,6 +121,9 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.codec.parameters(), lr=config.lr)
         self.state = _State()
         self.validation = load_split(val_set) if val_set is not None else None
+        self.references = (
+            reference_classes(self.models, self.validation[0]) if self.validation else None
+        )
 
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoint_path(self) -> Path | None:
@@ -216,12 +219,15 @@ class Trainer:
         if self.validation is None:
             return {}
         images, labels = self.validation
-        points = evaluate_tables(self.models, images, labels, self.codec.quant_tables())
+        points = evaluate_tables(
+            self.models, images, labels, self.codec.quant_tables(), references=self.references
+        )
         row: dict[str, Any] = {
             "val_scan_bpp": points[0].scan_bpp,
             "val_file_bpp": points[0].file_bpp,
             "val_top1": float(np.mean([p.top1 for p in points])),
             "val_top5": float(np.mean([p.top5 for p in points])),
+            "val_agreement": float(np.mean([p.agreement for p in points])),
         }
         if len(points) > 1:
             row.update(

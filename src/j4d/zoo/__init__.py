@@ -1,0 +1,98 @@
+"""A table zoo: the measured frontier tables of the committed sweeps, shipped in the package so
+users can take tables without training (``j4d tables --zoo mobilenet_v2 --bpp 2``).
+
+``zoo/<model>/<run>.json`` are copies of ``results/<sweep>/frontier/<run>.json`` (``run_all.sh``
+copies them); their ``meta["test"]`` holds what the tables measured on real files of the test
+split (scan and whole-file bpp, top-1, agreement where measured, images, settings).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from j4d.errors import InvalidInputError
+from j4d.tables import QuantTables
+
+ZOO_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One frontier point of the zoo and what it measured on real files."""
+
+    model: str
+    name: str
+    path: Path
+    scan_bpp: float
+    file_bpp: float
+    top1: float
+    agreement: float | None
+    images: int
+    source: str
+
+    def load(self) -> QuantTables:
+        return QuantTables.load(self.path)
+
+
+def zoo_models() -> list[str]:
+    """Models with tables in the zoo."""
+    return sorted(p.name for p in ZOO_DIR.iterdir() if p.is_dir() and any(p.glob("*.json")))
+
+
+def zoo_entries(model: str | None = None) -> list[ZooEntry]:
+    """The zoo's tables (of ``model``, or of every model), by model and rising scan bpp."""
+    models = zoo_models()
+    if model is not None and model not in models:
+        raise InvalidInputError(
+            f"no zoo tables for model {model!r}; the zoo has: {', '.join(models)}"
+        )
+    entries = []
+    for name in [model] if model is not None else models:
+        for path in sorted((ZOO_DIR / name).glob("*.json")):
+            test = QuantTables.load(path).meta.get("test", {})
+            entries.append(
+                ZooEntry(
+                    name,
+                    path.stem,
+                    path,
+                    float(test["scan_bpp"]),
+                    float(test["file_bpp"]),
+                    float(test["top1"]),
+                    float(test["agreement"]) if "agreement" in test else None,
+                    int(test["images"]),
+                    str(test.get("source", "")),
+                )
+            )
+    return sorted(entries, key=lambda e: (e.model, e.scan_bpp))
+
+
+def nearest(model: str, bpp: float) -> ZooEntry:
+    """The zoo tables of ``model`` whose measured scan bpp is closest to ``bpp`` (in ratio:
+    0.5 is as far from 1 as 2 is)."""
+    if not bpp > 0:
+        raise InvalidInputError(f"--bpp must be > 0, got {bpp:g}")
+    return min(zoo_entries(model), key=lambda e: abs(math.log(e.scan_bpp / bpp)))
+
+
+def zoo_listing() -> str:
+    """A table of every zoo entry with what it measured."""
+    lines = [
+        f"{'model':14s} {'tables':16s} {'scan bpp':>9s} {'file bpp':>9s} {'top-1 %':>8s} "
+        f"{'agree %':>8s}  measured on"
+    ]
+    for e in zoo_entries():
+        agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
+        source = _data_relative(e.source)
+        lines.append(
+            f"{e.model:14s} {e.name:16s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
+            f"{100 * e.top1:8.2f} {agreement:>8s}  {e.images} {source} images"
+        )
+    return "\n".join(lines)
+
+
+def _data_relative(source: str) -> str:
+    """``/.../data/cifar10/test`` -> ``cifar10/test`` (where the data folder lives varies)."""
+    parts = Path(source).parts
+    return "/".join(parts[parts.index("data") + 1 :]) if "data" in parts else Path(source).name
