@@ -120,16 +120,20 @@ def test_read_offs_at_default_jpegs_own_accuracy_at_a_quality():
         for m, f in (("jpeg", 1.0), ("half", 0.5))
         for q, r, a in ((50, 1.0, 0.6), (90, 2.0, 0.8), (100, 4.0, 0.9))
     ]
-    summary = summarize(rows, rates=[1.0], accuracies=[parse_target("qf:90"), 0.7])
-    assert summary["accuracies"] == [0.8, 0.7]
+    summary = summarize(
+        rows, rates=[parse_target("qf:90"), 1.0], accuracies=[parse_target("qf:90"), 0.7]
+    )
+    assert summary["accuracies"] == [0.8, 0.7] and summary["rates"] == [2.0, 1.0]
     assert summary["accuracy_labels"][0] == "80.00 (jpeg QF 90)"
+    assert summary["rate_labels"] == ["2 (jpeg QF 90)", "1"]
+    assert summary["methods"]["half"]["accuracy_at_rate"][0] == pytest.approx(0.9)
     assert summary["methods"]["half"]["rate_at_accuracy"][0] == pytest.approx(1.0)
     by_agreement = summarize(rows, rates=[1.0], accuracies=["qf:90"], metric="agreement")
     assert by_agreement["accuracies"] == [pytest.approx(0.85)]
     assert "Scan bpp to reach a given agreement" in summary_markdown(by_agreement)
     with pytest.raises(InvalidInputError, match="no jpeg point at quality 95"):
         summarize(rows, accuracies=["qf:95"])
-    with pytest.raises(InvalidInputError, match="fractions"):
+    with pytest.raises(InvalidInputError, match="numbers or qf:Q"):
         parse_target("high")
 
 

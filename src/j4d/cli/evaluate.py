@@ -79,7 +79,7 @@ def command(
     seed: int,
     alpha: float | None,
     hardness: float | None,
-    rates: list[float],
+    rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
     out_dir: Path,

@@ -178,8 +178,9 @@ def test_split_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def _floats(name: str) -> Callable[..., Any]:
-    return lambda _ctx, _param, text: None if text is None else parse_list(text, float, name)
+def _targets(_ctx: Any, _param: Any, text: str | None) -> list[float | str] | None:
+    """Comma-separated read-off targets (numbers or qf:Q), see ``parse_target``."""
+    return None if text is None else [parse_target(p) for p in text.split(",") if p.strip()]
 
 
 def read_off_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -190,17 +191,14 @@ def read_off_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "--rates",
                 default=",".join(f"{r:g}" for r in DEFAULT_RATES),
                 show_default=True,
-                callback=_floats("--rates"),
-                help="Scan bpp at which the summary reads off top-1.",
+                callback=_targets,
+                help="Scan bpp, or qf:Q (default JPEG's own rate at quality Q, e.g. qf:1), at "
+                "which the summary reads off accuracy.",
             ),
             click.option(
                 "--accuracies",
                 default=None,
-                callback=lambda _ctx, _param, text: (
-                    None
-                    if text is None
-                    else [parse_target(part) for part in text.split(",") if part.strip()]
-                ),
+                callback=_targets,
                 help="Accuracy fractions (e.g. 0.85,0.9) or qf:Q (default JPEG's own accuracy "
                 "at quality Q, e.g. qf:95) at which the summary reads off scan bpp "
                 "[default: 90, 95, 98, 99 % of jpeg's best].",

@@ -43,7 +43,7 @@ def command(
     test_dir: Path | None,
     test_size: int | None,
     qualities: list[int],
-    rates: list[float],
+    rates: list[float | str],
     accuracies: list[float | str] | None,
     quiet: bool,
     **options: Any,

@@ -47,7 +47,7 @@ def write_eval_report(
     points: Sequence[CodecPoint],
     meta: dict[str, Any],
     anchor: str = "jpeg",
-    rates: Sequence[float] = DEFAULT_RATES,
+    rates: Sequence[float | str] = DEFAULT_RATES,
     accuracies: Sequence[float | str] | None = None,
 ) -> dict[str, Any]:
     """All ``j4d eval`` outputs for measured ``rows`` (one per point of ``points``):

@@ -40,31 +40,35 @@ def metric_label(metric: str) -> str:
 
 
 def parse_target(text: str) -> float | str:
-    """A read-off accuracy: a fraction (``0.9``), or ``qf:Q``, the anchor's own accuracy at
-    quality Q (e.g. ``qf:95``: the rate the method needs for default JPEG's QF-95 accuracy)."""
+    """A read-off position: a number (an accuracy fraction ``0.9``, or a rate ``2``), or
+    ``qf:Q``, the anchor's own value at quality Q (e.g. accuracy ``qf:95``: the rate a method
+    needs for default JPEG's QF-95 accuracy; rate ``qf:1``: default JPEG's lowest rate)."""
     text = text.strip()
     if _AT_QUALITY.match(text):
         return text
     try:
         return float(text)
     except ValueError:
-        raise InvalidInputError(
-            f"accuracy targets are fractions (0.9) or qf:Q, got {text!r}"
-        ) from None
+        raise InvalidInputError(f"read-off targets are numbers or qf:Q, got {text!r}") from None
 
 
 def _resolve_target(
-    rows: Sequence[dict[str, Any]], anchor: str, metric: str, target: float | str
+    rows: Sequence[dict[str, Any]], anchor: str, column: str, target: float | str
 ) -> tuple[float, str]:
-    """(accuracy, label) of a target of :func:`parse_target`."""
+    """(value, label) of a target of :func:`parse_target` in ``column`` (an accuracy, shown
+    in percent, or ``scan_bpp``)."""
+
+    def show(value: float) -> str:
+        return f"{value:.3g}" if column == "scan_bpp" else f"{100 * value:.2f}"
+
     if isinstance(target, float | int):
-        return float(target), f"{100 * target:.2f}"
+        return float(target), show(float(target))
     quality = int(_AT_QUALITY.match(target).group(1))  # type: ignore[union-attr]
     found = [r for r in rows if r["method"] == anchor and r.get("quality") == quality]
     if not found:
         raise InvalidInputError(f"no {anchor} point at quality {quality} to read {target} off")
-    value = float(found[0][metric])
-    return value, f"{100 * value:.2f} ({anchor} QF {quality})"
+    value = float(found[0][column])
+    return value, f"{show(value)} ({anchor} QF {quality})"
 
 
 def methods(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -92,7 +96,7 @@ def _bd(anchor: Curve, test: Curve) -> tuple[float | None, float | None, list[st
 def summarize(
     rows: Sequence[dict[str, Any]],
     anchor: str = "jpeg",
-    rates: Sequence[float] = DEFAULT_RATES,
+    rates: Sequence[float | str] = DEFAULT_RATES,
     accuracies: Sequence[float | str] | None = None,
     metric: str = "top1",
 ) -> dict[str, Any]:
@@ -110,10 +114,13 @@ def summarize(
         accuracies = [round(fraction * best, 4) for fraction in RELATIVE_TARGETS]
     resolved = [_resolve_target(rows, anchor, metric, target) for target in accuracies]
     accuracies = [value for value, _ in resolved]
+    rate_targets = [_resolve_target(rows, anchor, "scan_bpp", target) for target in rates]
+    rates = [value for value, _ in rate_targets]
     summary: dict[str, Any] = {
         "anchor": anchor,
         "metric": metric,
-        "rates": list(rates),
+        "rates": rates,
+        "rate_labels": [label for _, label in rate_targets],
         "accuracies": accuracies,
         "accuracy_labels": [label for _, label in resolved],
         "methods": {},
@@ -179,7 +186,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         *_read_off_rows(
             summary,
             "accuracy_at_rate",
-            [f"{rate:g}" for rate in summary["rates"]],
+            summary.get("rate_labels") or [f"{rate:g}" for rate in summary["rates"]],
             lambda value: f"{100 * value:.2f}",
             lambda value, ref: f"{100 * (value - ref):+.2f}",
         ),

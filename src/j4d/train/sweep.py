@@ -75,7 +75,7 @@ def run_sweep(
     out_dir: str | Path,
     val_set: Dataset | None = None,
     qualities: Sequence[int] = DEFAULT_QUALITIES,
-    rates: Sequence[float] = DEFAULT_RATES,
+    rates: Sequence[float | str] = DEFAULT_RATES,
     accuracies: Sequence[float | str] | None = None,
     progress: bool = True,
     workers: int = 0,
