@@ -162,7 +162,13 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Steps between checkpoints.",
             ),
-            click.option("--workers", type=int, default=0, show_default=True),
+            click.option(
+                "--workers",
+                type=int,
+                default=0,
+                show_default=True,
+                help="Data loader processes; a sweep also codes its test files in this many.",
+            ),
             click.option(
                 "--device",
                 default=None,

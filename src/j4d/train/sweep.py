@@ -119,7 +119,13 @@ def run_sweep(
             )
     points += quality_points("jpeg", qualities)
     rows = measure_points(
-        points, models, test, out / "cache", progress=progress, description="test split"
+        points,
+        models,
+        test,
+        out / "cache",
+        workers=max(1, workers),  # the loader workers code the test files too
+        progress=progress,
+        description="test split",
     )
     meta = measurement_meta(", ".join((description or {}).get("models", [])), test)
     summary = write_eval_report(out, rows, points, meta, rates=rates, accuracies=accuracies)
