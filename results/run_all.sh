@@ -121,24 +121,30 @@ $PYTHON results/probes/spectrum.py
 # 18. ImageNet MobileNetV2 at 224x224 (issue 12): distillation from random crops of the 334
 #     full-size ImageNet samples and Kodak-24 (the model's defaults), measured on the 1300
 #     imagenet-val images (centre crop, no resize). The zoo ships the frontier's tables.
-#     About 1 h 45 min on 2 cores (12 runs of ~3.5 min, 32 points of ~40 s).
+#     About 1 h for the sweep on 2 cores (12 runs of about 3 min, 32 points of about 45 s),
+#     about 40 min for the evals and the low-rate runs after it.
 MNV2=results/imagenet-mobilenetv2
 READ=(--accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3)
-TRAIN=(-m mobilenet_v2 --epochs 2 --unlabeled-crops 2048 --batch-size 32 --workers 2)
+TRAIN=(-m mobilenet_v2 --epochs 2 --unlabeled-crops 2048 --batch-size 32)
 $J4D sweep "${TRAIN[@]}" --init qf:50 --init sensitivity:5 --lams 0.03,0.3,1,3,10,30 \
     "${READ[@]}" -q -o $MNV2
 rm -rf src/j4d/zoo/mobilenet_v2 && mkdir -p src/j4d/zoo/mobilenet_v2
 cp $MNV2/frontier/*.json src/j4d/zoo/mobilenet_v2/
 rm -rf src/j4d/zoo/resnet20 && mkdir -p src/j4d/zoo/resnet20
 cp results/cifar10-resnet20/frontier/*.json src/j4d/zoo/resnet20/
+# ... against mozjpeg and jpegli (9 qualities each), probabilistic encoding of the qf:50 runs,
+#     and transfer both ways (jpeg's points are copied from the sweep's cache: the same key)
+for out in imagenet-mobilenetv2-codecs imagenet-mobilenetv2-probabilistic \
+    imagenet-transfer-from-resnet20; do
+    mkdir -p results/$out/cache && cp $MNV2/cache/jpeg_q*.json results/$out/cache/
+done
+Q=(--qualities 1,5,10,20,30,50,70,85,90,95,98,100)
+$J4D eval $MNV2/frontier/*.json -m mobilenet_v2 -c mozjpeg -c jpegli \
+    --qualities 1,5,10,30,50,70,90,95,100 "${READ[@]}" -q -o results/imagenet-mobilenetv2-codecs
+$J4D eval $MNV2/frontier/*.json -m resnet20 -q -o results/cifar10-transfer-from-mobilenetv2
+$J4D eval results/cifar10-resnet20/frontier/*.json -m mobilenet_v2 "${Q[@]}" "${READ[@]}" \
+    -q -o results/imagenet-transfer-from-resnet20
+$J4D eval $MNV2/frontier/qf50_*.json -m mobilenet_v2 --probabilistic --hardness 10 "${Q[@]}" \
+    "${READ[@]}" -q -o results/imagenet-mobilenetv2-probabilistic
 # Low rates from a low-quality init (the paper's recipe for the low end).
 $J4D sweep "${TRAIN[@]}" --init qf:10 --lams 3,10 "${READ[@]}" -q -o results/imagenet-mobilenetv2-low
-# ... against mozjpeg and jpegli, probabilistic encoding, and transfer both ways
-Q=(--qualities 1,5,10,20,30,50,70,85,90,95,98,100)
-$J4D eval $MNV2/frontier/*.json -m mobilenet_v2 -c mozjpeg -c jpegli -j 2 "${Q[@]}" "${READ[@]}" \
-    -q -o results/imagenet-mobilenetv2-codecs
-$J4D eval $MNV2/frontier/*.json -m mobilenet_v2 --probabilistic --hardness 10 -j 2 "${Q[@]}" \
-    "${READ[@]}" -q -o results/imagenet-mobilenetv2-probabilistic
-$J4D eval results/cifar10-resnet20/frontier/*.json -m mobilenet_v2 -j 2 "${Q[@]}" "${READ[@]}" \
-    -q -o results/imagenet-transfer-from-resnet20
-$J4D eval $MNV2/frontier/*.json -m resnet20 -j 2 -q -o results/cifar10-transfer-from-mobilenetv2

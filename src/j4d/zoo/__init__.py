@@ -79,14 +79,14 @@ def nearest(model: str, bpp: float) -> ZooEntry:
 def zoo_listing() -> str:
     """A table of every zoo entry with what it measured."""
     lines = [
-        f"{'model':14s} {'tables':16s} {'scan bpp':>9s} {'file bpp':>9s} {'top-1 %':>8s} "
+        f"{'model':14s} {'tables':22s} {'scan bpp':>9s} {'file bpp':>9s} {'top-1 %':>8s} "
         f"{'agree %':>8s}  measured on"
     ]
     for e in zoo_entries():
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
         source = _data_relative(e.source)
         lines.append(
-            f"{e.model:14s} {e.name:16s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
+            f"{e.model:14s} {e.name:22s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
             f"{100 * e.top1:8.2f} {agreement:>8s}  {e.images} {source} images"
         )
     return "\n".join(lines)
