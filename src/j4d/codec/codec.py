@@ -47,6 +47,20 @@ def clamp_inclusive(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return x.clamp(low, high).detach() + (x - x.detach()) * inside
 
 
+class _ContiguousGradient(torch.autograd.Function):
+    """Identity whose backward hands back a contiguous gradient. A channels-last network (e.g.
+    MobileNetV2 on the CPU) returns the gradient of its input channels-last, and the codec's
+    backward (reshapes into 8x8 blocks) then ran 0.16 s slower per step at batch 32, 224x224."""
+
+    @staticmethod
+    def forward(ctx, images: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return images.view_as(images)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return grad.contiguous()
+
+
 def channel_steps(tables: torch.Tensor) -> torch.Tensor:
     """(2, 64) luma/chroma steps -> (3, 64) steps for Y, Cb, Cr."""
     return tables[list(CHANNEL_TABLE)]
@@ -188,6 +202,8 @@ class JPEGCodec(nn.Module):
             indices = uniform_indices(y, q) if mode == "uniform" else cpmf.sample(generator)
             y_hat = indices.to(y.dtype) * q
         x_hat = synthesize(y_hat, height, width, self.integer_samples)
+        if x_hat.requires_grad:
+            x_hat = _ContiguousGradient.apply(x_hat)
         return CodecOutput(x_hat, y, cpmf, indices, steps, height, width)
 
     def extra_repr(self) -> str:

@@ -99,20 +99,6 @@ REGISTRY: dict[str, ModelSpec] = {
 TORCHVISION_PREFIX = "torchvision:"
 
 
-class _ContiguousGradient(torch.autograd.Function):
-    """Identity whose backward hands back a contiguous gradient. A channels-last network
-    returns the gradient of its input channels-last, and the codec's backward (reshapes into
-    8x8 blocks) then ran 0.16 s slower per MobileNetV2 step at batch 32 (bench/)."""
-
-    @staticmethod
-    def forward(ctx, images: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return images.view_as(images)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return grad.contiguous()
-
-
 class Classifier(nn.Module):
     """A frozen classifier that takes RGB images in [0, 255] (the codec's range), normalizes
     them as its training did, and returns logits.
@@ -134,7 +120,6 @@ class Classifier(nn.Module):
         # MobileNetV2's depthwise convolutions run 1.5-2x faster on the CPU in channels-last
         # layout (bench/); the small CIFAR models keep the layout their results were measured in.
         self.network = network.to(memory_format=torch.channels_last) if channels_last else network
-        self.channels_last = channels_last
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255.0)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255.0)
         self.input_size = input_size
@@ -142,8 +127,6 @@ class Classifier(nn.Module):
         self.data = data
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if self.channels_last and images.requires_grad:
-            images = _ContiguousGradient.apply(images)
         return self.network((images - self.mean) / self.std)
 
     def freeze(self) -> Classifier:
