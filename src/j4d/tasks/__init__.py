@@ -1,0 +1,1 @@
+"""Tasks: what a model's output means (classification, segmentation): the loss and metrics."""
