@@ -7,8 +7,9 @@ trained on CamVid train (367 pairs, full 360x480) on the CPU.
 Seeded (the same command gives the same weights on one machine); checkpoints every epoch into
 ``--work`` and resumes from there when run again. At the end it measures val mIoU, writes the
 weights as fp16 into the package (``src/j4d/models/weights/``) and prints their sha256.
-Loss: cross-entropy with median-frequency class weights (SegNet's), void ignored. Augmentation:
-horizontal flip and a random scale in [0.75, 1.5] with a random 360x480 crop (void padding).
+Loss: cross-entropy with median-frequency class weights (SegNet's), void ignored. The first 4
+backbone blocks (full resolution, costly to backpropagate) stay as on ImageNet. Augmentation:
+horizontal flip, a random scale in [0.75, 1.5] and a random 360x480 crop (void padding).
 """
 
 from __future__ import annotations
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--backbone-lr", type=float, default=3e-4)
+    parser.add_argument(
+        "--frozen-blocks", type=int, default=4, help="first backbone blocks kept as on ImageNet"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="fp16 weights out")
     parser.add_argument("--limit", type=int, default=None, help="train images (smoke runs)")
@@ -131,9 +135,11 @@ def main(argv: list[str] | None = None) -> None:
         val_images, val_labels = val_images[: args.limit], val_labels[: args.limit]
     weights = median_frequency_weights(train_labels, classes.num_classes)
     model = build(data, classes.num_classes)
+    model.features[: args.frozen_blocks].requires_grad_(False)  # no backward through them
+    trained = [p for p in model.features.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
-            {"params": model.features.parameters(), "lr": args.backbone_lr},
+            {"params": trained, "lr": args.backbone_lr},
             {"params": model.head.parameters(), "lr": args.lr},
         ],
         weight_decay=1e-4,
