@@ -148,6 +148,7 @@ $J4D eval $MNV2/frontier/qf50_*.json -m mobilenet_v2 --probabilistic --hardness 
     "${READ[@]}" -q -o results/imagenet-mobilenetv2-probabilistic
 # Low rates from a low-quality init (the paper's recipe for the low end), 6 epochs: 13 min a
 # run on 2 cores (the objective stops falling after epoch 2-3).
-mkdir -p results/imagenet-mobilenetv2-low/cache && cp $MNV2/cache/jpeg_q*.json $_
+mkdir -p results/imagenet-mobilenetv2-low/cache
+cp $MNV2/cache/jpeg_q*.json results/imagenet-mobilenetv2-low/cache/
 $J4D sweep -m mobilenet_v2 --epochs 6 --unlabeled-crops 2048 --batch-size 32 --init qf:10 \
     --lams 3,10,30 "${READ[@]}" -q -o results/imagenet-mobilenetv2-low
