@@ -11,11 +11,11 @@ from j4d.evaluation import (
     Curve,
     accuracy_at_rate,
     bd_rate,
-    classify,
     code_images,
     evaluate_tables,
     pareto_frontier,
     rate_at_accuracy,
+    score,
 )
 from j4d.jpegio import decode, encode_uniform, file_rate
 from j4d.models import create_model
@@ -68,7 +68,7 @@ def test_real_file_point_matches_files_and_decoder(data_root, cifar_images):
     assert torch.equal(coded.decoded[3], torch.tensor(decode(data)).permute(2, 0, 1))
     model = create_model("resnet20", data_root=data_root)
     (point,) = evaluate_tables(model, images, labels, tables)
-    assert point.top1 == classify(model, coded.decoded, labels)[0]
+    assert point.metrics["top1"] == score(model, coded.decoded, labels)["top1"]
     assert point.scan_bpp == pytest.approx(coded.scan_bpp.mean())
     assert point.scan_bpp < point.file_bpp
-    assert 0.3 < point.top1 <= point.top5 <= 1.0
+    assert 0.3 < point.metrics["top1"] <= point.metrics["top5"] <= 1.0

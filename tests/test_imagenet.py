@@ -15,7 +15,7 @@ from j4d.cli.training import make_setup
 from j4d.data import IMAGENET, read_class_list
 from j4d.datasets import ImageFolderDataset, UnlabeledCrops, parse_resize, preprocess
 from j4d.errors import InvalidInputError
-from j4d.evaluation.realfile import classify, reference_classes
+from j4d.evaluation.realfile import reference_predictions, score
 from j4d.models import create_model
 from j4d.train import TrainConfig, train_tables
 from j4d.train.trainer import Trainer
@@ -94,11 +94,13 @@ def test_mobilenet_v2_loads_strictly_and_classifies_imagenet_val(data_root, mobi
 
     test = load_test_split(data_root, None, mobilenet, 100)
     assert test.images.shape == (100, 3, 224, 224)
-    top1, top5, agreement = classify(mobilenet, test.images, test.labels)
+    measured = score(mobilenet, test.images, test.labels)
+    top1, top5, agreement = measured["top1"], measured["top5"], measured["agreement"]
     assert top1 >= 0.7 and top5 >= 0.88 and agreement != agreement  # NaN without references
-    (reference,) = reference_classes(mobilenet, test.images)
-    assert classify(mobilenet, test.images, test.labels, reference)[2] == 1.0
-    assert classify(mobilenet, test.images, test.labels, test.labels)[2] == top1
+    (reference,) = reference_predictions(mobilenet, test.images)
+    assert score(mobilenet, test.images, test.labels, reference)["agreement"] == 1.0
+    as_reference = test.labels[:, None]  # agreement with the labels as "predictions" = top-1
+    assert score(mobilenet, test.images, test.labels, as_reference)["agreement"] == top1
 
 
 def test_imagenet_models_learn_from_unlabeled_crops_by_default(data_root):

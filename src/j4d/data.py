@@ -45,6 +45,10 @@ IMAGENET = DataDefaults(
 )
 
 
+#: CamVid road scenes (paired ``images/`` + ``labels/`` folders, 360x480, kept at their size).
+CAMVID = DataDefaults("camvid", "camvid/train", "camvid/val", (), "none", "camvid/classes.txt")
+
+
 def default_data_root() -> Path:
     """The data folder: ``$J4D_DATA``, else ``../shared/data`` beside the working directory or
     beside this source checkout (the first that exists)."""

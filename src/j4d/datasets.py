@@ -24,13 +24,11 @@ from torchvision.transforms.v2 import functional as TF
 
 from j4d.errors import InvalidInputError
 from j4d.jpegio.images import image_files, load_image_tensor
+from j4d.tasks.base import UNLABELED
 
 # ImageNet-style models resize the short side to input * 256 / 224 before the centre crop.
 _RESIZE_RATIO = 256 / 224
 _SMALL_INPUT = 64  # up to this side (CIFAR-like), resize straight to the input size
-#: Label of an image without one (:class:`UnlabeledCrops`); the task loss labels it with the
-#: model's top class on the uncompressed image.
-UNLABELED = -1
 _CACHE_BYTES = 2**30  # decoded, downscaled unlabeled images kept per process
 
 
@@ -90,7 +88,7 @@ def preprocess(
     return TF.center_crop(image, [input_size, input_size])
 
 
-def _draws(seed: int, epoch: int, index: int) -> torch.Generator:
+def draws(seed: int, epoch: int, index: int) -> torch.Generator:
     """The random draws of sample ``index`` in ``epoch``: the same whatever loads it."""
     entropy = np.random.SeedSequence([seed, epoch, index])
     return torch.Generator().manual_seed(int(entropy.generate_state(1)[0]))
@@ -180,7 +178,7 @@ class ImageFolderDataset(Dataset):
         except InvalidInputError as error:
             raise InvalidInputError(error.problem, path) from None
         if self.augment is not None:
-            image = augment(image, self.augment, _draws(self.seed, self.epoch, index))
+            image = augment(image, self.augment, draws(self.seed, self.epoch, index))
         return image.contiguous(), label
 
 
@@ -253,7 +251,7 @@ class UnlabeledCrops(Dataset):
         if not 0 <= index < self.crops:
             raise IndexError(index)
         image = self._image(index % len(self.paths))
-        generator = _draws(self.seed, self.epoch, index)
+        generator = draws(self.seed, self.epoch, index)
         largest = min(image.shape[-2:])
         short = int(torch.randint(self.input_size, largest + 1, (), generator=generator))
         if short != largest:

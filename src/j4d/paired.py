@@ -8,7 +8,9 @@ their size: no resize (a segmentation model takes any size divisible by 8).
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from j4d.datasets import Augment, draws
 from j4d.errors import InvalidInputError
 from j4d.jpegio.images import image_files, load_image
 
@@ -76,21 +79,35 @@ def load_label(path: Path) -> np.ndarray:
         raise InvalidInputError(f"cannot read label image ({error})", path) from None
 
 
+def is_paired_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds ``images/`` and ``labels/`` (a :class:`PairedFolderDataset`)."""
+    path = Path(path)
+    return (path / "images").is_dir() and (path / "labels").is_dir()
+
+
 class PairedFolderDataset(Dataset):
     """(image (3, H, W) uint8, label (H, W) int64) pairs of ``root/images`` and ``root/labels``.
 
     Every image needs a label of the same stem and size, with values among the classes (or the
     ignore index); a pair that breaks this is a one-line error naming the file, raised when the
-    dataset is built (``check=True``, reading every label once) or when the pair is read."""
+    dataset is built (``check=True``, reading every label once) or when the pair is read.
+    ``limit`` keeps the first N pairs (by file name); ``hflip`` flips image and label together
+    at random, drawn from (seed, epoch, index) as for the other datasets."""
 
     def __init__(
         self,
         root: str | os.PathLike[str],
         classes: SegmentationClasses,
         check: bool = True,
+        limit: int | None = None,
+        hflip: bool = False,
+        seed: int = 0,
     ) -> None:
         self.root = Path(root)
         self.classes = classes
+        self.hflip = hflip
+        self.seed = seed
+        self.epoch = 0
         images_dir, labels_dir = self.root / "images", self.root / "labels"
         for folder in (images_dir, labels_dir):
             if not folder.is_dir():
@@ -106,6 +123,7 @@ class PairedFolderDataset(Dataset):
                 f"({len(missing)} image(s) without a label)",
                 missing[0],
             )
+        self.images = self.images[:limit] if limit else self.images
         self.labels = [labels[p.stem] for p in self.images]
         if check:
             for index in range(len(self)):
@@ -113,6 +131,21 @@ class PairedFolderDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Flips depend on the epoch: call before each training epoch."""
+        self.epoch = epoch
+
+    def select(self, indices: Sequence[int], augment: Augment | None = None) -> PairedFolderDataset:
+        """The same dataset restricted to ``indices`` (in that order), flipping image and label
+        at random if ``augment.hflip`` (random crops do not apply: images keep their size)."""
+        if augment is not None and augment.crop_padding:
+            raise InvalidInputError("--crop-padding does not apply to paired folders", self.root)
+        chosen = copy.copy(self)
+        chosen.images = [self.images[i] for i in indices]
+        chosen.labels = [self.labels[i] for i in indices]
+        chosen.hflip = augment is not None and augment.hflip
+        return chosen
 
     def _label(self, index: int) -> np.ndarray:
         path = self.labels[index]
@@ -134,4 +167,6 @@ class PairedFolderDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = torch.from_numpy(load_image(self.images[index]).copy()).permute(2, 0, 1)
         label = torch.from_numpy(self._label(index).astype(np.int64))
-        return image, label
+        if self.hflip and torch.rand((), generator=draws(self.seed, self.epoch, index)) < 0.5:
+            image, label = image.flip(-1), label.flip(-1)
+        return image.contiguous(), label.contiguous()

@@ -24,6 +24,7 @@ from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import measurement_meta, write_eval_report
 from j4d.evaluation.summary import summary_markdown
 from j4d.models import create_models
+from j4d.tasks import task_of
 
 ANCHOR = "jpeg"
 
@@ -107,7 +108,9 @@ def command(
         points, models, test, out_dir / "cache", workers, progress=not quiet, description="eval"
     )
     meta = measurement_meta(", ".join(model_specs), test)
-    summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies)
+    summary = write_eval_report(
+        out_dir, rows, points, meta, ANCHOR, rates, accuracies, task_of(models[0])
+    )
     click.echo(summary_markdown(summary))
     click.echo(f"eval: {out_dir / 'summary.md'}")
     return 0

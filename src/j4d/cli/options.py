@@ -10,12 +10,18 @@ import click
 
 from j4d.codec.quantize import Softness
 from j4d.data import DataDefaults, read_class_list
-from j4d.datasets import parse_resize
+from j4d.datasets import ImageFolderDataset, parse_resize
 from j4d.errors import InvalidInputError
 from j4d.evaluation.report import DEFAULT_QUALITIES
 from j4d.evaluation.summary import DEFAULT_RATES, parse_target
-from j4d.evaluation.testset import TestImages, load_test_images
+from j4d.evaluation.testset import TestImages, load_paired_test_images, load_test_images
 from j4d.jpegio.images import image_files
+from j4d.paired import (
+    PairedFolderDataset,
+    SegmentationClasses,
+    is_paired_folder,
+    read_segmentation_classes,
+)
 from j4d.tables import QuantTables
 
 
@@ -209,6 +215,48 @@ def read_off_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+def segmentation_classes(
+    root: Path, model: Any, classes_file: Path | None, folder: Path
+) -> SegmentationClasses:
+    """The classes file given, else the model's, checked against the model's output."""
+    path = classes_file or (root / model.data.classes if model.data.classes else None)
+    if path is None:
+        raise InvalidInputError("a paired folder needs --classes FILE", folder)
+    classes = read_segmentation_classes(path)
+    expected = getattr(model.task, "num_classes", None)
+    if expected is not None and classes.num_classes != expected:
+        raise InvalidInputError(
+            f"{classes.num_classes} classes, but the model predicts {expected}", path
+        )
+    return classes
+
+
+def labeled_dataset(
+    root: Path,
+    folder: Path,
+    default: Path | None,
+    model: Any,
+    resize: int | str | None = None,
+    classes_file: Path | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+) -> ImageFolderDataset | PairedFolderDataset:
+    """A labeled folder for ``model``: paired ``images/`` + ``labels/`` folders as they are,
+    an ImageFolder tree preprocessed to the model's input (:func:`folder_resize`) and
+    labeled by its class list."""
+    if is_paired_folder(folder):
+        classes = segmentation_classes(root, model, classes_file, folder)
+        return PairedFolderDataset(folder, classes, limit=limit, seed=seed)
+    data: DataDefaults = model.data
+    return ImageFolderDataset(
+        folder,
+        model.input_size,
+        limit=limit,
+        resize=folder_resize(folder, default, data, resize),
+        classes=class_list(root, data, classes_file),
+    )
+
+
 def load_test_split(
     root: Path,
     test_dir: Path | None,
@@ -218,11 +266,14 @@ def load_test_split(
     classes_file: Path | None = None,
 ) -> TestImages:
     """The ``--test`` split (default: the ``model``'s test folder under ``root``) as
-    :class:`TestImages`, labeled by the model's class list and preprocessed as
-    :func:`folder_resize` says."""
+    :class:`TestImages`: an ImageFolder tree labeled by the model's class list and
+    preprocessed as :func:`folder_resize` says, or paired image / label folders."""
     data: DataDefaults = model.data
     default = root / data.test
     folder = test_dir or default
+    if is_paired_folder(folder):
+        classes = segmentation_classes(root, model, classes_file, folder)
+        return load_paired_test_images(folder, classes, count)
     return load_test_images(
         folder,
         model.input_size,

@@ -1,4 +1,4 @@
-"""``j4d train``: learn tables for frozen classifiers; writes a resumable run directory."""
+"""``j4d train``: learn tables for frozen models; writes a resumable run directory."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from j4d.cli.training import make_config, make_setup, model_options, training_options
+from j4d.tasks import describe_metric, task_of
 from j4d.train import Sensitivity, train_tables
 
 
@@ -57,9 +58,9 @@ def command(
     entries), measuring real files on a held-out slice after every epoch.
 
     Writes RUN_DIR/config.json, history.csv (per epoch: task loss, cross-entropy, estimated
-    bpp, real scan bpp and top-1 on the validation slice), checkpoint.pt, and the final tables
-    as tables.json, tables.txt (cjpeg -qtables) and tables.png. Ctrl-C keeps a checkpoint:
-    rerun with --resume.
+    bpp, real scan bpp and the task's metrics on the validation slice), checkpoint.pt, and
+    the final tables as tables.json, tables.txt (cjpeg -qtables) and tables.png. Ctrl-C keeps
+    a checkpoint: rerun with --resume.
     """
     config = make_config(lam, init, options)  # settings first: their errors are cheap
     setup = make_setup(options)
@@ -78,10 +79,11 @@ def command(
     )
     click.echo(f"tables: {run_dir / 'tables.json'}")
     validation = result.tables.meta.get("validation")
+    task = task_of(setup.models[0])
     if validation:
         click.echo(
             f"validation ({validation['images']} held-out images, real files, 4:4:4, optimized "
-            f"Huffman): top-1 {100 * validation['top1']:.2f}%, "
+            f"Huffman): {describe_metric(task, validation[task.primary])}, "
             f"{validation['scan_bpp']:.3f} scan bpp"
         )
     return 0

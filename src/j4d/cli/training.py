@@ -12,9 +12,8 @@ import click
 import torch
 
 from j4d.cli.options import (
-    class_list,
     data_option,
-    folder_resize,
+    labeled_dataset,
     labeled_folder_options,
     model_option,
 )
@@ -22,7 +21,8 @@ from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.datasets import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
 from j4d.errors import InvalidInputError
-from j4d.models import Classifier, create_models
+from j4d.models import FrozenModel, create_models
+from j4d.paired import PairedFolderDataset
 from j4d.train.config import LR_SCHEDULES, QUANTIZERS, SOFTNESS_MODES, TrainConfig
 from j4d.train.objective import TASK_LOSSES
 
@@ -206,9 +206,9 @@ def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
 class Setup:
     """Models and the training / validation split of one command."""
 
-    models: list[Classifier]
-    train: ImageFolderDataset | UnlabeledCrops
-    val: ImageFolderDataset | None  # None: no labeled folder to hold a slice out of
+    models: list[FrozenModel]
+    train: ImageFolderDataset | PairedFolderDataset | UnlabeledCrops
+    val: ImageFolderDataset | PairedFolderDataset | None  # None: no labeled folder
     data_root: Path
     description: dict[str, Any]
 
@@ -230,15 +230,18 @@ def make_setup(options: dict[str, Any]) -> Setup:
         raise InvalidInputError("nothing to learn from: give --train FOLDER or --unlabeled FOLDER")
     augment = Augment(options.get("hflip", True), options.get("crop_padding"))
     description: dict[str, Any] = {"models": list(options["model_specs"])}
-    train: ImageFolderDataset | UnlabeledCrops | None = None
+    train: ImageFolderDataset | PairedFolderDataset | UnlabeledCrops | None = None
     val = None
     if train_dir is not None:
-        dataset = ImageFolderDataset(
+        dataset = labeled_dataset(
+            root,
             train_dir,
-            size,
-            limit=options.get("limit"),
-            resize=folder_resize(train_dir, default_train, data, options.get("resize")),
-            classes=class_list(root, data, options.get("classes_file")),
+            default_train,
+            models[0],
+            options.get("resize"),
+            options.get("classes_file"),
+            options.get("limit"),
+            options["seed"],
         )
         train, val = holdout_split(dataset, options.get("val_size", 0), options["seed"], augment)
         description.update(train=str(train_dir), train_images=len(train))

@@ -1,4 +1,4 @@
-"""Rate-accuracy from real files: codecs to compare, encode / decode / classify with a cache,
+"""Rate-accuracy from real files: codecs to compare, encode / decode / score with a cache,
 curves and summaries (Pareto frontier, BD-rate, read-offs at a rate or an accuracy)."""
 
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
@@ -13,11 +13,11 @@ from j4d.evaluation.points import measure_points, point_row
 from j4d.evaluation.realfile import (
     CodedImages,
     RealFilePoint,
-    classify,
     code_images,
     evaluate_coded,
     evaluate_tables,
     load_split,
+    score,
     worker_pool,
 )
 from j4d.evaluation.summary import summarize, summary_markdown
@@ -32,7 +32,6 @@ __all__ = [
     "TestImages",
     "accuracy_at_rate",
     "bd_rate",
-    "classify",
     "code_images",
     "evaluate_coded",
     "evaluate_tables",
@@ -43,6 +42,7 @@ __all__ = [
     "point_row",
     "quality_points",
     "rate_at_accuracy",
+    "score",
     "summarize",
     "summary_markdown",
     "tables_point",

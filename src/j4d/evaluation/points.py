@@ -1,10 +1,10 @@
 """Measuring codec points on a test split, with a per-point cache so an interrupted run resumes.
 
 Each point's row holds the point's settings, mean scan / whole-file bpp, mean PSNR and SSIM,
-and top-1 / top-5 / agreement (mean over models, and each model's top-1 when there are
-several). A row is
-written to ``CACHE/<name>.json`` as soon as it is measured and reused while the images, the
-models and the point's settings (tables values included) are unchanged.
+and the task's metrics (e.g. top-1 / top-5 / agreement: mean over models, and each model's
+primary metric when there are several). A row is written to ``CACHE/<name>.json`` as soon as
+it is measured and reused while the images, the models and the point's settings (tables values
+included) are unchanged.
 """
 
 from __future__ import annotations
@@ -24,32 +24,30 @@ from j4d.evaluation.realfile import (
     RealFilePoint,
     code_images,
     evaluate_coded,
-    reference_classes,
+    reference_predictions,
     worker_pool,
 )
 from j4d.evaluation.testset import TestImages
 from j4d.fileutil import atomic_write_text
 from j4d.models import model_name
-
-#: Accuracy columns of every row (cached rows without one of them are measured again).
-METRICS = ("top1", "top5", "agreement")
+from j4d.tasks import task_of
 
 
 def point_row(
     name: str, points: Sequence[RealFilePoint], models: Sequence[nn.Module], **extra: Any
 ) -> dict[str, Any]:
-    """One output row: ``extra`` settings, rates, distortion, top-1 / top-5 averaged over
-    models, and each model's top-1 when there are several."""
+    """One output row: ``extra`` settings, rates, distortion, the task's metrics averaged over
+    models, and each model's primary metric (e.g. ``top1[resnet20]``) when there are several."""
     row: dict[str, Any] = {"name": name, **extra}
     first = points[0]
     row.update(scan_bpp=first.scan_bpp, file_bpp=first.file_bpp, psnr=first.psnr)
     row["ssim"] = first.ssim
-    row["top1"] = float(np.mean([p.top1 for p in points]))
-    row["top5"] = float(np.mean([p.top5 for p in points]))
-    row["agreement"] = float(np.mean([p.agreement for p in points]))
+    task = task_of(models[0])
+    for metric in task.metrics:
+        row[metric] = float(np.mean([p.metrics[metric] for p in points]))
     if len(points) > 1:
         pairs = zip(models, points, strict=True)
-        row.update({f"top1[{model_name(m)}]": p.top1 for m, p in pairs})
+        row.update({f"{task.primary}[{model_name(m)}]": p.metrics[task.primary] for m, p in pairs})
     return row
 
 
@@ -58,7 +56,7 @@ def _cache_key(point: CodecPoint, test: TestImages, models: Sequence[nn.Module])
         "point": point.describe(),
         "images": test.describe(),
         "models": [model_name(m) for m in models],
-        "metrics": list(METRICS),
+        "metrics": list(task_of(models[0]).metrics),  # rows without one are measured again
     }
     if point.tables is not None:
         key["tables_sha1"] = hashlib.sha1(point.tables.to_array().tobytes()).hexdigest()
@@ -86,7 +84,7 @@ def measure_points(
             todo.append((len(rows) - 1, point, key))
     if not todo:
         return rows
-    references = reference_classes(models, test.images)
+    references = reference_predictions(models, test.images)
     with worker_pool(workers) as pool:
         for index, point, key in tqdm(todo, desc=description, unit="point", disable=not progress):
             coded = code_images(test.images, point.encode, pool)

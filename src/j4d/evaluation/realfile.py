@@ -13,7 +13,7 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from j4d.jpegio import decode, encode_probabilistic, encode_uniform, file_rate
 from j4d.metrics import psnr, ssim
 from j4d.models import models_device
 from j4d.tables import QuantTables
+from j4d.tasks import task_of
 
 #: The decoder of every file measured here.
 DECODER = "Pillow (libjpeg-turbo)"
@@ -47,21 +48,20 @@ class CodedImages:
 
 @dataclass(frozen=True)
 class RealFilePoint:
-    """One codec point for one model: mean rates, top-1 / top-5 accuracy (fractions), mean
-    PSNR (dB) and SSIM over the images, and the agreement: the share of images whose top-1
-    class after compression is the model's top-1 on the uncompressed image (no label noise)."""
+    """One codec point for one model: mean rates, mean PSNR (dB) and SSIM over the images, and
+    the model's task metrics (fractions; e.g. top-1 / top-5 / agreement for a classifier,
+    mIoU / pixel accuracy / agreement for a segmenter; see :mod:`j4d.tasks`)."""
 
     images: int
     scan_bpp: float
     file_bpp: float
-    top1: float
-    top5: float
+    metrics: dict[str, float] = field(default_factory=dict)
     psnr: float = float("nan")
     ssim: float = float("nan")
-    agreement: float = float("nan")
 
     def as_dict(self) -> dict[str, float | int]:
-        return asdict(self)
+        flat = {k: v for k, v in asdict(self).items() if k != "metrics"}
+        return {**flat, **self.metrics}
 
 
 #: PSNR of an exactly reproduced image (MSE 0) counts as this many dB in means.
@@ -69,11 +69,12 @@ PSNR_CAP = 100.0
 
 
 def load_split(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """All (image, label) pairs of ``dataset`` (first ``limit``) as a uint8 batch and labels."""
+    """All (image, label) pairs of ``dataset`` (first ``limit``) as a uint8 batch and labels
+    (class indices, or label maps)."""
     count = len(dataset) if limit is None else min(limit, len(dataset))  # type: ignore[arg-type]
     pairs = [dataset[index] for index in range(count)]
     images = torch.stack([torch.as_tensor(image, dtype=torch.uint8) for image, _ in pairs])
-    return images, torch.tensor([int(label) for _, label in pairs])
+    return images, torch.stack([torch.as_tensor(label, dtype=torch.int64) for _, label in pairs])
 
 
 @contextmanager
@@ -160,39 +161,40 @@ def inference_batch(images: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def top5_classes(model: nn.Module, images: torch.Tensor, batch_size: int | None = None):
-    """(N, 5) best classes of ``model`` on a uint8 batch (the model takes [0, 255]), best first."""
+def predictions(
+    model: nn.Module, images: torch.Tensor, batch_size: int | None = None
+) -> torch.Tensor:
+    """What ``model``'s task scores of its output on a uint8 batch (the model takes [0, 255]):
+    e.g. a classifier's (N, 5) best classes, a segmenter's (N, H, W) class maps."""
     device = models_device([model])
+    task = task_of(model)
     batch_size = batch_size or inference_batch(images)
-    best = []
+    kept = []
     for start in range(0, len(images), batch_size):
-        logits = model(images[start : start + batch_size].to(device, torch.float32))
-        best.append(logits.topk(min(5, logits.shape[1]), dim=1).indices.cpu())
-    return torch.cat(best)
+        kept.append(
+            task.predict(model(images[start : start + batch_size].to(device, torch.float32)))
+        )
+    return torch.cat(kept)
 
 
-def reference_classes(
+def reference_predictions(
     models: nn.Module | Sequence[nn.Module], images: torch.Tensor
 ) -> list[torch.Tensor]:
-    """Each model's top-1 class on the uncompressed images: what agreement is measured to."""
+    """Each model's predictions on the uncompressed images: what agreement is measured to."""
     models = [models] if isinstance(models, nn.Module) else list(models)
-    return [top5_classes(model, images)[:, 0] for model in models]
+    return [predictions(model, images) for model in models]
 
 
-def classify(
+def score(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
     reference: torch.Tensor | None = None,
     batch_size: int | None = None,
-) -> tuple[float, float, float]:
-    """Top-1 and top-5 accuracy of ``model`` on a uint8 batch, and its agreement with the
-    ``reference`` classes (NaN without them)."""
-    best = top5_classes(model, images, batch_size)
-    top1 = float((best[:, 0] == labels).float().mean())
-    top5 = float((best == labels[:, None]).any(dim=1).float().mean())
-    agree = float("nan") if reference is None else float((best[:, 0] == reference).float().mean())
-    return top1, top5, agree
+) -> dict[str, float]:
+    """``model``'s task metrics on a uint8 batch; agreement with the ``reference``
+    predictions (from :func:`reference_predictions`; NaN without them)."""
+    return task_of(model).score(predictions(model, images, batch_size), labels, reference)
 
 
 def evaluate_coded(
@@ -202,7 +204,7 @@ def evaluate_coded(
     references: Sequence[torch.Tensor] | None = None,
 ) -> list[RealFilePoint]:
     """One point per model for images already coded (rates and distortion are shared);
-    ``references`` (from :func:`reference_classes`) give the agreement."""
+    ``references`` (from :func:`reference_predictions`) give the agreement."""
     models = [models] if isinstance(models, nn.Module) else list(models)
     shared = {
         "scan_bpp": float(coded.scan_bpp.mean()),
@@ -213,8 +215,8 @@ def evaluate_coded(
     points = []
     for i, model in enumerate(models):
         reference = references[i] if references is not None else None
-        top1, top5, agree = classify(model, coded.decoded, labels, reference)
-        points.append(RealFilePoint(len(labels), top1=top1, top5=top5, agreement=agree, **shared))
+        metrics = score(model, coded.decoded, labels, reference)
+        points.append(RealFilePoint(len(labels), metrics=metrics, **shared))
     return points
 
 

@@ -24,6 +24,7 @@ from j4d.evaluation.summary import (
 )
 from j4d.evaluation.testset import TestImages
 from j4d.fileutil import atomic_write_csv, atomic_write_text
+from j4d.tasks import Classification, Task, describe_metric
 
 DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
 
@@ -49,13 +50,18 @@ def write_eval_report(
     anchor: str = "jpeg",
     rates: Sequence[float | str] = DEFAULT_RATES,
     accuracies: Sequence[float | str] | None = None,
+    task: Task | None = None,
 ) -> dict[str, Any]:
     """All ``j4d eval`` outputs for measured ``rows`` (one per point of ``points``):
     ``points.csv`` / ``.json`` (with ``meta``), ``frontier.csv`` (each method's Pareto front),
     ``summary.md`` / ``.json`` (vs ``anchor``), ``rate_accuracy`` and ``rate_distortion``
     plots (PNG + SVG) and ``heatmaps/`` of learned vs anchor tables at about the same rate.
-    Returns the summary."""
+    Curves and read-offs use the ``task``'s primary metric (default: classification, top-1),
+    and again its agreement. Returns the summary."""
     from j4d.plots import rate_accuracy
+
+    task = task or Classification()
+    primary = task.primary
 
     comments = [f"{key}: {value}" for key, value in meta.items()]
     atomic_write_csv(out / "points.csv", rows, comments)
@@ -66,14 +72,14 @@ def write_eval_report(
     fronts = {}
     for name in names:
         own = [r for r in rows if r["method"] == name]
-        fronts[name] = [own[i] for i in pareto_frontier([(r["scan_bpp"], r["top1"]) for r in own])]
+        fronts[name] = [own[i] for i in pareto_frontier([(r["scan_bpp"], r[primary]) for r in own])]
     atomic_write_csv(out / "frontier.csv", [r for name in names for r in fronts[name]], comments)
-    summary = summarize(rows, anchor, rates, accuracies)
+    summary = summarize(rows, anchor, rates, accuracies, metric=primary)
     summary["meta"] = meta
     summary["frontier"] = {name: [r["name"] for r in fronts[name]] for name in names}
-    model_columns = [key for key in rows[0] if key.startswith("top1[")]
+    model_columns = [key for key in rows[0] if key.startswith(f"{primary}[")]
     summary["per_model"] = {
-        key[len("top1[") : -1]: summarize(rows, anchor, rates, accuracies, metric=key)
+        key[len(primary) + 1 : -1]: summarize(rows, anchor, rates, accuracies, metric=key)
         for key in model_columns
     }
     # rows measured before agreement was a column (committed reports) have none
@@ -83,7 +89,7 @@ def write_eval_report(
     title = f"{meta.get('models', '')}; {meta.get('images', '')}"
     swept = [n for n in names if n not in QUALITY_CODECS]
     plots = [
-        ("top1", "rate_accuracy", "top-1 accuracy (%)", 100.0, "lower right"),
+        (primary, "rate_accuracy", f"{task.labels[primary]} (%)", 100.0, "lower right"),
         ("psnr", "rate_distortion", "PSNR (dB)", 1.0, "lower right"),
     ]
     if has_agreement:
@@ -105,13 +111,14 @@ def write_eval_report(
             yscale=scale,
             legend=legend,
         )
-    summary["heatmaps"] = _table_heatmaps(out / "heatmaps", rows, points, fronts, swept, anchor)
+    summary["heatmaps"] = _table_heatmaps(
+        out / "heatmaps", rows, points, fronts, swept, anchor, task
+    )
     text = f"# Rate-accuracy evaluation\n\n{title}\n\n"
     text += _settings_markdown(rows, meta) + "\n" + summary_markdown(summary)
     if has_agreement:
-        text += (
-            "\n## By agreement (top-1 class after compression = top-1 on the uncompressed "
-            "image)\n\n" + summary_markdown(summary["by_agreement"])
+        text += f"\n## By agreement ({task.agreement_means})\n\n" + summary_markdown(
+            summary["by_agreement"]
         )
     for name, own in summary["per_model"].items():
         text += f"\n## {name} alone\n\n" + summary_markdown(own)
@@ -141,6 +148,7 @@ def _table_heatmaps(
     fronts: dict[str, list[dict[str, Any]]],
     swept: Sequence[str],
     anchor: str,
+    task: Task,
 ) -> list[str]:
     """Learned tables beside the anchor's tables closest in scan bpp (lowest, middle and
     highest rate of each tables method's front), like the paper's Fig. 7."""
@@ -168,9 +176,9 @@ def _table_heatmaps(
                 ],
                 [path],
                 suptitle=(
-                    f"{row['name']}: {row['scan_bpp']:.3f} bpp, top-1 {100 * row['top1']:.2f} %"
-                    f"  |  {near['name']}: {near['scan_bpp']:.3f} bpp, "
-                    f"top-1 {100 * near['top1']:.2f} %"
+                    f"{row['name']}: {row['scan_bpp']:.3f} bpp, "
+                    f"{describe_metric(task, row[task.primary])}  |  {near['name']}: "
+                    f"{near['scan_bpp']:.3f} bpp, {describe_metric(task, near[task.primary])}"
                 ),
             )
             written.append(str(path.relative_to(folder.parent)))

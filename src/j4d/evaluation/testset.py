@@ -1,4 +1,5 @@
-"""The measurement split: preprocessed uint8 images and labels, with unreadable files skipped."""
+"""The measurement split: preprocessed uint8 images and labels (class indices, or label maps of
+paired folders), with unreadable files skipped."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from j4d.data import class_spread_files
 from j4d.datasets import ImageFolderDataset
 from j4d.errors import InvalidInputError
+from j4d.paired import PairedFolderDataset, SegmentationClasses
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,18 @@ def load_test_images(
     if not images:
         raise InvalidInputError(f"none of the {len(chosen)} images could be read", folder)
     return TestImages(torch.stack(images), torch.tensor(labels), str(folder), tuple(skipped))
+
+
+def load_paired_test_images(
+    folder: str | os.PathLike[str], classes: SegmentationClasses, count: int | None = None
+) -> TestImages:
+    """The first ``count`` pairs (by file name; all if None) of a paired ``images/`` +
+    ``labels/`` folder, as they are (no resize: every image must have the same size)."""
+    dataset = PairedFolderDataset(folder, classes, limit=count)
+    pairs = [dataset[index] for index in range(len(dataset))]
+    sizes = {tuple(image.shape[-2:]) for image, _ in pairs}
+    if len(sizes) > 1:
+        shown = ", ".join(f"{w}x{h}" for h, w in sorted(sizes)[:3])
+        raise InvalidInputError(f"test images differ in size ({shown}); give one size", folder)
+    images = torch.stack([image for image, _ in pairs])
+    return TestImages(images, torch.stack([label for _, label in pairs]), str(folder))

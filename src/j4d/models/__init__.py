@@ -1,9 +1,9 @@
-"""Vision models j4d learns tables for: a registry of frozen, normalizing classifiers."""
+"""Vision models j4d learns tables for: a registry of frozen, normalizing models."""
 
 from j4d.models.cifar_resnet import CifarResNet
 from j4d.models.registry import (
     REGISTRY,
-    Classifier,
+    FrozenModel,
     ModelSpec,
     available_models,
     create_model,
@@ -16,7 +16,7 @@ from j4d.models.shufflenet import cifar_shufflenet_v2
 __all__ = [
     "REGISTRY",
     "CifarResNet",
-    "Classifier",
+    "FrozenModel",
     "ModelSpec",
     "available_models",
     "cifar_shufflenet_v2",

@@ -1,5 +1,5 @@
-"""``create_model(name, weights=...)``: frozen classifiers that carry their input normalization
-and where their data lives.
+"""``create_model(name, weights=...)``: frozen models that carry their input normalization,
+their task (what their output means: :mod:`j4d.tasks`) and where their data lives.
 
 Registered: the CIFAR-10 ResNets of akamaster (option-A shortcuts, ``resnet20/32/44/56``), the
 option-B CIFAR ResNet-20 and ShuffleNetV2 x0.5 of chenyaofo (``cifar_resnet20``,
@@ -18,15 +18,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from j4d.data import CIFAR10, IMAGENET, DataDefaults, default_data_root
+from j4d.data import CAMVID, CIFAR10, IMAGENET, DataDefaults, default_data_root
 from j4d.errors import InvalidInputError
 from j4d.models.cifar_resnet import CifarResNet
+from j4d.models.deeplab import DeepLabV3MobileNetV2
 from j4d.models.shufflenet import cifar_shufflenet_v2
+from j4d.tasks import Classification, Segmentation, Task
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
+CAMVID_CLASSES = 11  # label 11 is void
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class ModelSpec:
     """How to build a registered model and read its pretrained weights."""
 
     builder: Callable[[], nn.Module]
-    weights_file: str | None  # relative to <data>/models/<data.name>
+    weights_file: str | None  # relative to <data>/models/<data.name>, or to PACKAGED_WEIGHTS
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     input_size: int
@@ -42,6 +45,8 @@ class ModelSpec:
     renames: dict[str, str] = field(default_factory=dict)  # state-dict key prefixes, in order
     data: DataDefaults = CIFAR10
     channels_last: bool = False
+    task: Task = field(default_factory=Classification)
+    packaged: bool = False  # weights shipped inside j4d (trained by a script in the repository)
 
 
 def _akamaster(depth: int, top1: float, digest: str) -> ModelSpec:
@@ -95,13 +100,28 @@ REGISTRY: dict[str, ModelSpec] = {
         data=IMAGENET,
         channels_last=True,
     ),
+    # scripts/train_camvid_deeplabv3.py; 352: the side of square crops of unlabeled images
+    "camvid_deeplabv3_mobilenet_v2": ModelSpec(
+        lambda: DeepLabV3MobileNetV2(CAMVID_CLASSES),
+        "camvid_deeplabv3_mobilenet_v2.pt",
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        352,
+        data=CAMVID,
+        channels_last=True,
+        task=Segmentation(CAMVID_CLASSES, ignore_index=CAMVID_CLASSES),
+        packaged=True,
+    ),
 }
 TORCHVISION_PREFIX = "torchvision:"
+#: Where weights trained by j4d's own scripts live (``scripts/``).
+PACKAGED_WEIGHTS = Path(__file__).parent / "weights"
 
 
-class Classifier(nn.Module):
-    """A frozen classifier that takes RGB images in [0, 255] (the codec's range), normalizes
-    them as its training did, and returns logits.
+class FrozenModel(nn.Module):
+    """A frozen model that takes RGB images in [0, 255] (the codec's range), normalizes them as
+    its training did, and returns logits ((N, C) for a classifier, (N, C, H, W) for a
+    segmenter); ``task`` says which.
 
     ``mean``/``std`` are on the [0, 1] scale; ``input_size`` is the side its data pipeline
     resizes/crops to (compression is applied to that preprocessed image)."""
@@ -115,6 +135,7 @@ class Classifier(nn.Module):
         name: str = "",
         data: DataDefaults = CIFAR10,
         channels_last: bool = False,
+        task: Task | None = None,
     ) -> None:
         super().__init__()
         # MobileNetV2's depthwise convolutions run 1.5-2x faster on the CPU in channels-last
@@ -125,17 +146,18 @@ class Classifier(nn.Module):
         self.input_size = input_size
         self.name = name
         self.data = data
+        self.task = task or Classification()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.network((images - self.mean) / self.std)
 
-    def freeze(self) -> Classifier:
+    def freeze(self) -> FrozenModel:
         """Evaluation mode and no parameter gradients (gradients still reach the input)."""
         self.eval()
         self.requires_grad_(False)
         return self
 
-    def train(self, mode: bool = True) -> Classifier:  # frozen BN statistics, always
+    def train(self, mode: bool = True) -> FrozenModel:  # frozen BN statistics, always
         return super().train(False)
 
 
@@ -188,7 +210,7 @@ def create_model(
     name: str,
     weights: str | os.PathLike[str] | None = "default",
     data_root: str | os.PathLike[str] | None = None,
-) -> Classifier:
+) -> FrozenModel:
     """Build model ``name``, load its weights (every tensor must fit), and freeze it.
 
     ``weights``: ``"default"`` (the registered file under ``<data>/models/<cifar10|imagenet>``),
@@ -205,18 +227,27 @@ def create_model(
     spec = REGISTRY[name]
     network = spec.builder()
     if weights is not None:
-        if weights == "default":
+        if weights == "default" and spec.packaged:
+            path = PACKAGED_WEIGHTS / str(spec.weights_file)
+        elif weights == "default":
             root = Path(data_root) if data_root is not None else default_data_root()
             path = root / "models" / spec.data.name / str(spec.weights_file)
         else:
             path = Path(weights)
         _fit(network, _load_state_dict(path, spec.renames), name, path)
-    return Classifier(
-        network, spec.mean, spec.std, spec.input_size, name, spec.data, spec.channels_last
+    return FrozenModel(
+        network,
+        spec.mean,
+        spec.std,
+        spec.input_size,
+        name,
+        spec.data,
+        spec.channels_last,
+        spec.task,
     ).freeze()
 
 
-def _create_torchvision(name: str, weights: str | os.PathLike[str] | None) -> Classifier:
+def _create_torchvision(name: str, weights: str | os.PathLike[str] | None) -> FrozenModel:
     import torchvision
 
     try:
@@ -228,14 +259,14 @@ def _create_torchvision(name: str, weights: str | os.PathLike[str] | None) -> Cl
     if weights is not None:
         path = Path(weights)
         _fit(network, _load_state_dict(path, {}), f"torchvision:{name}", path)
-    return Classifier(
+    return FrozenModel(
         network, IMAGENET_MEAN, IMAGENET_STD, 224, f"torchvision:{name}", IMAGENET, True
     ).freeze()
 
 
 def create_models(
     specs: Sequence[str], data_root: str | os.PathLike[str] | None = None
-) -> list[Classifier]:
+) -> list[FrozenModel]:
     """Models from ``NAME`` or ``NAME=WEIGHTS`` specs (the command line's ``--model``); all must
     take the same input size, since they see the same compressed images."""
     models = []
@@ -250,4 +281,6 @@ def create_models(
         )
     if len({model.data.classes for model in models}) > 1:
         raise InvalidInputError("models predict different class lists; they cannot share labels")
+    if len({model.task for model in models}) > 1:
+        raise InvalidInputError("models do different tasks; tables are learned for one task")
     return models

@@ -1,14 +1,15 @@
 """The task loss tables are learned for, averaged over the models (one model: its own loss;
-several: universal tables).
+several: universal tables). Each model's task (:mod:`j4d.tasks`) scores its output.
 
 ``cross_entropy`` (METHOD.md section 5) scores the decoded image against the label.
 ``distillation`` scores it against the model's own output on the uncompressed image:
 ``T^2 KL(softmax(z/T) || softmax(z_hat/T))`` with ``z`` the logits of the original and ``z_hat``
-those of the reconstruction. On images the model has memorized (its own training set) the label
-loss is near zero until compression flips a prediction, so it says little about unseen images;
-the softened logits still show how far compression moves the model's output.
+those of the reconstruction (per image, or per pixel for segmentation). On images the model has
+memorized (its own training set) the label loss is near zero until compression flips a
+prediction, so it says little about unseen images; the softened logits still show how far
+compression moves the model's output.
 
-Images without a label (:data:`~j4d.datasets.UNLABELED`) take the model's top class on the
+Images without a label (:data:`~j4d.tasks.base.UNLABELED`) take the model's prediction on the
 uncompressed image as their label, for each model: distillation needs no labels, and the
 cross-entropy (history, sensitivity) stays defined.
 """
@@ -19,23 +20,11 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from j4d.datasets import UNLABELED
+from j4d.tasks import TASK_LOSSES, distillation_loss, task_of
+from j4d.tasks.base import UNLABELED
 
-#: Names of the task losses (``TrainConfig.task_loss``).
-TASK_LOSSES = ("cross_entropy", "distillation")
-
-
-def distillation_loss(
-    logits: torch.Tensor, reference_logits: torch.Tensor, temperature: float
-) -> torch.Tensor:
-    """``T^2 KL(softmax(reference/T) || softmax(logits/T))``, mean over the batch; the ``T^2``
-    keeps gradients of the same size as cross-entropy's when T changes (Hinton et al. 2015)."""
-    log_p = F.log_softmax(logits / temperature, dim=1)
-    log_reference = F.log_softmax(reference_logits / temperature, dim=1)
-    kl = F.kl_div(log_p, log_reference, reduction="batchmean", log_target=True)
-    return kl * temperature**2
+__all__ = ["TASK_LOSSES", "distillation_loss", "task_loss"]
 
 
 def task_loss(
@@ -48,21 +37,17 @@ def task_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(task loss, cross-entropy), each averaged over ``models``; the cross-entropy is returned
     whatever ``kind`` is, for the training history. Labels :data:`UNLABELED` are replaced by
-    each model's top class on ``originals``."""
+    each model's prediction on ``originals``."""
     if kind not in TASK_LOSSES:
         raise ValueError(f"task loss must be one of {', '.join(TASK_LOSSES)}, got {kind!r}")
-    unlabeled = labels == UNLABELED
-    needs_reference = kind == "distillation" or bool(unlabeled.any())
+    needs_reference = kind == "distillation" or bool((labels == UNLABELED).any())
     losses, entropies = [], []
     for model in models:
-        reference, own_labels = None, labels
+        reference = None
         if needs_reference:
             with torch.no_grad():
                 reference = model(originals)
-            own_labels = torch.where(unlabeled, reference.argmax(dim=1), labels)
-        logits = model(reconstruction)
-        entropies.append(F.cross_entropy(logits, own_labels))
-        if kind == "distillation":
-            losses.append(distillation_loss(logits, reference, temperature))
-    ce = sum(entropies) / len(models)
-    return (sum(losses) / len(models) if losses else ce), ce
+        loss, ce = task_of(model).loss(model(reconstruction), labels, reference, kind, temperature)
+        losses.append(loss)
+        entropies.append(ce)
+    return sum(losses) / len(models), sum(entropies) / len(models)

@@ -37,6 +37,7 @@ from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, zigzag_to_natural
 from j4d.train.objective import task_loss
 
 Kind = Literal["saliency", "gradient"]
+_BATCH_PIXELS = 50 * 224 * 224  # per backward pass (memory): 100 CIFAR images, 50 at 224
 KINDS = ("saliency", "gradient")
 CHANNELS = ("Y", "Cb", "Cr")
 
@@ -111,12 +112,13 @@ def compute_sensitivity(
     models: nn.Module | Sequence[nn.Module],
     dataset: Dataset,
     images: int = 1000,
-    batch_size: int = 100,
+    batch_size: int | None = None,
     kind: Kind = "saliency",
     progress: bool = True,
 ) -> Sensitivity:
     """Sensitivity of ``models`` (mean loss if several) over the first ``images`` pairs of
-    ``dataset`` (RGB in [0, 255], (3, H, W) tensors, integer labels)."""
+    ``dataset`` (RGB in [0, 255], (3, H, W) tensors, labels: class indices or label maps),
+    ``batch_size`` images at a time (default: 100 small images, 50 at 224x224, 14 at 360x480)."""
     if kind not in KINDS:
         raise InvalidInputError(f"sensitivity kind must be one of {', '.join(KINDS)}; got {kind!r}")
     models = [models] if isinstance(models, nn.Module) else list(models)
@@ -124,6 +126,9 @@ def compute_sensitivity(
     if count == 0:
         raise InvalidInputError("no images to measure the sensitivity on")
     subset = torch.utils.data.Subset(dataset, range(count))
+    if batch_size is None:
+        height, width = subset[0][0].shape[-2:]
+        batch_size = max(1, min(100, _BATCH_PIXELS // (height * width)))
     device = models_device(models)
     total = torch.zeros(3, 64, dtype=torch.float64)
     for batch, labels in tqdm(

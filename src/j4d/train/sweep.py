@@ -34,6 +34,7 @@ from j4d.evaluation.report import DEFAULT_QUALITIES, measurement_meta, write_eva
 from j4d.evaluation.summary import DEFAULT_RATES
 from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
+from j4d.tasks import Task, task_of
 from j4d.train.config import TrainConfig
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 from j4d.train.trainer import TABLES, data_fingerprint, saved_run, train_tables
@@ -128,8 +129,11 @@ def run_sweep(
         description="test split",
     )
     meta = measurement_meta(", ".join((description or {}).get("models", [])), test)
-    summary = write_eval_report(out, rows, points, meta, rates=rates, accuracies=accuracies)
-    _save_frontier_tables(out, rows, summary["frontier"]["j4d"], test)
+    task = task_of(models[0])
+    summary = write_eval_report(
+        out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
+    )
+    _save_frontier_tables(out, rows, summary["frontier"]["j4d"], test, task)
     return summary
 
 
@@ -146,12 +150,16 @@ def _sensitivity(models, train_set, base, inits, out: Path, progress: bool) -> S
 
 
 def _save_frontier_tables(
-    out: Path, rows: Sequence[dict[str, Any]], frontier: Sequence[str], test: TestImages
+    out: Path,
+    rows: Sequence[dict[str, Any]],
+    frontier: Sequence[str],
+    test: TestImages,
+    task: Task,
 ) -> None:
     """``frontier/<run>.json``: the tables of each frontier run, with their test measurements."""
     for row in [r for r in rows if r["name"] in frontier and r["method"] == "j4d"]:
         tables = QuantTables.load(out / row["tables"])
-        measured = {k: row[k] for k in ("scan_bpp", "file_bpp", "top1", "top5", "agreement")}
+        measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
         measured.update({"images": len(test.labels), "source": test.source})
         measured.update(TABLES_SETTINGS, decoder=DECODER)
         tables.with_meta(test=measured).save(out / "frontier" / f"{row['name']}.json")

@@ -31,11 +31,12 @@ from tqdm.auto import tqdm
 
 from j4d.codec import JPEGCodec
 from j4d.errors import InvalidInputError, J4DError
-from j4d.evaluation.realfile import evaluate_tables, load_split, reference_classes
+from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predictions
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.models import model_name, models_device
 from j4d.rate.entropy import estimate_bpp
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
+from j4d.tasks import Task, describe_metric, task_of
 from j4d.train.config import TrainConfig, parse_init
 from j4d.train.objective import task_loss
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
@@ -122,7 +123,7 @@ class Trainer:
         self.state = _State()
         self.validation = load_split(val_set) if val_set is not None else None
         self.references = (
-            reference_classes(self.models, self.validation[0]) if self.validation else None
+            reference_predictions(self.models, self.validation[0]) if self.validation else None
         )
 
     # -- checkpoints -------------------------------------------------------------------------
@@ -222,17 +223,17 @@ class Trainer:
         points = evaluate_tables(
             self.models, images, labels, self.codec.quant_tables(), references=self.references
         )
+        task = task_of(self.models[0])
         row: dict[str, Any] = {
             "val_scan_bpp": points[0].scan_bpp,
             "val_file_bpp": points[0].file_bpp,
-            "val_top1": float(np.mean([p.top1 for p in points])),
-            "val_top5": float(np.mean([p.top5 for p in points])),
-            "val_agreement": float(np.mean([p.agreement for p in points])),
         }
+        for metric in task.metrics:
+            row[f"val_{metric}"] = float(np.mean([p.metrics[metric] for p in points]))
         if len(points) > 1:
             row.update(
                 {
-                    f"val_top1[{model_name(m)}]": p.top1
+                    f"val_{task.primary}[{model_name(m)}]": p.metrics[task.primary]
                     for m, p in zip(self.models, points, strict=True)
                 }
             )
@@ -308,7 +309,7 @@ class Trainer:
         bar.close()
         self._finish_epoch(started)
         if self.progress:
-            tqdm.write(_describe(self.state.history[-1]))
+            tqdm.write(_describe(self.state.history[-1], task_of(self.models[0])))
 
     # -- outputs -----------------------------------------------------------------------------
     def _write_history(self) -> None:
@@ -325,10 +326,11 @@ class Trainer:
             "epochs": self.state.epoch,
             "models": [model_name(m) for m in self.models],
         }
-        if "val_top1" in last:
+        primary = task_of(self.models[0]).primary
+        if f"val_{primary}" in last:
             meta["validation"] = {
                 "images": len(self.validation[1]) if self.validation else 0,
-                "top1": last["val_top1"],
+                primary: last[f"val_{primary}"],
                 "scan_bpp": last["val_scan_bpp"],
                 "file_bpp": last["val_file_bpp"],
             }
@@ -349,14 +351,15 @@ def _plot_tables(tables: QuantTables, path: Path) -> None:
     heatmaps([array[0], array[1]], ["luma", "chroma"], [path], suptitle=title)
 
 
-def _describe(row: dict[str, Any]) -> str:
+def _describe(row: dict[str, Any], task: Task) -> str:
     text = (
         f"epoch {row['epoch']}: task loss {row['task_loss']:.4f} "
         f"(cross-entropy {row['cross_entropy']:.4f}), estimated {row['estimated_bpp']:.3f} bpp"
     )
-    if "val_top1" in row:
+    if f"val_{task.primary}" in row:
         text += (
-            f"; real files: top-1 {100 * row['val_top1']:.2f}%, {row['val_scan_bpp']:.3f} scan bpp"
+            f"; real files: {describe_metric(task, row[f'val_{task.primary}'])}, "
+            f"{row['val_scan_bpp']:.3f} scan bpp"
         )
     return text
 

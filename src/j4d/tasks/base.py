@@ -1,0 +1,106 @@
+"""The task interface: loss on a model's output, compact predictions, metrics of a split."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+#: Names of the task losses (``TrainConfig.task_loss``).
+TASK_LOSSES = ("cross_entropy", "distillation")
+#: Label of an image without one: the model's own prediction on the original stands in.
+UNLABELED = -1
+
+
+def distillation_loss(
+    logits: torch.Tensor, reference_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """``T^2 KL(softmax(reference/T) || softmax(logits/T))`` over the class dimension (1), mean
+    over every other position (images; images and pixels for dense outputs). The ``T^2`` keeps
+    gradients of the size of cross-entropy's when T changes (Hinton et al. 2015)."""
+    log_p = F.log_softmax(logits / temperature, dim=1)
+    log_reference = F.log_softmax(reference_logits / temperature, dim=1)
+    kl = (log_reference.exp() * (log_reference - log_p)).sum(dim=1)
+    return kl.mean() * temperature**2
+
+
+class Task(ABC):
+    """Loss and metrics of one kind of model output. ``metrics[0]`` is the primary metric:
+    the one frontiers are drawn with and read-offs use."""
+
+    name: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]]
+    #: metric -> how reports name it
+    labels: ClassVar[dict[str, str]]
+    #: what the agreement metric compares, for reports
+    agreement_means: ClassVar[str]
+    ignore_index: int | None = None
+
+    @property
+    def primary(self) -> str:
+        return self.metrics[0]
+
+    def targets(self, labels: torch.Tensor, reference_logits: torch.Tensor | None) -> torch.Tensor:
+        """``labels`` with :data:`UNLABELED` entries replaced by the model's prediction on the
+        original (``reference_logits``); a per-image UNLABELED stands for a whole label map."""
+        unlabeled = labels == UNLABELED
+        if not bool(unlabeled.any()):
+            return labels
+        if reference_logits is None:
+            raise ValueError("unlabeled images need the model's output on the originals")
+        own = reference_logits.argmax(dim=1)
+        unlabeled = unlabeled.reshape(unlabeled.shape + (1,) * (own.dim() - unlabeled.dim()))
+        labels = labels.reshape(unlabeled.shape)
+        return torch.where(unlabeled, own, labels)
+
+    def loss(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        reference_logits: torch.Tensor | None,
+        kind: str,
+        temperature: float,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(task loss, cross-entropy) of ``logits`` of the compressed images; the cross-entropy
+        (against the labels, unlabeled ones replaced) is returned whatever ``kind`` is."""
+        if kind not in TASK_LOSSES:
+            raise ValueError(f"task loss must be one of {', '.join(TASK_LOSSES)}, got {kind!r}")
+        targets = self.targets(labels, reference_logits)
+        ignore = -100 if self.ignore_index is None else self.ignore_index
+        ce = F.cross_entropy(logits, targets, ignore_index=ignore)
+        if kind == "cross_entropy":
+            return ce, ce
+        if reference_logits is None:
+            raise ValueError("distillation needs the model's output on the originals")
+        return distillation_loss(logits, reference_logits, temperature), ce
+
+    @abstractmethod
+    def predict(self, logits: torch.Tensor) -> torch.Tensor:
+        """What the metrics need of a batch's output, compact and on the CPU."""
+
+    @abstractmethod
+    def score(
+        self,
+        predictions: torch.Tensor,
+        labels: torch.Tensor,
+        references: torch.Tensor | None = None,
+    ) -> dict[str, float]:
+        """Every metric (fractions) of a split's ``predictions`` against its ``labels``;
+        agreement against ``references`` (predictions on the uncompressed images; NaN
+        without them)."""
+
+
+def describe_metric(task: Task, value: float, metric: str | None = None) -> str:
+    """``top-1 accuracy 91.20%``: a metric (the primary one by default) for a report line."""
+    metric = metric or task.primary
+    return f"{task.labels[metric]} {100 * value:.2f}%"
+
+
+def task_of(model: nn.Module) -> Task:
+    """The task a model carries (``model.task``); models without one are classifiers."""
+    from j4d.tasks.classification import Classification
+
+    return getattr(model, "task", None) or Classification()

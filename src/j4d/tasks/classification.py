@@ -1,0 +1,48 @@
+"""Image classification: top-1, top-5 and agreement with the uncompressed image's top-1."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from j4d.tasks.base import Task
+
+
+class Classification(Task):
+    """Logits (N, C). Agreement: the share of images whose top-1 class after compression is
+    the model's top-1 on the uncompressed image (free of label noise)."""
+
+    name = "classification"
+    metrics = ("top1", "top5", "agreement")
+    labels: ClassVar[dict[str, str]] = {
+        "top1": "top-1 accuracy",
+        "top5": "top-5 accuracy",
+        "agreement": "agreement",
+    }
+    agreement_means = "top-1 class after compression = top-1 on the uncompressed image"
+
+    def predict(self, logits: torch.Tensor) -> torch.Tensor:
+        """The (N, 5) best classes, best first."""
+        return logits.topk(min(5, logits.shape[1]), dim=1).indices.cpu()
+
+    def score(
+        self,
+        predictions: torch.Tensor,
+        labels: torch.Tensor,
+        references: torch.Tensor | None = None,
+    ) -> dict[str, float]:
+        top1 = float((predictions[:, 0] == labels).float().mean())
+        top5 = float((predictions == labels[:, None]).any(dim=1).float().mean())
+        agree = (
+            float("nan")
+            if references is None
+            else float((predictions[:, 0] == references[:, 0]).float().mean())
+        )
+        return {"top1": top1, "top5": top5, "agreement": agree}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Classification)
+
+    def __hash__(self) -> int:
+        return hash(self.name)

@@ -1,0 +1,63 @@
+"""Semantic segmentation: mIoU over the classes, pixel accuracy, agreement per pixel."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from j4d.tasks.base import Task
+from j4d.tasks.segmentation_metrics import confusion_matrix, mean_iou, pixel_accuracy
+
+
+class Segmentation(Task):
+    """Logits (N, C, H, W) for label maps (N, H, W) whose ``ignore_index`` pixels (void) count
+    in neither loss nor metrics. mIoU is over the whole split (one confusion matrix), the mean
+    over classes present in labels or predictions. Agreement: the share of pixels whose class
+    after compression is the model's class on the uncompressed image."""
+
+    name = "segmentation"
+    metrics = ("miou", "pixel_accuracy", "agreement")
+    labels: ClassVar[dict[str, str]] = {
+        "miou": "mIoU",
+        "pixel_accuracy": "pixel accuracy",
+        "agreement": "agreement",
+    }
+    agreement_means = "class of a pixel after compression = its class on the uncompressed image"
+
+    def __init__(self, num_classes: int, ignore_index: int | None = None) -> None:
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+
+    def predict(self, logits: torch.Tensor) -> torch.Tensor:
+        """The (N, H, W) class maps (uint8 when the classes fit)."""
+        dtype = torch.uint8 if self.num_classes <= 256 else torch.int64
+        return logits.argmax(dim=1).to(torch.device("cpu"), dtype)
+
+    def score(
+        self,
+        predictions: torch.Tensor,
+        labels: torch.Tensor,
+        references: torch.Tensor | None = None,
+    ) -> dict[str, float]:
+        confusion = confusion_matrix(predictions, labels, self.num_classes, self.ignore_index)
+        agree = (
+            float("nan")
+            if references is None
+            else float((predictions == references).float().mean())
+        )
+        return {
+            "miou": mean_iou(confusion),
+            "pixel_accuracy": pixel_accuracy(confusion),
+            "agreement": agree,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Segmentation)
+            and other.num_classes == self.num_classes
+            and other.ignore_index == self.ignore_index
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.num_classes, self.ignore_index))
