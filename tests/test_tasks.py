@@ -81,3 +81,46 @@ def test_models_without_a_task_are_classifiers() -> None:
     assert Segmentation(11, 11) == Segmentation(11, 11) != Segmentation(11, None)
     with pytest.raises(ValueError, match="task loss must be one of"):
         Classification().loss(torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), None, "x", 1)
+
+
+def test_two_steps_of_segmentation_training_lower_the_objective(tmp_path) -> None:
+    from PIL import Image
+
+    from j4d.models.registry import IMAGENET_MEAN, IMAGENET_STD, FrozenModel
+    from j4d.paired import PairedFolderDataset, read_segmentation_classes
+    from j4d.tables import QuantTables
+    from j4d.train import TrainConfig, train_tables
+    from j4d.train.trainer import Trainer
+
+    rng = torch.Generator().manual_seed(3)
+    for folder in ("images", "labels"):
+        (tmp_path / "split" / folder).mkdir(parents=True)
+    for k in range(4):
+        image = torch.randint(0, 256, (16, 24, 3), generator=rng, dtype=torch.uint8)
+        Image.fromarray(image.numpy()).save(tmp_path / "split" / "images" / f"{k}.png")
+        label = torch.randint(0, 4, (16, 24), generator=rng, dtype=torch.uint8)
+        Image.fromarray(label.numpy()).save(tmp_path / "split" / "labels" / f"{k}.png")
+    (tmp_path / "classes.txt").write_text("0\ta\n1\tb\n2\tc\n3\tvoid\n")
+    classes = read_segmentation_classes(tmp_path / "classes.txt")
+    dataset = PairedFolderDataset(tmp_path / "split", classes)
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 3, 3, padding=1)
+    )
+    model = FrozenModel(
+        network, IMAGENET_MEAN, IMAGENET_STD, 16, "tiny", task=Segmentation(3, 3)
+    ).freeze()
+    config = TrainConfig(
+        lam=1.0, init="qf:50", epochs=2, batch_size=4, lr=3.0, task_loss="cross_entropy"
+    )
+    images = torch.stack([dataset[i][0] for i in range(4)]).float()
+    labels = torch.stack([dataset[i][1] for i in range(4)])
+
+    def objective(tables: QuantTables) -> float:
+        with torch.no_grad():
+            return Trainer([model], dataset, config, tables).objective(images, labels)[0].item()
+
+    result = train_tables(model, dataset, config, val_set=dataset, progress=False)
+    assert result.history[-1]["step"] == 2
+    assert 0 <= result.history[-1]["val_miou"] <= 1  # measured on real files, per epoch
+    assert objective(result.tables) < objective(QuantTables.from_quality(50))

@@ -21,7 +21,7 @@ from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.report import measurement_meta, write_eval_report
+from j4d.evaluation.report import measurement_meta, save_frontier_tables, write_eval_report
 from j4d.evaluation.summary import summary_markdown
 from j4d.models import create_models
 from j4d.tasks import task_of
@@ -108,9 +108,10 @@ def command(
         points, models, test, out_dir / "cache", workers, progress=not quiet, description="eval"
     )
     meta = measurement_meta(", ".join(model_specs), test)
-    summary = write_eval_report(
-        out_dir, rows, points, meta, ANCHOR, rates, accuracies, task_of(models[0])
-    )
+    task = task_of(models[0])
+    summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies, task)
+    if tables_files and label != ANCHOR:
+        save_frontier_tables(out_dir, rows, points, summary["frontier"][label], test, task)
     click.echo(summary_markdown(summary))
     click.echo(f"eval: {out_dir / 'summary.md'}")
     return 0

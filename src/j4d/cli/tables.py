@@ -65,7 +65,7 @@ def command(
         tables = entry.load()
         click.echo(
             f"zoo {zoo_model}/{entry.name}: measured {entry.scan_bpp:.3f} scan bpp, "
-            f"top-1 {100 * entry.top1:.2f} % on {entry.images} test images",
+            f"{entry.metric} {100 * entry.value:.2f} % on {entry.images} test images",
             err=True,
         )
     else:

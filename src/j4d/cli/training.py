@@ -141,9 +141,9 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--val-size",
                 type=int,
-                default=500,
-                show_default=True,
-                help="Training images held out to measure real files after each epoch.",
+                default=None,
+                help="Training images held out to measure real files after each epoch "
+                "[default: 500, or a tenth of a smaller training set].",
             ),
             click.option("--hflip/--no-hflip", default=True, show_default=True),
             click.option(
@@ -202,6 +202,9 @@ def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
     )
 
 
+_VAL_SIZE = 500  # default validation slice, held out of the training folder
+
+
 @dataclass
 class Setup:
     """Models and the training / validation split of one command."""
@@ -243,7 +246,10 @@ def make_setup(options: dict[str, Any]) -> Setup:
             options.get("limit"),
             options["seed"],
         )
-        train, val = holdout_split(dataset, options.get("val_size", 0), options["seed"], augment)
+        val_size = options.get("val_size")
+        if val_size is None:
+            val_size = min(_VAL_SIZE, len(dataset) // 10)
+        train, val = holdout_split(dataset, val_size, options["seed"], augment)
         description.update(train=str(train_dir), train_images=len(train))
     description.update(
         val_images=len(val) if val is not None else 0,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from j4d import __version__
-from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint
+from j4d.evaluation.codecs import QUALITY_CODECS, TABLES_SETTINGS, CodecPoint
 from j4d.evaluation.curves import pareto_frontier
 from j4d.evaluation.realfile import DECODER
 from j4d.evaluation.summary import (
@@ -182,4 +182,25 @@ def _table_heatmaps(
                 ),
             )
             written.append(str(path.relative_to(folder.parent)))
+    return written
+
+
+def save_frontier_tables(
+    out: Path,
+    rows: Sequence[dict[str, Any]],
+    points: Sequence[CodecPoint],
+    frontier: Sequence[str],
+    test: TestImages,
+    task: Task,
+) -> list[Path]:
+    """``frontier/<point>.json``: the tables of each frontier point, with what they measured
+    on the test split in ``meta["test"]`` (what the zoo ships)."""
+    tables = {p.name: p.tables for p in points if p.tables is not None}
+    written = []
+    for row in [r for r in rows if r["name"] in frontier and r["name"] in tables]:
+        measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
+        measured.update({"images": len(test.labels), "source": test.source})
+        measured.update(TABLES_SETTINGS, decoder=DECODER)
+        path = out / "frontier" / f"{row['name']}.json"
+        written.append(tables[row["name"]].with_meta(test=measured).save(path))
     return written

@@ -27,14 +27,18 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from j4d.errors import InvalidInputError
-from j4d.evaluation.codecs import TABLES_SETTINGS, quality_points, tables_point
+from j4d.evaluation.codecs import quality_points, tables_point
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.realfile import DECODER
-from j4d.evaluation.report import DEFAULT_QUALITIES, measurement_meta, write_eval_report
+from j4d.evaluation.report import (
+    DEFAULT_QUALITIES,
+    measurement_meta,
+    save_frontier_tables,
+    write_eval_report,
+)
 from j4d.evaluation.summary import DEFAULT_RATES
 from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
-from j4d.tasks import Task, task_of
+from j4d.tasks import task_of
 from j4d.train.config import TrainConfig
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 from j4d.train.trainer import TABLES, data_fingerprint, saved_run, train_tables
@@ -133,7 +137,7 @@ def run_sweep(
     summary = write_eval_report(
         out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
     )
-    _save_frontier_tables(out, rows, summary["frontier"]["j4d"], test, task)
+    save_frontier_tables(out, rows, points, summary["frontier"]["j4d"], test, task)
     return summary
 
 
@@ -147,19 +151,3 @@ def _sensitivity(models, train_set, base, inits, out: Path, progress: bool) -> S
     result.save(path)
     result.plot([out / "sensitivity.png"])
     return result
-
-
-def _save_frontier_tables(
-    out: Path,
-    rows: Sequence[dict[str, Any]],
-    frontier: Sequence[str],
-    test: TestImages,
-    task: Task,
-) -> None:
-    """``frontier/<run>.json``: the tables of each frontier run, with their test measurements."""
-    for row in [r for r in rows if r["name"] in frontier and r["method"] == "j4d"]:
-        tables = QuantTables.load(out / row["tables"])
-        measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
-        measured.update({"images": len(test.labels), "source": test.source})
-        measured.update(TABLES_SETTINGS, decoder=DECODER)
-        tables.with_meta(test=measured).save(out / "frontier" / f"{row['name']}.json")

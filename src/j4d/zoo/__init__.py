@@ -3,7 +3,8 @@ users can take tables without training (``j4d tables --zoo mobilenet_v2 --bpp 2`
 
 ``zoo/<model>/<run>.json`` are copies of ``results/<sweep>/frontier/<run>.json`` (``run_all.sh``
 copies them); their ``meta["test"]`` holds what the tables measured on real files of the test
-split (scan and whole-file bpp, top-1, agreement where measured, images, settings).
+split (scan and whole-file bpp, the task's metrics: top-1 or mIoU, agreement where measured,
+images, settings).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class ZooEntry:
     path: Path
     scan_bpp: float
     file_bpp: float
-    top1: float
+    metric: str  # the task's primary metric: top1, or miou for segmentation
+    value: float
     agreement: float | None
     images: int
     source: str
@@ -52,6 +54,7 @@ def zoo_entries(model: str | None = None) -> list[ZooEntry]:
     for name in [model] if model is not None else models:
         for path in sorted((ZOO_DIR / name).glob("*.json")):
             test = QuantTables.load(path).meta.get("test", {})
+            metric = "miou" if "miou" in test else "top1"
             entries.append(
                 ZooEntry(
                     name,
@@ -59,7 +62,8 @@ def zoo_entries(model: str | None = None) -> list[ZooEntry]:
                     path,
                     float(test["scan_bpp"]),
                     float(test["file_bpp"]),
-                    float(test["top1"]),
+                    metric,
+                    float(test[metric]),
                     float(test["agreement"]) if "agreement" in test else None,
                     int(test["images"]),
                     str(test.get("source", "")),
@@ -79,15 +83,15 @@ def nearest(model: str, bpp: float) -> ZooEntry:
 def zoo_listing() -> str:
     """A table of every zoo entry with what it measured."""
     lines = [
-        f"{'model':14s} {'tables':22s} {'scan bpp':>9s} {'file bpp':>9s} {'top-1 %':>8s} "
-        f"{'agree %':>8s}  measured on"
+        f"{'model':30s} {'tables':22s} {'scan bpp':>9s} {'file bpp':>9s} {'metric':>6s} "
+        f"{'%':>6s} {'agree %':>8s}  measured on"
     ]
     for e in zoo_entries():
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
         source = _data_relative(e.source)
         lines.append(
-            f"{e.model:14s} {e.name:22s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
-            f"{100 * e.top1:8.2f} {agreement:>8s}  {e.images} {source} images"
+            f"{e.model:30s} {e.name:22s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} {e.metric:>6s} "
+            f"{100 * e.value:6.2f} {agreement:>8s}  {e.images} {source} images"
         )
     return "\n".join(lines)
 
