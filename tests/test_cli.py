@@ -213,3 +213,32 @@ def test_zoo_tables_are_the_committed_frontiers():
         assert shipped == sorted(p.name for p in frontier.glob("*.json"))
         for name in shipped:
             assert (ZOO_DIR / model / name).read_bytes() == (frontier / name).read_bytes()
+
+
+def test_compare_puts_default_jpeg_at_the_tables_rate(tmp_path, capsys, cifar_test_files):
+    from j4d.evaluation.compare import same_rate_jpeg
+    from j4d.jpegio import encode_uniform, file_rate, load_image
+
+    image = load_image(cifar_test_files[0])
+    tables = QuantTables.from_quality(37)
+    target = file_rate(encode_uniform(image, tables), 32, 32).scan_bpp
+    quality, decoded, rate = same_rate_jpeg(image, target)
+    assert rate == target and decoded.shape == image.shape  # QF 37's own tables: the same file
+    assert QuantTables.from_quality(quality) == tables
+    tables.save(tmp_path / "t.json")
+    files = [cifar_test_files[0], cifar_test_files[1]]
+    status, out, _ = run(
+        capsys, "compare", *files, "--tables", tmp_path / "t.json", "-o", tmp_path / "f.png"
+    )
+    assert status == 0 and (tmp_path / "f.png").stat().st_size > 0
+    assert f"{files[0].name}: JPEG QF" in out and "class" in out
+    status, _, err = run(
+        capsys,
+        "compare",
+        tmp_path / "none.png",
+        "--tables",
+        tmp_path / "t.json",
+        "-o",
+        tmp_path / "g.png",
+    )
+    assert_one_line_error(status, err, "none.png", "no such file")

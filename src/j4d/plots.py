@@ -10,6 +10,7 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -19,6 +20,9 @@ import matplotlib.ticker
 import numpy as np
 
 from j4d.fileutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from j4d.evaluation.compare import Version
 
 PathLike = str | os.PathLike[str]
 
@@ -151,5 +155,44 @@ def estimate_scatter(
     figure.colorbar(dots, ax=axis, label="JPEG quality", shrink=0.85)
     if title:
         axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return _save(figure, paths)
+
+
+def comparison(
+    rows: Sequence[Sequence[Version]], paths: Sequence[PathLike], title: str = ""
+) -> list[Path]:
+    """One line of pictures per image (uncompressed, default JPEG, learned tables; titled with
+    the scan bpp), and a line of the model's pictures below it where it makes some (class maps);
+    otherwise the model's caption joins the titles."""
+    lines: list[list[tuple[np.ndarray, str]]] = []
+    for versions in rows:
+        titles = [
+            v.label + ("" if v.scan_bpp is None else f", {v.scan_bpp:.3f} bpp") for v in versions
+        ]
+        shown = [v.shown for v in versions]
+        if all(picture is not None for picture in shown):
+            lines.append([(v.pixels, t) for v, t in zip(versions, titles, strict=True)])
+            lines.append([(p, v.caption) for p, v in zip(shown, versions, strict=True)])
+        else:
+            pairs = zip(versions, titles, strict=True)
+            lines.append([(v.pixels, f"{t}\n{v.caption}") for v, t in pairs])
+    columns = max(len(line) for line in lines)
+    height, width = lines[0][0][0].shape[:2]
+    scale = 4.0 / max(height, width)
+    figure, axes = plt.subplots(
+        len(lines),
+        columns,
+        figsize=(columns * width * scale, len(lines) * (height * scale + 0.6)),
+        squeeze=False,
+    )
+    for axis_row, line in zip(axes, lines, strict=True):
+        for axis, (picture, text) in zip(axis_row, line, strict=False):
+            axis.imshow(picture)
+            axis.set_title(text, fontsize=9)
+        for axis in axis_row:
+            axis.axis("off")
+    if title:
+        figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return _save(figure, paths)

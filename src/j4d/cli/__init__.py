@@ -67,6 +67,7 @@ def _register_commands() -> None:
     if _registered:
         return
     from j4d.cli import (
+        compare,
         demo,
         encode,
         evaluate,
@@ -78,7 +79,18 @@ def _register_commands() -> None:
         train,
     )
 
-    modules = (tables, encode, inspect, sensitivity, train, sweep, evaluate, ratecheck, demo)
+    modules = (
+        tables,
+        encode,
+        inspect,
+        sensitivity,
+        train,
+        sweep,
+        evaluate,
+        compare,
+        ratecheck,
+        demo,
+    )
     for module in modules:
         cli.add_command(module.command)
     _registered.append(True)

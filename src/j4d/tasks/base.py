@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -91,6 +92,15 @@ class Task(ABC):
         """Every metric (fractions) of a split's ``predictions`` against its ``labels``;
         agreement against ``references`` (predictions on the uncompressed images; NaN
         without them)."""
+
+    def show(self, prediction: torch.Tensor) -> np.ndarray | None:
+        """One image's prediction as an RGB picture, or None where it is not one."""
+        return None
+
+    @abstractmethod
+    def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
+        """One image's prediction in a few words, beside its ``reference`` (the prediction on
+        the uncompressed image)."""
 
 
 def describe_metric(task: Task, value: float, metric: str | None = None) -> str:

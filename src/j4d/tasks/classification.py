@@ -41,6 +41,10 @@ class Classification(Task):
         )
         return {"top1": top1, "top5": top5, "agreement": agree}
 
+    def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
+        mine, theirs = int(prediction[0]), int(reference[0])
+        return f"class {mine}" + ("" if mine == theirs else f" (uncompressed: {theirs})")
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Classification)
 

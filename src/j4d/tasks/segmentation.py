@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 from j4d.tasks.base import Task
@@ -51,6 +52,17 @@ class Segmentation(Task):
             "pixel_accuracy": pixel_accuracy(confusion),
             "agreement": agree,
         }
+
+    def show(self, prediction: torch.Tensor) -> np.ndarray:
+        """Class maps in a fixed palette (tab20: one colour per class)."""
+        from matplotlib import colormaps
+
+        palette = (colormaps["tab20"](np.arange(20))[:, :3] * 255).astype(np.uint8)
+        return palette[prediction.long().numpy() % len(palette)]
+
+    def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
+        agree = float((prediction == reference).float().mean())
+        return f"{100 * agree:.1f} % of pixels as uncompressed"
 
     def __eq__(self, other: object) -> bool:
         return (

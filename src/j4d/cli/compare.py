@@ -1,0 +1,74 @@
+"""``j4d compare``: images beside their default-JPEG and learned-tables versions at the same
+rate, with the model's prediction on each (the paper's Fig. 9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from j4d.cli.options import data_option
+from j4d.data import require_data_root
+from j4d.evaluation.compare import compare
+from j4d.jpegio import load_image
+from j4d.models import create_models
+from j4d.plots import comparison
+from j4d.tables import QuantTables
+
+
+@click.command("compare", short_help="Images vs default JPEG at the same rate (figure).")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--tables",
+    "tables_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Learned tables (JSON).",
+)
+@click.option(
+    "-m",
+    "--model",
+    "model_spec",
+    default="resnet20",
+    show_default=True,
+    help="Registry name or NAME=WEIGHTS_FILE.",
+)
+@data_option
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Figure (.png, .svg or .pdf).",
+)
+@click.option("--label", default="j4d", show_default=True, help="Name of the tables.")
+def command(
+    images: tuple[Path, ...],
+    tables_path: Path,
+    model_spec: str,
+    data_root: Path | None,
+    out_path: Path,
+    label: str,
+) -> int:
+    """Each IMAGE (as it is: give crops of the model's input size, e.g. 224x224, or whole
+    CamVid frames) beside default JPEG (Pillow, 4:4:4, optimized Huffman) at the quality whose
+    scan bpp on that image is closest to the tables' own, and the tables' version, with what
+    the model predicts on each (class maps for a segmentation model)."""
+    tables = QuantTables.load(tables_path)
+    (model,) = create_models([model_spec], require_data_root(data_root))
+    rows = []
+    with click.progressbar(images, label="compare") as bar:
+        for path in bar:
+            rows.append(compare(model, load_image(path), tables, label))
+    comparison(rows, [out_path], title=f"{model_spec}; {tables_path.name}")
+    for path, versions in zip(images, rows, strict=True):
+        line = "; ".join(
+            f"{v.label}"
+            + ("" if v.scan_bpp is None else f" {v.scan_bpp:.3f} bpp")
+            + f": {v.caption}"
+            for v in versions[1:]
+        )
+        click.echo(f"{path.name}: {line}")
+    click.echo(f"compare: {out_path}")
+    return 0
