@@ -242,3 +242,16 @@ def test_compare_puts_default_jpeg_at_the_tables_rate(tmp_path, capsys, cifar_te
         tmp_path / "g.png",
     )
     assert_one_line_error(status, err, "none.png", "no such file")
+
+
+def test_encode_in_worker_processes_writes_the_same_files(tmp_path, capsys, images):
+    folder = images[0].parent
+    (folder / "broken.png").write_bytes(b"not an image")
+    outputs = {}
+    for jobs in (1, 2):
+        argv = ["encode", "--qf", 50, folder, "-o", tmp_path / f"j{jobs}", "--probabilistic"]
+        status, out, err = run(capsys, *argv, "-j", jobs)
+        assert status == 2 and "1 of 3 inputs could not be read" in err
+        assert "broken.png" in err and "2 files" in out
+        outputs[jobs] = {p.name: p.read_bytes() for p in (tmp_path / f"j{jobs}").glob("*.jpg")}
+    assert sorted(outputs[1]) == ["a.jpg", "b.jpg"] and outputs[1] == outputs[2]

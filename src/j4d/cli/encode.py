@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from pathlib import Path
 
@@ -9,9 +10,13 @@ import click
 from tqdm import tqdm
 
 from j4d.cli.options import expand_inputs, make_softness, resolve_tables, softness_options
+from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
+from j4d.evaluation.realfile import worker_pool
 from j4d.fileutil import atomic_write_bytes
 from j4d.jpegio import encode_probabilistic, encode_uniform, file_rate, load_image
+from j4d.jpegio.encode import FileRate
+from j4d.tables import QuantTables
 
 _LIST_LIMIT = 20
 
@@ -42,6 +47,14 @@ _LIST_LIMIT = 20
     "--seed", type=int, default=0, show_default=True, help="Seed of the probabilistic encoder."
 )
 @softness_options
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (files are the same whatever the number).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every file, however many.")
 def command(
     inputs: tuple[Path, ...],
@@ -52,41 +65,66 @@ def command(
     seed: int,
     alpha: float | None,
     hardness: float | None,
+    jobs: int,
     verbose: bool,
 ) -> int:
     """Encode images (files or folders) as baseline 4:4:4 JPEG with optimized Huffman tables.
 
     Each output is OUTDIR/<name>.jpg (folders keep their layout). Unreadable inputs are
-    reported and skipped; the exit status is then 2.
+    reported and skipped (the count at the end; the exit status is then 2). -j N codes in N
+    processes.
     """
     tables = resolve_tables(tables_path, quality)
     softness = make_softness(alpha, hardness)
     if not probabilistic and (alpha is not None or hardness is not None):
         raise InvalidInputError("--alpha/--hardness only apply with --probabilistic")
     pairs = expand_inputs(inputs)
+    encode = functools.partial(
+        _encode_file,
+        out_dir=out_dir,
+        tables=tables,
+        softness=softness if probabilistic else None,
+        seed=seed,
+    )
     rows, failures = [], 0
-    for source, name in tqdm(pairs, desc="encode", unit="img", disable=None, leave=False):
-        try:
-            image = load_image(source)
-        except InvalidInputError as error:
-            click.echo(f"j4d: error: {error}", err=True)
-            failures += 1
-            continue
-        if probabilistic:
-            # A per-file seed derived from the run seed and the name: files are independent of
-            # the order and number of inputs.
-            file_seed = zlib.crc32(f"{seed}:{name}".encode())
-            data = encode_probabilistic(image, tables, softness, seed=file_seed)
-        else:
-            data = encode_uniform(image, tables)
-        target = atomic_write_bytes(out_dir / name, data)
-        rate = file_rate(data, image.shape[0], image.shape[1])
-        rows.append((target, image.shape, rate))
+    with worker_pool(jobs) as pool:
+        results = map(encode, pairs) if pool is None else pool.map(encode, pairs, chunksize=8)
+        for result in tqdm(results, total=len(pairs), desc="encode", unit="img", disable=None):
+            if isinstance(result, str):
+                click.echo(f"j4d: error: {result}", err=True)
+                failures += 1
+            else:
+                rows.append(result)
     _report(rows, verbose)
     if failures:
         click.echo(f"j4d: {failures} of {len(pairs)} inputs could not be read", err=True)
         return 2
     return 0
+
+
+def _encode_file(
+    pair: tuple[Path, Path],
+    out_dir: Path,
+    tables: QuantTables,
+    softness: Softness | None,
+    seed: int,
+) -> tuple[Path, tuple[int, ...], FileRate] | str:
+    """Encode one input to OUTDIR/name (probabilistically if ``softness`` is given); the
+    problem as one line if it cannot be read."""
+    source, name = pair
+    try:
+        image = load_image(source)
+    except InvalidInputError as error:
+        return str(error)
+    if softness is not None:
+        # A per-file seed derived from the run seed and the name: files are independent of the
+        # order and number of inputs (and of the worker that codes them).
+        file_seed = zlib.crc32(f"{seed}:{name}".encode())
+        data = encode_probabilistic(image, tables, softness, seed=file_seed)
+    else:
+        data = encode_uniform(image, tables)
+    target = atomic_write_bytes(out_dir / name, data)
+    return target, image.shape, file_rate(data, image.shape[0], image.shape[1])
 
 
 def _report(rows: list, verbose: bool) -> None:
