@@ -27,20 +27,16 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from j4d.data import require_data_root
+from j4d.evaluation.realfile import load_split
 from j4d.fileutil import atomic_write_bytes, atomic_write_text
 from j4d.models.deeplab import DeepLabV3MobileNetV2
 from j4d.models.registry import IMAGENET_MEAN, IMAGENET_STD
-from j4d.paired import PairedFolderDataset, SegmentationClasses, read_segmentation_classes
+from j4d.paired import PairedFolderDataset, read_segmentation_classes
 from j4d.tasks.segmentation_metrics import class_iou, confusion_matrix, mean_iou, pixel_accuracy
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "src/j4d/models/weights/camvid_deeplabv3_mobilenet_v2.pt"
 BACKBONE = "models/imagenet/mobilenet_v2-dq-8dd951e5.pth"
-
-
-def load_split(root: Path, classes: SegmentationClasses) -> tuple[torch.Tensor, torch.Tensor]:
-    pairs = [pair for pair in PairedFolderDataset(root, classes)]
-    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -128,8 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     data = require_data_root(args.data)
     classes = read_segmentation_classes(data / "camvid/classes.txt")
-    train_images, train_labels = load_split(data / "camvid/train", classes)
-    val_images, val_labels = load_split(data / "camvid/val", classes)
+    train_images, train_labels = load_split(PairedFolderDataset(data / "camvid/train", classes))
+    val_images, val_labels = load_split(PairedFolderDataset(data / "camvid/val", classes))
     if args.limit:
         train_images, train_labels = train_images[: args.limit], train_labels[: args.limit]
         val_images, val_labels = val_images[: args.limit], val_labels[: args.limit]

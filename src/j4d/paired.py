@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from j4d.datasets import Augment, draws
 from j4d.errors import InvalidInputError
-from j4d.jpegio.images import image_files, load_image
+from j4d.jpegio.images import image_files, load_image_tensor
 
 _VOID_WORDS = ("void", "ignore")
 
@@ -147,7 +147,9 @@ class PairedFolderDataset(Dataset):
         chosen.hflip = augment is not None and augment.hflip
         return chosen
 
-    def _label(self, index: int) -> np.ndarray:
+    def _label(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Label ``index``, checked against the classes and its image's (height, width)
+        (``size``, else read from the image file's header)."""
         path = self.labels[index]
         label = load_label(path)
         top = int(label.max())
@@ -155,8 +157,10 @@ class PairedFolderDataset(Dataset):
             raise InvalidInputError(
                 f"label value {top} outside the {len(self.classes.names)} classes", path
             )
-        with Image.open(self.images[index]) as image:
-            width, height = image.size
+        if size is None:
+            with Image.open(self.images[index]) as image:
+                size = image.size[::-1]
+        height, width = size
         if label.shape != (height, width):
             raise InvalidInputError(
                 f"label is {label.shape[1]}x{label.shape[0]} but its image is {width}x{height}",
@@ -165,8 +169,8 @@ class PairedFolderDataset(Dataset):
         return label
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = torch.from_numpy(load_image(self.images[index]).copy()).permute(2, 0, 1)
-        label = torch.from_numpy(self._label(index).astype(np.int64))
+        image = load_image_tensor(self.images[index])
+        label = torch.from_numpy(self._label(index, tuple(image.shape[-2:])).astype(np.int64))
         if self.hflip and torch.rand((), generator=draws(self.seed, self.epoch, index)) < 0.5:
             image, label = image.flip(-1), label.flip(-1)
         return image.contiguous(), label.contiguous()

@@ -42,13 +42,25 @@ def point_row(
     first = points[0]
     row.update(scan_bpp=first.scan_bpp, file_bpp=first.file_bpp, psnr=first.psnr)
     row["ssim"] = first.ssim
+    return row | metric_columns(points, models)
+
+
+def metric_columns(
+    points: Sequence[RealFilePoint], models: Sequence[nn.Module], prefix: str = ""
+) -> dict[str, float]:
+    """The task's metrics averaged over the models' points, and each model's primary metric
+    (e.g. ``top1[resnet20]``) when there are several; names start with ``prefix``."""
     task = task_of(models[0])
-    for metric in task.metrics:
-        row[metric] = float(np.mean([p.metrics[metric] for p in points]))
+    columns = {
+        f"{prefix}{metric}": float(np.mean([p.metrics[metric] for p in points]))
+        for metric in task.metrics
+    }
     if len(points) > 1:
         pairs = zip(models, points, strict=True)
-        row.update({f"{task.primary}[{model_name(m)}]": p.metrics[task.primary] for m, p in pairs})
-    return row
+        columns |= {
+            f"{prefix}{task.primary}[{model_name(m)}]": p.metrics[task.primary] for m, p in pairs
+        }
+    return columns
 
 
 def _cache_key(point: CodecPoint, test: TestImages, models: Sequence[nn.Module]) -> dict:

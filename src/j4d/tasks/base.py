@@ -83,6 +83,14 @@ class Task(ABC):
         """What the metrics need of a batch's output, compact and on the CPU."""
 
     @abstractmethod
+    def decision(self, predictions: torch.Tensor) -> torch.Tensor:
+        """What agreement compares in ``predictions``: the top-1 class per image, or the class
+        per pixel."""
+
+    @abstractmethod
+    def label_metrics(self, predictions: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """The metrics against the labels (every metric but agreement)."""
+
     def score(
         self,
         predictions: torch.Tensor,
@@ -92,6 +100,12 @@ class Task(ABC):
         """Every metric (fractions) of a split's ``predictions`` against its ``labels``;
         agreement against ``references`` (predictions on the uncompressed images; NaN
         without them)."""
+        agree = float("nan") if references is None else self.agreement(predictions, references)
+        return {**self.label_metrics(predictions, labels), "agreement": agree}
+
+    def agreement(self, predictions: torch.Tensor, references: torch.Tensor) -> float:
+        """The share of decisions (images, or pixels) that are the same in both."""
+        return float((self.decision(predictions) == self.decision(references)).float().mean())
 
     def show(self, prediction: torch.Tensor) -> np.ndarray | None:
         """One image's prediction as an RGB picture, or None where it is not one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -9,6 +10,7 @@ import torch
 from j4d.tasks.base import Task
 
 
+@dataclass(frozen=True)
 class Classification(Task):
     """Logits (N, C). Agreement: the share of images whose top-1 class after compression is
     the model's top-1 on the uncompressed image (free of label noise)."""
@@ -26,27 +28,14 @@ class Classification(Task):
         """The (N, 5) best classes, best first."""
         return logits.topk(min(5, logits.shape[1]), dim=1).indices.cpu()
 
-    def score(
-        self,
-        predictions: torch.Tensor,
-        labels: torch.Tensor,
-        references: torch.Tensor | None = None,
-    ) -> dict[str, float]:
+    def decision(self, predictions: torch.Tensor) -> torch.Tensor:
+        return predictions[:, 0]
+
+    def label_metrics(self, predictions: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
         top1 = float((predictions[:, 0] == labels).float().mean())
         top5 = float((predictions == labels[:, None]).any(dim=1).float().mean())
-        agree = (
-            float("nan")
-            if references is None
-            else float((predictions[:, 0] == references[:, 0]).float().mean())
-        )
-        return {"top1": top1, "top5": top5, "agreement": agree}
+        return {"top1": top1, "top5": top5}
 
     def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
         mine, theirs = int(prediction[0]), int(reference[0])
         return f"class {mine}" + ("" if mine == theirs else f" (uncompressed: {theirs})")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Classification)
-
-    def __hash__(self) -> int:
-        return hash(self.name)

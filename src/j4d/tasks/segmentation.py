@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -11,6 +12,7 @@ from j4d.tasks.base import Task
 from j4d.tasks.segmentation_metrics import confusion_matrix, mean_iou, pixel_accuracy
 
 
+@dataclass(frozen=True)
 class Segmentation(Task):
     """Logits (N, C, H, W) for label maps (N, H, W) whose ``ignore_index`` pixels (void) count
     in neither loss nor metrics. mIoU is over the whole split (one confusion matrix), the mean
@@ -26,32 +28,20 @@ class Segmentation(Task):
     }
     agreement_means = "class of a pixel after compression = its class on the uncompressed image"
 
-    def __init__(self, num_classes: int, ignore_index: int | None = None) -> None:
-        self.num_classes = num_classes
-        self.ignore_index = ignore_index
+    num_classes: int
+    ignore_index: int | None = None
 
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
         """The (N, H, W) class maps (uint8 when the classes fit)."""
         dtype = torch.uint8 if self.num_classes <= 256 else torch.int64
         return logits.argmax(dim=1).to(torch.device("cpu"), dtype)
 
-    def score(
-        self,
-        predictions: torch.Tensor,
-        labels: torch.Tensor,
-        references: torch.Tensor | None = None,
-    ) -> dict[str, float]:
+    def decision(self, predictions: torch.Tensor) -> torch.Tensor:
+        return predictions
+
+    def label_metrics(self, predictions: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
         confusion = confusion_matrix(predictions, labels, self.num_classes, self.ignore_index)
-        agree = (
-            float("nan")
-            if references is None
-            else float((predictions == references).float().mean())
-        )
-        return {
-            "miou": mean_iou(confusion),
-            "pixel_accuracy": pixel_accuracy(confusion),
-            "agreement": agree,
-        }
+        return {"miou": mean_iou(confusion), "pixel_accuracy": pixel_accuracy(confusion)}
 
     def show(self, prediction: torch.Tensor) -> np.ndarray:
         """Class maps in a fixed palette (tab20: one colour per class)."""
@@ -61,15 +51,4 @@ class Segmentation(Task):
         return palette[prediction.long().numpy() % len(palette)]
 
     def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
-        agree = float((prediction == reference).float().mean())
-        return f"{100 * agree:.1f} % of pixels as uncompressed"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Segmentation)
-            and other.num_classes == self.num_classes
-            and other.ignore_index == self.ignore_index
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.num_classes, self.ignore_index))
+        return f"{100 * self.agreement(prediction, reference):.1f} % of pixels as uncompressed"

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from j4d.codec import JPEGCodec
 from j4d.errors import InvalidInputError, J4DError
+from j4d.evaluation.points import metric_columns
 from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predictions
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.models import model_name, models_device
@@ -116,6 +117,7 @@ class Trainer:
         self.workers = workers
         # Everything runs where the (first) model's parameters are.
         self.device = models_device(self.models)
+        self.task = task_of(self.models[0])
         self.codec = JPEGCodec(
             tables, config.make_softness(), mode=config.quantizer, learn_tables=True
         ).to(self.device)
@@ -223,21 +225,11 @@ class Trainer:
         points = evaluate_tables(
             self.models, images, labels, self.codec.quant_tables(), references=self.references
         )
-        task = task_of(self.models[0])
         row: dict[str, Any] = {
             "val_scan_bpp": points[0].scan_bpp,
             "val_file_bpp": points[0].file_bpp,
         }
-        for metric in task.metrics:
-            row[f"val_{metric}"] = float(np.mean([p.metrics[metric] for p in points]))
-        if len(points) > 1:
-            row.update(
-                {
-                    f"val_{task.primary}[{model_name(m)}]": p.metrics[task.primary]
-                    for m, p in zip(self.models, points, strict=True)
-                }
-            )
-        return row
+        return row | metric_columns(points, self.models, prefix="val_")
 
     def _finish_epoch(self, started: float) -> None:
         sums = self.state.sums
@@ -309,7 +301,7 @@ class Trainer:
         bar.close()
         self._finish_epoch(started)
         if self.progress:
-            tqdm.write(_describe(self.state.history[-1], task_of(self.models[0])))
+            tqdm.write(_describe(self.state.history[-1], self.task))
 
     # -- outputs -----------------------------------------------------------------------------
     def _write_history(self) -> None:
@@ -326,7 +318,7 @@ class Trainer:
             "epochs": self.state.epoch,
             "models": [model_name(m) for m in self.models],
         }
-        primary = task_of(self.models[0]).primary
+        primary = self.task.primary
         if f"val_{primary}" in last:
             meta["validation"] = {
                 "images": len(self.validation[1]) if self.validation else 0,
