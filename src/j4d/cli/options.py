@@ -112,6 +112,17 @@ def model_option(help_text: str) -> Callable[..., Any]:
     )
 
 
+def sensitivity_option(help_text: str) -> Callable[..., Any]:
+    """``--sensitivity FILE``: a `j4d sensitivity` JSON file."""
+    return click.option(
+        "--sensitivity",
+        "sensitivity_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help=help_text,
+    )
+
+
 def labeled_folder_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """``--classes`` and ``--resize``: how the labeled ImageFolder trees are read."""
     for option in reversed(

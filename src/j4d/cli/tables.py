@@ -1,15 +1,23 @@
-"""``j4d tables``: export standard, existing or zoo quantization tables."""
+"""``j4d tables``: export standard, existing or zoo quantization tables, or design them with a
+closed-form peer method (DeepN-JPEG, OptS)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from j4d.cli.options import parse_list, sensitivity_option
+from j4d.cli.training import make_setup, model_options
 from j4d.errors import InvalidInputError
 from j4d.jpegio import read_tables
 from j4d.tables import QuantTables
 from j4d.zoo import nearest, zoo_listing
+
+METHODS = ("deepn", "opts")
+_DEFAULT_SCALES = "0.1,0.2,0.3,0.5,0.7,1,1.5,2,3"
+_DEFAULT_TARGETS = "0.3,0.5,0.75,1,1.5,2,3,4"
 
 
 @click.command("tables", short_help="Export standard, existing or learned (zoo) tables.")
@@ -40,19 +48,54 @@ from j4d.zoo import nearest, zoo_listing
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Output: .json gives JSON, other suffixes cjpeg -qtables text [default: JSON on stdout].",
+    help="Output: .json gives JSON, other suffixes cjpeg -qtables text [default: JSON on stdout]; "
+    "with --method: a folder, one JSON per scale or target.",
 )
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    default=None,
+    help="Design tables with a peer method: deepn (DeepN-JPEG, from the DCT statistics of the "
+    "model's training images) or opts (OptS, from the model's sensitivity and those statistics).",
+)
+@click.option(
+    "--scales",
+    default=_DEFAULT_SCALES,
+    show_default=True,
+    help="deepn: factors on the DeepN-JPEG steps, one tables file each.",
+)
+@click.option(
+    "--targets",
+    default=_DEFAULT_TARGETS,
+    show_default=True,
+    help="opts: target rates (estimated scan bpp), one tables file each.",
+)
+@click.option(
+    "--images", type=int, default=1000, show_default=True, help="--method: training images read."
+)
+@sensitivity_option("opts: a `j4d sensitivity --kind gradient` file [default: measured].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@model_options
 def command(
     quality: int | None,
     jpeg_path: Path | None,
     zoo_model: str | None,
     bpp: float | None,
     output: Path | None,
+    method: str | None,
+    **options: Any,
 ) -> None:
     """Export quantization tables (e.g. `j4d tables --qf 50 -o t.json`, or learned ones:
-    `j4d tables --zoo mobilenet_v2 --bpp 2 -o t.json`; `j4d tables --zoo list`)."""
-    if [quality, jpeg_path, zoo_model].count(None) != 2:
-        raise InvalidInputError("give exactly one of --qf N, --from-jpeg FILE or --zoo MODEL")
+    `j4d tables --zoo mobilenet_v2 --bpp 2 -o t.json`; `j4d tables --zoo list`), or design
+    them with a peer method for a model: `j4d tables --method deepn -m resnet20 -o DIR`."""
+    if [quality, jpeg_path, zoo_model, method].count(None) != 3:
+        raise InvalidInputError(
+            "give exactly one of --qf N, --from-jpeg FILE, --zoo MODEL or --method NAME"
+        )
+    if method is not None:
+        _design(method, output, options)
+        return
     if zoo_model == "list":
         click.echo(zoo_listing())
         return
@@ -75,3 +118,41 @@ def command(
         return
     tables.save(output)
     click.echo(f"wrote {output}", err=True)
+
+
+def _design(method: str, output: Path | None, options: dict[str, Any]) -> None:
+    """``--method``: one tables file per scale (deepn) or target rate (opts) in ``output``."""
+    from j4d.baselines import coefficient_statistics, deepn_tables, opts_tables
+    from j4d.train import compute_sensitivity
+    from j4d.train.sensitivity import Sensitivity
+
+    if output is None or output.suffix:
+        raise InvalidInputError("--method writes several tables: give -o FOLDER")
+    progress = not options["quiet"]
+    setup = make_setup({**options, "val_size": 0, "hflip": False, "limit": None})
+    statistics = coefficient_statistics(
+        setup.train, options["images"], seed=options["seed"], progress=progress
+    )
+    if method == "deepn":
+        scales = parse_list(options["scales"], float, "--scales")
+        named = {f"deepn_x{scale:g}": deepn_tables(statistics, scale) for scale in scales}
+    else:
+        targets = parse_list(options["targets"], float, "--targets")
+        path = options["sensitivity_path"]
+        if path is not None:
+            sensitivity = Sensitivity.load(path)
+        else:
+            sensitivity = compute_sensitivity(
+                setup.models, setup.train, options["images"], kind="gradient", progress=progress
+            )
+        designed = opts_tables(sensitivity, statistics, targets)
+        named = {
+            f"opts_bpp{target:g}": tables for target, tables in zip(targets, designed, strict=True)
+        }
+    output.mkdir(parents=True, exist_ok=True)
+    models = list(options["model_specs"])
+    for name, tables in named.items():
+        tables.with_meta(models=models, images=statistics.images).save(output / f"{name}.json")
+        detail = tables.meta.get("estimated_bpp")
+        estimate = "" if detail is None else f" (estimated {detail:.3f} scan bpp)"
+        click.echo(f"wrote {output / name}.json{estimate}")

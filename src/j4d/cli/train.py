@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from j4d.cli.options import sensitivity_option
 from j4d.cli.training import make_config, make_setup, model_options, training_options
 from j4d.tasks import describe_metric, task_of
 from j4d.train import Sensitivity, train_tables
@@ -35,13 +36,7 @@ from j4d.train import Sensitivity, train_tables
     show_default=True,
     help="qf:Q (default tables at quality Q) or sensitivity:F (scale F, 5..50).",
 )
-@click.option(
-    "--sensitivity",
-    "sensitivity_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Sensitivity JSON for sensitivity:F (else measured on the training data).",
-)
+@sensitivity_option("Sensitivity JSON for sensitivity:F (else measured on the training data).")
 @training_options
 @click.option("--resume", is_flag=True, help="Continue the checkpoint in the run directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
