@@ -273,3 +273,23 @@ def test_tables_files_with_one_stem_are_named_by_folder(tmp_path):
         "t",
         "ce.qf50_lam1_1",
     ]
+
+
+def test_tables_of_several_methods_are_curves_of_their_own(data_root, tmp_path, capsys):
+    QuantTables.from_quality(40).save(tmp_path / "mine.json")
+    QuantTables.from_quality(60).with_meta(method="deepn").save(tmp_path / "peer.json")
+    QuantTables.from_quality(80).with_meta(method="deepn").save(tmp_path / "peer2.json")
+    files = [str(tmp_path / name) for name in ("mine.json", "peer.json", "peer2.json")]
+    args = _eval_args(data_root, tmp_path / "out", *files, "--test-size", "20")
+    assert main([*args, "--qualities", "50"]) == 0
+    rows = {row["name"]: row["method"] for row in read_csv(tmp_path / "out" / "points.csv")}
+    assert rows == {"mine": "j4d", "peer": "deepn", "peer2": "deepn", "jpeg_q50": "jpeg"}
+    assert [p.name for p in (tmp_path / "out" / "frontier" / "j4d").glob("*.json")] == ["mine.json"]
+    assert {p.name for p in (tmp_path / "out" / "frontier" / "deepn").glob("*.json")} <= {
+        "peer.json",
+        "peer2.json",
+    }
+    # --label names them all
+    args = _eval_args(data_root, tmp_path / "one", *files, "--test-size", "20", "--label", "x")
+    assert main([*args, "--qualities", "50"]) == 0
+    assert len(list((tmp_path / "one" / "frontier").glob("*.json"))) >= 1

@@ -45,7 +45,12 @@ ANCHOR = "jpeg"
 @data_option
 @test_split_options
 @labeled_folder_options
-@click.option("--label", default="j4d", show_default=True, help="Name of the tables' method.")
+@click.option(
+    "--label",
+    default=None,
+    help="Name of the tables' method [default: each file's meta 'method' (j4d tables "
+    "--method), else j4d].",
+)
 @click.option(
     "--probabilistic",
     is_flag=True,
@@ -110,15 +115,19 @@ def command(
     meta = measurement_meta(", ".join(model_specs), test)
     task = task_of(models[0])
     summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies, task)
-    if tables_files and label != ANCHOR:
-        save_frontier_tables(out_dir, rows, points, summary["frontier"][label], test, task)
+    methods = list(
+        dict.fromkeys(p.method for p in points if p.tables is not None and p.method != ANCHOR)
+    )
+    for method in methods:
+        folder = out_dir / "frontier" / (method if len(methods) > 1 else "")
+        save_frontier_tables(folder, rows, points, summary["frontier"][method], test, task)
     click.echo(summary_markdown(summary))
     click.echo(f"eval: {out_dir / 'summary.md'}")
     return 0
 
 
 def _tables_points(
-    paths: tuple[Path, ...], label: str, seed: int | None, softness: Softness | None
+    paths: tuple[Path, ...], label: str | None, seed: int | None, softness: Softness | None
 ) -> list[CodecPoint]:
     """Points named by file stem; where stems repeat (``runs/*/tables.json``) by the fewest
     enclosing folder names that tell them apart (``sweep.qf50_lam1``; folders named ``runs``

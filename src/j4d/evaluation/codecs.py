@@ -121,17 +121,19 @@ def quality_points(codec: str, qualities: Sequence[int]) -> list[CodecPoint]:
 
 def tables_point(
     path: str | Path,
-    label: str = "j4d",
+    label: str | None = "j4d",
     probabilistic_seed: int | None = None,
     softness: Softness | None = None,
     name: str | None = None,
     **settings: Any,
 ) -> CodecPoint:
     """A tables file encoded by plain rounding (Pillow) or, given a seed, probabilistically
-    (image i uses seed + i). ``name`` defaults to the file's stem; ``settings`` are extra
+    (image i uses seed + i). ``label`` None: the tables' ``meta["method"]``, else j4d.
+    ``name`` defaults to the file's stem; ``settings`` are extra
     columns of the point's row (e.g. the training lambda; ``tables`` replaces the path that
     the row records, e.g. by one relative to a results folder)."""
     tables = QuantTables.load(path)
+    label = label or str(tables.meta.get("method", "j4d"))
     settings = {"tables": str(path), **settings}
     name = name or Path(path).stem
     if probabilistic_seed is None:

@@ -193,14 +193,14 @@ def save_frontier_tables(
     test: TestImages,
     task: Task,
 ) -> list[Path]:
-    """``frontier/<point>.json``: the tables of each frontier point, with what they measured
-    on the test split in ``meta["test"]`` (what the zoo ships)."""
+    """``out/<point>.json``: the tables of each frontier point, with what they measured on the
+    test split in ``meta["test"]`` (what the zoo ships)."""
     tables = {p.name: p.tables for p in points if p.tables is not None}
     written = []
     for row in [r for r in rows if r["name"] in frontier and r["name"] in tables]:
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
         measured.update({"images": len(test.labels), "source": test.source})
         measured.update(TABLES_SETTINGS, decoder=DECODER)
-        path = out / "frontier" / f"{row['name']}.json"
+        path = out / f"{row['name']}.json"
         written.append(tables[row["name"]].with_meta(test=measured).save(path))
     return written

@@ -137,7 +137,7 @@ def run_sweep(
     summary = write_eval_report(
         out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
     )
-    save_frontier_tables(out, rows, points, summary["frontier"]["j4d"], test, task)
+    save_frontier_tables(out / "frontier", rows, points, summary["frontier"]["j4d"], test, task)
     return summary
 
 
