@@ -23,7 +23,13 @@ from j4d.datasets import Augment, ImageFolderDataset, UnlabeledCrops, holdout_sp
 from j4d.errors import InvalidInputError
 from j4d.models import FrozenModel, create_models
 from j4d.paired import PairedFolderDataset
-from j4d.train.config import LR_SCHEDULES, QUANTIZERS, SOFTNESS_MODES, TrainConfig
+from j4d.train.config import (
+    LR_SCHEDULES,
+    QUANTIZERS,
+    SOFTNESS_MODES,
+    TRAINING_METHODS,
+    TrainConfig,
+)
 from j4d.train.objective import TASK_LOSSES
 
 _DEFAULTS = TrainConfig()
@@ -89,6 +95,12 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Optimization settings (see :class:`~j4d.train.TrainConfig`)."""
     for option in reversed(
         [
+            _choice(
+                "method",
+                TRAINING_METHODS,
+                "j4d, or a peer's codec proxy and rate estimate on the same tables: autojpeg "
+                "(tanh rounding, run-length size model).",
+            ),
             click.option("--epochs", type=int, default=_DEFAULTS.epochs, show_default=True),
             click.option(
                 "--batch-size",
@@ -188,6 +200,7 @@ def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
     return TrainConfig(
         lam=lam,
         init=init,
+        method=options["method"],
         epochs=options["epochs"],
         batch_size=options["batch_size"],
         lr=options["lr"],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from j4d.codec import analyze, channel_steps, masked_cpmf
+from j4d.codec import analyze, channel_steps, masked_cpmf, round_half_away
 from j4d.errors import InvalidInputError
 from j4d.jpegio import FileRate, encode_uniform, file_rate, to_batch
 from j4d.rate.entropy import estimate_bpp
@@ -104,6 +104,17 @@ def entropy_estimate(
     """Our estimate (METHOD.md section 4) from each image's own marginals."""
     q = channel_steps(tables.to_tensor()).unsqueeze(1)
     return estimate_bpp(masked_cpmf(coefficients, q, alpha), pixels, per_image=True)
+
+
+@register_estimator("autojpeg")
+def run_length_estimate(
+    coefficients: torch.Tensor, tables: QuantTables, pixels: int, alpha: float
+) -> torch.Tensor:
+    """AutoJPEG's closed-form size of the rounded indices (:mod:`j4d.baselines.autojpeg`)."""
+    from j4d.baselines.autojpeg import RunLengthRate
+
+    q = channel_steps(tables.to_tensor()).unsqueeze(1)
+    return RunLengthRate().bpp(round_half_away(coefficients / q), pixels)
 
 
 def rate_pairs(

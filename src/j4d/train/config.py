@@ -13,6 +13,8 @@ from j4d.train.objective import TASK_LOSSES
 
 #: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
 QUANTIZERS = ("soft", "straight_through")
+#: What codes a batch in training (:mod:`j4d.train.methods`): j4d's own, or a peer's.
+TRAINING_METHODS = ("j4d", "autojpeg")
 #: Learning rate over the run: constant, or cosine decay from ``lr`` to 0 at the last step.
 LR_SCHEDULES = ("constant", "cosine")
 #: alpha = value / q^2 (``hardness``) or alpha = value (``fixed``).
@@ -45,6 +47,8 @@ class TrainConfig:
 
     lam: float = 1.0
     init: str = "qf:50"
+    # j4d, or a peer re-implemented on the same tables (quantizer and softness are j4d's own)
+    method: str = "j4d"
     # Measured on CIFAR-10 / ResNet-20 (results/): batch 32 left the tables noisy on 32x32
     # images (16 blocks each feed the rate estimate's histograms); batch 128 trained well, and
     # cosine decay from lr 3 gave a better frontier (BD-rate -23.9 %) than constant lr 1.5
@@ -86,6 +90,10 @@ class TrainConfig:
             )
         if not self.temperature > 0:
             raise InvalidInputError(f"temperature must be > 0, got {self.temperature}")
+        if self.method not in TRAINING_METHODS:
+            raise InvalidInputError(
+                f"method must be one of {', '.join(TRAINING_METHODS)}, got {self.method!r}"
+            )
         if self.quantizer not in QUANTIZERS:
             raise InvalidInputError(
                 f"quantizer must be one of {', '.join(QUANTIZERS)}, got {self.quantizer!r}"

@@ -115,6 +115,7 @@ def run_sweep(
             points.append(
                 tables_point(
                     run_dir / TABLES,
+                    base.method,
                     name=name,
                     init=init,
                     lam=lam,
@@ -137,7 +138,9 @@ def run_sweep(
     summary = write_eval_report(
         out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
     )
-    save_frontier_tables(out / "frontier", rows, points, summary["frontier"]["j4d"], test, task)
+    save_frontier_tables(
+        out / "frontier", rows, points, summary["frontier"][base.method], test, task
+    )
     return summary
 
 

@@ -35,10 +35,10 @@ from j4d.evaluation.points import metric_columns
 from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predictions
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.models import model_name, models_device
-from j4d.rate.entropy import estimate_bpp
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
 from j4d.tasks import Task, describe_metric, task_of
 from j4d.train.config import TrainConfig, parse_init
+from j4d.train.methods import create_method
 from j4d.train.objective import task_loss
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 
@@ -121,6 +121,7 @@ class Trainer:
         self.codec = JPEGCodec(
             tables, config.make_softness(), mode=config.quantizer, learn_tables=True
         ).to(self.device)
+        self.method = create_method(config.method).to(self.device)
         self.optimizer = torch.optim.Adam(self.codec.parameters(), lr=config.lr)
         self.state = _State()
         self.validation = load_split(val_set) if val_set is not None else None
@@ -173,16 +174,15 @@ class Trainer:
         """(objective, task loss, mean cross-entropy, estimated bpp) of one batch."""
         images = images.to(self.device, torch.float32)
         labels = labels.to(self.device)
-        output = self.codec(images)
+        reconstruction, bpp = self.method(self.codec, images)
         task, ce = task_loss(
             self.models,
-            output.reconstruction,
+            reconstruction,
             images,
             labels,
             self.config.task_loss,
             self.config.temperature,
         )
-        bpp = estimate_bpp(output.cpmf, output.pixels_per_image)
         return task + self.config.lam * bpp, task, ce, bpp
 
     def _step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -311,6 +311,7 @@ class Trainer:
     def _result(self) -> TrainResult:
         last = self.state.history[-1] if self.state.history else {}
         meta: dict[str, Any] = {
+            "method": self.config.method,
             "lambda": self.config.lam,
             "init": self.config.init,
             "alpha": self.config.describe_softness(),

@@ -1,0 +1,84 @@
+r"""AutoJPEG (Xie et al., ECCV 2022) as the J4D paper ran it: tables only (no colour transform,
+no fine-tuning of the model), a tanh soft rounding and a closed-form file size built on JPEG's
+run-length coding, made trainable by straight-through estimators.
+
+Neither the code nor the size model's constants were published; this is j4d's reading of the
+two papers, with every assumption here:
+
+* Soft rounding, with :math:`f = \lfloor x \rfloor` and sharpness :math:`a`:
+  :math:`r(x) = f + \tfrac12 + \tfrac12 \tanh(a (x - f - \tfrac12)) / \tanh(a / 2)`
+  (continuous, equal to round at integers and half-integers, rounding as :math:`a \to \infty`).
+* Bits of a block, as baseline JPEG spends them on indices :math:`v` (zig-zag):
+  DC: a symbol of ``dc_symbol_bits`` plus the magnitude category :math:`S(d)` of the DPCM
+  difference :math:`d`; every nonzero AC: a (run, size) symbol of ``ac_symbol_bits`` plus
+  :math:`S(v)`; each run of 16 zeros before a nonzero AC: a ZRL symbol (``zrl_bits``); a block
+  whose last AC is zero: an EOB symbol (``eob_bits``). :math:`S(v) = \lfloor \log_2 |v| \rfloor
+  + 1` for :math:`|v| \ge 1` (JPEG's SSSS), else 0. Symbol lengths are constants (JPEG's
+  Huffman codes are 2 to 16 bits; the Annex K codes of the common symbols are 2 to 4).
+* Gradients: :math:`S` passes that of :math:`\log_2(1 + |v|)`, the nonzero count that of
+  :math:`\min(|v|, 1)` (straight-through); runs, ZRL and EOB counts pass none.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from j4d.codec.kernels import round_half_away
+
+
+def tanh_round(x: torch.Tensor, sharpness: float = 4.0) -> torch.Tensor:
+    """AutoJPEG's differentiable rounding (see the module); ``sharpness`` > 0."""
+    floor = torch.floor(x).detach()
+    return floor + 0.5 + 0.5 * torch.tanh(sharpness * (x - floor - 0.5)) / math.tanh(sharpness / 2)
+
+
+def _straight_through(hard: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+    return hard.detach() + (soft - soft.detach())
+
+
+def magnitude_category(v: torch.Tensor) -> torch.Tensor:
+    """JPEG's magnitude category (bits of round(|v|)), gradient of log2(1 + |v|)."""
+    magnitude = round_half_away(v.detach()).abs()
+    hard = torch.where(magnitude >= 1, torch.floor(torch.log2(magnitude.clamp_min(1))) + 1, 0.0)
+    return _straight_through(hard, torch.log2(1 + v.abs()))
+
+
+def nonzero(v: torch.Tensor) -> torch.Tensor:
+    """1 where round(v) != 0, gradient of min(|v|, 1)."""
+    hard = (round_half_away(v.detach()) != 0).to(v.dtype)
+    return _straight_through(hard, v.abs().clamp(max=1))
+
+
+@dataclass(frozen=True)
+class RunLengthRate:
+    """The closed-form size of the module, per image."""
+
+    dc_symbol_bits: float = 3.0
+    ac_symbol_bits: float = 4.0
+    zrl_bits: float = 11.0
+    eob_bits: float = 4.0
+
+    def bits(self, indices: torch.Tensor) -> torch.Tensor:
+        """(N, 3, B, 64) zig-zag indices (soft or integer) -> (N,) bits."""
+        dc = indices[..., 0]
+        difference = dc - torch.cat([torch.zeros_like(dc[..., :1]), dc[..., :-1]], dim=-1)
+        dc_bits = self.dc_symbol_bits + magnitude_category(difference)
+        ac = indices[..., 1:]
+        ac_bits = self.ac_symbol_bits * nonzero(ac) + magnitude_category(ac)
+        hard = round_half_away(ac.detach()) != 0
+        position = torch.arange(1, 64, device=ac.device).expand_as(hard)
+        last_nonzero = torch.where(hard, position, 0).cummax(dim=-1).values
+        previous = torch.cat([torch.zeros_like(last_nonzero[..., :1]), last_nonzero[..., :-1]], -1)
+        zero_run = torch.where(hard, position - previous - 1, 0)
+        zrl = torch.div(zero_run, 16, rounding_mode="floor").sum(dim=-1)
+        eob = ~hard[..., -1]
+        overhead = self.zrl_bits * zrl + self.eob_bits * eob
+        per_block = dc_bits + ac_bits.sum(dim=-1) + overhead.to(dc_bits.dtype)
+        return per_block.sum(dim=(1, 2))
+
+    def bpp(self, indices: torch.Tensor, pixels_per_image: int) -> torch.Tensor:
+        """(N,) bits per pixel."""
+        return self.bits(indices) / pixels_per_image
