@@ -169,3 +169,33 @@ cp $ALL/frontier/*.json src/j4d/zoo/mobilenet_v2/
 #     360x480, about an hour on 2 cores; writes src/j4d/models/weights/ and its sha256.
 $PYTHON scripts/train_camvid_deeplabv3.py --epochs 45 --work runs/camvid-deeplabv3
 cp runs/camvid-deeplabv3/report.json results/camvid-deeplabv3/model_training.json
+
+# 20. CamVid segmentation frontier (issue 13): per-pixel distillation on the 331 training frames
+#     (36 held out), batch 8 at 360x480, 2 epochs (about 6 min a run on 2 cores), measured on
+#     the 101 val frames; a qf:10 sweep for the low end; the joint front against mozjpeg and
+#     jpegli; the Fig. 9 figure.
+CV=results/camvid-deeplabv3
+CVREAD=(--accuracies qf:90,qf:95,qf:100 --rates 0.3,1,2)
+CVTRAIN=(-m camvid_deeplabv3_mobilenet_v2 --epochs 2 --batch-size 8)
+$J4D sweep "${CVTRAIN[@]}" --init qf:50 --lams 0.03,0.3,1 "${CVREAD[@]}" -q -o $CV
+mkdir -p $CV-low/cache && cp $CV/cache/jpeg_q*.json $CV-low/cache/
+$J4D sweep "${CVTRAIN[@]}" --init qf:10 --lams 3,10,30 "${CVREAD[@]}" -q -o $CV-low
+mkdir -p $CV-all/cache && cp $CV/cache/*.json $CV-low/cache/*.json $CV-all/cache/
+$J4D eval $CV/frontier/*.json $CV-low/frontier/*.json -m camvid_deeplabv3_mobilenet_v2 \
+    -c mozjpeg -c jpegli "${CVREAD[@]}" -q -o $CV-all
+
+# 21. Peer methods on CIFAR-10 / ResNet-20 (issue 14): DeepN-JPEG and OptS tables (closed form),
+#     an AutoJPEG sweep with j4d's training settings, then all of them with j4d's frontier.
+B=results/cifar10-baselines
+READ=(--accuracies 0.8,0.85,0.88,0.9,0.91)
+$J4D tables --method deepn -m resnet20 -q -o $B/deepn/tables
+$J4D eval $B/deepn/tables/*.json -m resnet20 "${READ[@]}" -q -o $B/deepn
+$J4D tables --method opts -m resnet20 -q -o $B/opts/tables
+mkdir -p $B/opts/cache && cp $B/deepn/cache/jpeg_q*.json $B/opts/cache/
+$J4D eval $B/opts/tables/*.json -m resnet20 "${READ[@]}" -q -o $B/opts
+mkdir -p $B/autojpeg/cache && cp $B/deepn/cache/jpeg_q*.json $B/autojpeg/cache/
+$J4D sweep -m resnet20 --method autojpeg --init qf:50 --lams 0.3,1,3,10,30,100 "${READ[@]}" \
+    -q -o $B/autojpeg
+mkdir -p $B/all/cache && cp $B/deepn/cache/jpeg_q*.json $B/all/cache/
+$J4D eval results/cifar10-resnet20/frontier/*.json $B/{deepn,opts,autojpeg}/frontier/*.json \
+    -m resnet20 "${READ[@]}" -q -o $B/all

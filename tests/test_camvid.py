@@ -26,8 +26,9 @@ def camvid_model(data_root):
     return create_model(NAME, data_root=data_root)
 
 
-def test_registry_model_shape_task_and_weights(camvid_model):
-    assert camvid_model.task == Segmentation(11, ignore_index=11)
+def test_registry_model_shape_task_and_weights(camvid_model, data_root):
+    classes = read_segmentation_classes(data_root / "camvid" / "classes.txt")
+    assert camvid_model.task == Segmentation(11, ignore_index=11, class_names=classes.names[:11])
     assert camvid_model.data.test == "camvid/val"
     with torch.no_grad():
         logits = camvid_model(torch.rand(2, 3, 64, 96) * 255)

@@ -3,6 +3,7 @@ trainer, sweep, sensitivity and eval."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -124,3 +125,16 @@ def test_two_steps_of_segmentation_training_lower_the_objective(tmp_path) -> Non
     assert result.history[-1]["step"] == 2
     assert 0 <= result.history[-1]["val_miou"] <= 1  # measured on real files, per epoch
     assert objective(result.tables) < objective(QuantTables.from_quality(50))
+
+
+def test_segmentation_legend_keys_the_colours_of_its_class_maps():
+    task = Segmentation(3, ignore_index=3, class_names=("sky", "road", "car"))
+    legend = task.legend()
+    assert [name for name, _ in legend] == ["sky", "road", "car"]
+    picture = task.show(torch.tensor([[0, 1, 2]], dtype=torch.uint8))
+    for k, (_, colour) in enumerate(legend):
+        np.testing.assert_array_equal(picture[0, k], colour)
+    assert [name for name, _ in Segmentation(2).legend()] == ["class 0", "class 1"]
+    assert Classification().legend() == []
+    with pytest.raises(ValueError, match="2 class names for 3 classes"):
+        Segmentation(3, class_names=("a", "b"))

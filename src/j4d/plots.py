@@ -160,11 +160,15 @@ def estimate_scatter(
 
 
 def comparison(
-    rows: Sequence[Sequence[Version]], paths: Sequence[PathLike], title: str = ""
+    rows: Sequence[Sequence[Version]],
+    paths: Sequence[PathLike],
+    title: str = "",
+    legend: Sequence[tuple[str, np.ndarray]] = (),
 ) -> list[Path]:
     """One line of pictures per image (uncompressed, default JPEG, learned tables; titled with
-    the scan bpp), and a line of the model's pictures below it where it makes some (class maps);
-    otherwise the model's caption joins the titles."""
+    the scan bpp), and a line of the model's pictures below it where it makes some (class maps,
+    keyed by ``legend``: (name, RGB uint8) pairs); otherwise the model's caption joins the
+    titles."""
     lines: list[list[tuple[np.ndarray, str]]] = []
     for versions in rows:
         titles = [
@@ -194,5 +198,12 @@ def comparison(
             axis.axis("off")
     if title:
         figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
+    bottom = 0.0
+    if legend:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=np.asarray(rgb) / 255, label=name) for name, rgb in legend]
+        figure.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9)
+        bottom = 0.25 / figure.get_figheight() * (1 + -(-len(handles) // 6))
+    figure.tight_layout(rect=(0, bottom, 1, 0.98 if title else 1))
     return _save(figure, paths)

@@ -14,6 +14,7 @@ from j4d.jpegio import load_image
 from j4d.models import create_models
 from j4d.plots import comparison
 from j4d.tables import QuantTables
+from j4d.tasks import task_of
 
 
 @click.command("compare", short_help="Images vs default JPEG at the same rate (figure).")
@@ -61,7 +62,8 @@ def command(
     with click.progressbar(images, label="compare") as bar:
         for path in bar:
             rows.append(compare(model, load_image(path), tables, label))
-    comparison(rows, [out_path], title=f"{model_spec}; {tables_path.name}")
+    title = f"{model_spec}; {tables_path.name}"
+    comparison(rows, [out_path], title, legend=task_of(model).legend())
     for path, versions in zip(images, rows, strict=True):
         line = "; ".join(
             f"{v.label}"

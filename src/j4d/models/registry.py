@@ -30,6 +30,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 CAMVID_CLASSES = 11  # label 11 is void
+CAMVID_CLASS_NAMES = (
+    "Sky", "Building", "Pole", "Road", "Pavement", "Tree",
+    "SignSymbol", "Fence", "Car", "Pedestrian", "Bicyclist",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ REGISTRY: dict[str, ModelSpec] = {
         352,
         data=CAMVID,
         channels_last=True,
-        task=Segmentation(CAMVID_CLASSES, ignore_index=CAMVID_CLASSES),
+        task=Segmentation(CAMVID_CLASSES, CAMVID_CLASSES, CAMVID_CLASS_NAMES),
         packaged=True,
     ),
 }

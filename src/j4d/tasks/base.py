@@ -111,6 +111,10 @@ class Task(ABC):
         """One image's prediction as an RGB picture, or None where it is not one."""
         return None
 
+    def legend(self) -> list[tuple[str, np.ndarray]]:
+        """(name, RGB uint8 colour) of what :meth:`show` draws; empty where it draws nothing."""
+        return []
+
     @abstractmethod
     def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
         """One image's prediction in a few words, beside its ``reference`` (the prediction on

@@ -30,6 +30,12 @@ class Segmentation(Task):
 
     num_classes: int
     ignore_index: int | None = None
+    # what each output channel is (the figures' legend), like torchvision's meta["categories"]
+    class_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.class_names and len(self.class_names) != self.num_classes:
+            raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
 
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
         """The (N, H, W) class maps (uint8 when the classes fit)."""
@@ -45,10 +51,19 @@ class Segmentation(Task):
 
     def show(self, prediction: torch.Tensor) -> np.ndarray:
         """Class maps in a fixed palette (tab20: one colour per class)."""
-        from matplotlib import colormaps
-
-        palette = (colormaps["tab20"](np.arange(20))[:, :3] * 255).astype(np.uint8)
+        palette = _palette()
         return palette[prediction.long().numpy() % len(palette)]
+
+    def legend(self) -> list[tuple[str, np.ndarray]]:
+        names = self.class_names or tuple(f"class {k}" for k in range(self.num_classes))
+        palette = _palette()
+        return [(name, palette[k % len(palette)]) for k, name in enumerate(names)]
 
     def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
         return f"{100 * self.agreement(prediction, reference):.1f} % of pixels as uncompressed"
+
+
+def _palette() -> np.ndarray:
+    from matplotlib import colormaps
+
+    return (colormaps["tab20"](np.arange(20))[:, :3] * 255).astype(np.uint8)
