@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 J4D=${J4D:-.venv/bin/j4d}
 PYTHON=${PYTHON:-.venv/bin/python}
+DATA=${J4D_DATA:-../shared/data}
 # Steps 1-10 train on cross-entropy (the default before distillation, steps 11-13).
 COMMON=(--epochs 5 --batch-size 128 --lr 1.5 --lr-schedule constant --task-loss cross_entropy
     --val-size 500 -q)
@@ -180,9 +181,15 @@ CVTRAIN=(-m camvid_deeplabv3_mobilenet_v2 --epochs 2 --batch-size 8)
 $J4D sweep "${CVTRAIN[@]}" --init qf:50 --lams 0.03,0.3,1 "${CVREAD[@]}" -q -o $CV
 mkdir -p $CV-low/cache && cp $CV/cache/jpeg_q*.json $CV-low/cache/
 $J4D sweep "${CVTRAIN[@]}" --init qf:10 --lams 3,10,30 "${CVREAD[@]}" -q -o $CV-low
-mkdir -p $CV-all/cache && cp $CV/cache/*.json $CV-low/cache/*.json $CV-all/cache/
-$J4D eval $CV/frontier/*.json $CV-low/frontier/*.json -m camvid_deeplabv3_mobilenet_v2 \
-    -c mozjpeg -c jpegli "${CVREAD[@]}" -q -o $CV-all
+# higher rates: smaller lambdas from qf:50
+mkdir -p $CV-high/cache && cp $CV/cache/jpeg_q*.json $CV-high/cache/
+$J4D sweep "${CVTRAIN[@]}" --init qf:50 --lams 0.003,0.01 "${CVREAD[@]}" -q -o $CV-high
+mkdir -p $CV-all/cache && cp $CV/cache/jpeg_q*.json $CV-all/cache/
+$J4D eval $CV/frontier/*.json $CV-{low,high}/frontier/*.json -m camvid_deeplabv3_mobilenet_v2 \
+    -c mozjpeg -c jpegli --accuracies qf:90,qf:95,qf:100 --rates 0.2,0.27,0.3,1,2 -q -o $CV-all
+$J4D compare $DATA/camvid/val/images/0016E5_{07959,08085}.webp \
+    --tables $CV-low/frontier/qf10_lam10.json -m camvid_deeplabv3_mobilenet_v2 \
+    -o $CV-low/compare_qf10_lam10.png
 
 # 21. Peer methods on CIFAR-10 / ResNet-20 (issue 14): DeepN-JPEG and OptS tables (closed form),
 #     an AutoJPEG sweep with j4d's training settings, then all of them with j4d's frontier.
