@@ -52,7 +52,7 @@ def _coefficients() -> torch.Tensor:
     return analyze(to_batch(images))
 
 
-@pytest.mark.parametrize("estimator", ["entropy", "autojpeg"])
+@pytest.mark.parametrize("estimator", ["j4d", "autojpeg"])
 def test_estimated_rate_falls_as_the_steps_grow(estimator):
     coefficients = _coefficients()
     rates = [

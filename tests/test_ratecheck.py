@@ -16,26 +16,26 @@ def test_rate_check_on_a_few_imagenet_images_correlates(data_root, tmp_path, cap
     args = ["rate-check", "--data", str(data_root), "--images", "4", "-o", str(out), "-q"]
     assert main([*args, "--qualities", "5,20,50,80,95"]) == 0
     rows = read_csv(out / "pairs.csv")
-    assert len(rows) == 4 * 5 and {r["estimator"] for r in rows} == {"entropy"}
+    assert len(rows) == 4 * 5 and {r["estimator"] for r in rows} == {"j4d"}
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["estimators"]["entropy"]["scan_bpp"]["pearson"] > 0.99
-    assert (out / "scatter_entropy.png").stat().st_size > 0
+    assert summary["estimators"]["j4d"]["scan_bpp"]["pearson"] > 0.99
+    assert (out / "scatter_j4d.png").stat().st_size > 0
     assert "Pearson" in capsys.readouterr().out
 
 
 def test_a_registered_estimator_is_measured_beside_ours(cifar_images):
     @register_estimator("half-of-entropy")
     def half(coefficients, tables, pixels, alpha):
-        return ESTIMATORS["entropy"](coefficients, tables, pixels, alpha) / 2
+        return ESTIMATORS["j4d"](coefficients, tables, pixels, alpha) / 2
 
     try:
-        rows = rate_pairs(cifar_images[:6], [30, 70], ["entropy", "half-of-entropy"])
+        rows = rate_pairs(cifar_images[:6], [30, 70], ["j4d", "half-of-entropy"])
     finally:
         del ESTIMATORS["half-of-entropy"]
-    ours = [r["estimated_bpp"] for r in rows if r["estimator"] == "entropy"]
+    ours = [r["estimated_bpp"] for r in rows if r["estimator"] == "j4d"]
     halves = [r["estimated_bpp"] for r in rows if r["estimator"] == "half-of-entropy"]
     assert torch.allclose(torch.tensor(halves), torch.tensor(ours) / 2)
-    real = [r["scan_bpp"] for r in rows if r["estimator"] == "entropy"]
+    real = [r["scan_bpp"] for r in rows if r["estimator"] == "j4d"]
     assert agreement(ours, real)["pearson"] > 0.9
 
 

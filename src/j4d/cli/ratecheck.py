@@ -89,7 +89,7 @@ def load_folder(
     "estimators",
     multiple=True,
     type=click.Choice(sorted(ESTIMATORS)),
-    default=("entropy",),
+    default=("j4d",),
     show_default=True,
 )
 @click.option(

@@ -97,7 +97,7 @@ def register_estimator(name: str) -> Callable[[RateEstimator], RateEstimator]:
     return add
 
 
-@register_estimator("entropy")
+@register_estimator("j4d")
 def entropy_estimate(
     coefficients: torch.Tensor, tables: QuantTables, pixels: int, alpha: float
 ) -> torch.Tensor:
@@ -120,7 +120,7 @@ def run_length_estimate(
 def rate_pairs(
     images: Sequence[np.ndarray],
     qualities: Iterable[int],
-    estimators: Sequence[str] = ("entropy",),
+    estimators: Sequence[str] = ("j4d",),
     alpha: float = 100.0,
     names: Sequence[str] | None = None,
 ) -> list[dict[str, float | int | str]]:
