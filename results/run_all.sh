@@ -206,3 +206,5 @@ $J4D sweep -m resnet20 --method autojpeg --init qf:50 --lams 0.3,1,3,10,30,100 "
 mkdir -p $B/all/cache && cp $B/deepn/cache/jpeg_q*.json $B/all/cache/
 $J4D eval results/cifar10-resnet20/frontier/*.json $B/{deepn,opts,autojpeg}/frontier/*.json \
     -m resnet20 "${READ[@]}" -q -o $B/all
+# The paper's Fig. 8: j4d's rate estimate against AutoJPEG's size model on the same pairs.
+$J4D rate-check -e j4d -e autojpeg -q -o results/rate-check-estimators
