@@ -208,3 +208,13 @@ $J4D eval results/cifar10-resnet20/frontier/*.json $B/{deepn,opts,autojpeg}/fron
     -m resnet20 "${READ[@]}" -q -o $B/all
 # The paper's Fig. 8: j4d's rate estimate against AutoJPEG's size model on the same pairs.
 $J4D rate-check -e j4d -e autojpeg -q -o results/rate-check-estimators
+# AutoJPEG on ImageNet MobileNetV2 with the main j4d sweep's settings, then with the joint j4d
+# frontier (issue 14).
+IB=results/imagenet-baselines
+mkdir -p $IB/autojpeg/cache && cp $MNV2/cache/jpeg_q*.json $IB/autojpeg/cache/
+$J4D sweep -m mobilenet_v2 --method autojpeg --epochs 2 --unlabeled-crops 2048 --batch-size 32 \
+    --init qf:50 --lams 0.3,1,3,10,30 --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 \
+    -q -o $IB/autojpeg
+mkdir -p $IB/all/cache && cp $MNV2/cache/jpeg_q*.json $IB/all/cache/
+$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json $IB/autojpeg/frontier/*.json \
+    -m mobilenet_v2 --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 -q -o $IB/all
