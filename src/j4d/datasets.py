@@ -45,6 +45,13 @@ class Augment:
 NO_RESIZE = "none"
 
 
+def images_per_batch(height: int, width: int, pixels: int, most: int | None = None) -> int:
+    """Images of ``height`` x ``width`` in a batch of about ``pixels`` pixels (at least 1, at
+    most ``most``): batches sized by memory or cache rather than by a count of images."""
+    count = max(1, pixels // (height * width))
+    return count if most is None else min(most, count)
+
+
 def parse_resize(value: int | str | None) -> int | str | None:
     """``N`` (short side in pixels), ``"none"`` (crop only) or None (the usual for the input
     size) from a command-line or config value."""

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 
 import torch
 
+from j4d.codec import straight_through
 from j4d.codec.kernels import round_half_away
+from j4d.rate.entropy import dpcm_differences
 
 
 def tanh_round(x: torch.Tensor, sharpness: float = 4.0) -> torch.Tensor:
@@ -35,21 +37,17 @@ def tanh_round(x: torch.Tensor, sharpness: float = 4.0) -> torch.Tensor:
     return floor + 0.5 + 0.5 * torch.tanh(sharpness * (x - floor - 0.5)) / math.tanh(sharpness / 2)
 
 
-def _straight_through(hard: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
-    return hard.detach() + (soft - soft.detach())
-
-
 def magnitude_category(v: torch.Tensor) -> torch.Tensor:
     """JPEG's magnitude category (bits of round(|v|)), gradient of log2(1 + |v|)."""
     magnitude = round_half_away(v.detach()).abs()
     hard = torch.where(magnitude >= 1, torch.floor(torch.log2(magnitude.clamp_min(1))) + 1, 0.0)
-    return _straight_through(hard, torch.log2(1 + v.abs()))
+    return straight_through(hard, torch.log2(1 + v.abs()))
 
 
 def nonzero(v: torch.Tensor) -> torch.Tensor:
     """1 where round(v) != 0, gradient of min(|v|, 1)."""
     hard = (round_half_away(v.detach()) != 0).to(v.dtype)
-    return _straight_through(hard, v.abs().clamp(max=1))
+    return straight_through(hard, v.abs().clamp(max=1))
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,7 @@ class RunLengthRate:
 
     def bits(self, indices: torch.Tensor) -> torch.Tensor:
         """(N, 3, B, 64) zig-zag indices (soft or integer) -> (N,) bits."""
-        dc = indices[..., 0]
-        difference = dc - torch.cat([torch.zeros_like(dc[..., :1]), dc[..., :-1]], dim=-1)
-        dc_bits = self.dc_symbol_bits + magnitude_category(difference)
+        dc_bits = self.dc_symbol_bits + magnitude_category(dpcm_differences(indices[..., 0]))
         ac = indices[..., 1:]
         ac_bits = self.ac_symbol_bits * nonzero(ac) + magnitude_category(ac)
         hard = round_half_away(ac.detach()) != 0

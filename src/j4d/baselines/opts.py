@@ -32,6 +32,7 @@ import torch
 from j4d.baselines.statistics import CoefficientStatistics
 from j4d.codec.kernels import round_half_away
 from j4d.errors import InvalidInputError
+from j4d.rate.entropy import dpcm_differences
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, natural_to_zigzag, zigzag_to_natural
 from j4d.train.sensitivity import Sensitivity
 
@@ -68,7 +69,7 @@ class RateDistortion:
         for j, q in enumerate(_STEPS):
             dc_index = round_half_away(dc / q)
             distortion[:, 0, j] = (dc - q * dc_index).square().mean(dim=(0, 2))
-            differences = torch.diff(dc_index, dim=2, prepend=torch.zeros_like(dc_index[..., :1]))
+            differences = dpcm_differences(dc_index)
             bits[:, 0, j] = _entropy_bits(differences.transpose(1, 2).reshape(-1, 3).long())
             ac_index = round_half_away(ac / q)
             distortion[:, 1:, j] = (ac - q * ac_index).square().mean(dim=0).view(3, 63)

@@ -11,10 +11,11 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from j4d.codec import analyze
+from j4d.datasets import images_per_batch
 from j4d.errors import InvalidInputError
 from j4d.tables import zigzag_to_natural
 
-_BATCH_PIXELS = 50 * 224 * 224
+_BATCH_PIXELS = 50 * 224 * 224  # as the sensitivity's passes: 100 CIFAR images, 50 at 224
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def coefficient_statistics(
         raise InvalidInputError(f"need at least 2 images for coefficient statistics, got {count}")
     subset = Subset(dataset, range(count))
     height, width = subset[0][0].shape[-2:]
-    batch_size = max(1, min(100, _BATCH_PIXELS // (height * width)))
+    batch_size = images_per_batch(height, width, _BATCH_PIXELS, most=100)
     generator = torch.Generator().manual_seed(seed)
     total = torch.zeros(3, 64, dtype=torch.float64)
     total_square = torch.zeros(3, 64, dtype=torch.float64)

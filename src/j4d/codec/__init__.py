@@ -7,6 +7,7 @@ from j4d.codec.codec import (
     JPEGCodec,
     analyze,
     channel_steps,
+    straight_through,
     straight_through_round,
     synthesize,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "round_half_away",
     "sample_cpmf",
     "soft_quantize",
+    "straight_through",
     "straight_through_round",
     "synthesize",
     "uniform_indices",

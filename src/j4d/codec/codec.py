@@ -38,6 +38,11 @@ def straight_through_round(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x).detach() + (x - x.detach())
 
 
+def straight_through(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
+    """``value`` in the forward pass, the gradient of ``surrogate`` in the backward pass."""
+    return value.detach() + (surrogate - surrogate.detach())
+
+
 def clamp_inclusive(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """``x.clamp(low, high)`` whose gradient passes on [low, high] including both ends.
 
@@ -197,7 +202,7 @@ class JPEGCodec(nn.Module):
         elif mode == "straight_through":
             indices = uniform_indices(y, q)
             soft = cpmf.expectation(q)
-            y_hat = (indices.to(y.dtype) * q).detach() + (soft - soft.detach())
+            y_hat = straight_through(indices.to(y.dtype) * q, soft)
         else:
             indices = uniform_indices(y, q) if mode == "uniform" else cpmf.sample(generator)
             y_hat = indices.to(y.dtype) * q

@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from j4d.codec.quantize import Softness
+from j4d.datasets import images_per_batch
 from j4d.jpegio import decode, encode_probabilistic, encode_uniform, file_rate
 from j4d.metrics import psnr, ssim
 from j4d.models import models_device
@@ -157,7 +158,7 @@ _BATCH_PIXELS = 500 * 32 * 32
 
 def inference_batch(images: torch.Tensor) -> int:
     """Images per forward pass for a (N, 3, H, W) batch of this size."""
-    return max(1, _BATCH_PIXELS // (images.shape[-2] * images.shape[-1]))
+    return images_per_batch(images.shape[-2], images.shape[-1], _BATCH_PIXELS)
 
 
 @torch.no_grad()

@@ -34,6 +34,11 @@ class RatePoint:
     scan_per_image: tuple[float, ...]
 
 
+def _block_steps(tables: QuantTables) -> torch.Tensor:
+    """(3, 1, 64) zig-zag steps of Y, Cb, Cr, against (N, 3, B, 64) coefficients."""
+    return channel_steps(tables.to_tensor()).unsqueeze(1)
+
+
 def estimate_vs_real(
     images: Sequence[np.ndarray],
     qualities: Iterable[int],
@@ -48,7 +53,7 @@ def estimate_vs_real(
     points = []
     for quality in qualities:
         tables = QuantTables.from_quality(quality)
-        q = channel_steps(tables.to_tensor()).unsqueeze(1)
+        q = _block_steps(tables)
         with torch.no_grad():
             cpmf = masked_cpmf(coefficients, q, alpha)
             estimated = estimate_bpp(cpmf, height * width).item()
@@ -102,7 +107,7 @@ def entropy_estimate(
     coefficients: torch.Tensor, tables: QuantTables, pixels: int, alpha: float
 ) -> torch.Tensor:
     """Our estimate (METHOD.md section 4) from each image's own marginals."""
-    q = channel_steps(tables.to_tensor()).unsqueeze(1)
+    q = _block_steps(tables)
     return estimate_bpp(masked_cpmf(coefficients, q, alpha), pixels, per_image=True)
 
 
@@ -113,7 +118,7 @@ def run_length_estimate(
     """AutoJPEG's closed-form size of the rounded indices (:mod:`j4d.baselines.autojpeg`)."""
     from j4d.baselines.autojpeg import RunLengthRate
 
-    q = channel_steps(tables.to_tensor()).unsqueeze(1)
+    q = _block_steps(tables)
     return RunLengthRate().bpp(round_half_away(coefficients / q), pixels)
 
 

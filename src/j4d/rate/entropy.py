@@ -42,6 +42,12 @@ def _difference_map(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     return matrix
 
 
+def dpcm_differences(dc: torch.Tensor) -> torch.Tensor:
+    """DC indices (..., B), blocks in scan order -> ``i_b - i_{b-1}`` with ``i_{-1} = 0`` (the
+    predictor of baseline JPEG, reset at the start of each image); differentiable."""
+    return torch.diff(dc, dim=-1, prepend=torch.zeros_like(dc[..., :1]))
+
+
 def dpcm_cpmf(dc: CPMF) -> tuple[torch.Tensor, torch.Tensor]:
     """CPMF of DC index differences in scan order.
 

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from j4d.codec import analyze, synthesize
+from j4d.datasets import images_per_batch
 from j4d.errors import InvalidInputError
 from j4d.fileutil import atomic_write_text
 from j4d.models import model_name, models_device
@@ -128,7 +129,7 @@ def compute_sensitivity(
     subset = torch.utils.data.Subset(dataset, range(count))
     if batch_size is None:
         height, width = subset[0][0].shape[-2:]
-        batch_size = max(1, min(100, _BATCH_PIXELS // (height * width)))
+        batch_size = images_per_batch(height, width, _BATCH_PIXELS, most=100)
     device = models_device(models)
     total = torch.zeros(3, 64, dtype=torch.float64)
     for batch, labels in tqdm(
