@@ -16,7 +16,7 @@ from j4d.datasets import preprocess
 from j4d.errors import InvalidInputError
 from j4d.fileutil import atomic_write_csv, atomic_write_text
 from j4d.jpegio.images import image_files, load_image_tensor
-from j4d.rate.check import ESTIMATORS, agreement, rate_pairs
+from j4d.rate.check import ESTIMATORS, FITTED_ESTIMATORS, agreement, rate_pairs
 
 
 def parse_qualities(text: str) -> list[int]:
@@ -70,6 +70,15 @@ def load_folder(
 )
 @click.option("--images", "count", type=int, default=100, show_default=True)
 @click.option(
+    "--fit-images",
+    "fit_count",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Further images of the folder (after the measured ones) that fitted estimators "
+    "(google: its density) learn from, at each quality.",
+)
+@click.option(
     "--size",
     type=int,
     default=224,
@@ -103,6 +112,7 @@ def command(
     data_root: Path | None,
     folder: Path | None,
     count: int,
+    fit_count: int,
     size: int,
     qualities: list[int],
     estimators: tuple[str, ...],
@@ -117,15 +127,24 @@ def command(
     from j4d.plots import estimate_scatter
 
     folder = folder or require_data_root(data_root) / "imagenet-samples"
-    images, names, skipped = load_folder(folder, count, size)
+    fitted = any(e in FITTED_ESTIMATORS for e in estimators)
+    images, names, skipped = load_folder(folder, count + (fit_count if fitted else 0), size)
+    fit_images = images[count:]
+    images, names = images[:count], names[:count]
+    if fitted and not fit_images:
+        raise InvalidInputError(
+            f"{', '.join(FITTED_ESTIMATORS)} needs images beyond the first {count} to fit on",
+            folder,
+        )
     for line in skipped:
         click.echo(f"rate-check: skipped unreadable image: {line}", err=True)
     progress = tqdm(qualities, desc="rate-check", unit="QF", disable=quiet)
     with kernels.eager_mode():  # one pass per QF: compiling would cost more than it saves
-        rows = rate_pairs(images, progress, estimators, alpha, names)
+        rows = rate_pairs(images, progress, estimators, alpha, names, fit_images)
     out_dir.mkdir(parents=True, exist_ok=True)
+    fit_note = f" ({len(fit_images)} further images to fit on)" if fit_images else ""
     settings = (
-        f"{len(images)} images of {folder} (resized, centre-cropped to {size}x{size}), "
+        f"{len(images)} images of {folder}{fit_note} (resized, centre-cropped to {size}x{size}), "
         f"default tables at {len(qualities)} qualities, Pillow 4:4:4, optimized Huffman, "
         f"alpha {alpha:g}"
     )

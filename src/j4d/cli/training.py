@@ -99,7 +99,8 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "method",
                 TRAINING_METHODS,
                 "j4d, or a peer's codec proxy and rate estimate on the same tables: autojpeg "
-                "(tanh rounding, run-length size model).",
+                "(tanh rounding, run-length size model) or google (cubic rounding, a learned "
+                "density per channel and frequency; needs j4d[peers]).",
             ),
             click.option("--epochs", type=int, default=_DEFAULTS.epochs, show_default=True),
             click.option(

@@ -87,8 +87,11 @@ def real_rates(images: Sequence[np.ndarray], tables: QuantTables) -> list[FileRa
     return [file_rate(encode_uniform(image, tables), *image.shape[:2]) for image in images]
 
 
-#: ``(coefficients (N, 3, B, 64) zig-zag, tables, pixels per image, alpha) -> (N,) bpp``.
-RateEstimator = Callable[[torch.Tensor, QuantTables, int, float], torch.Tensor]
+#: ``(coefficients (N, 3, B, 64) zig-zag, tables, pixels per image, alpha, fitting) -> (N,)
+#: bpp``; ``fitting``: coefficients of other images, for estimators with a model to fit.
+RateEstimator = Callable[[torch.Tensor, QuantTables, int, float, torch.Tensor | None], torch.Tensor]
+#: Estimators that fit a model to other images first (``rate_pairs``' ``fit_images``).
+FITTED_ESTIMATORS = ("google",)
 ESTIMATORS: dict[str, RateEstimator] = {}
 
 
@@ -104,7 +107,11 @@ def register_estimator(name: str) -> Callable[[RateEstimator], RateEstimator]:
 
 @register_estimator("j4d")
 def entropy_estimate(
-    coefficients: torch.Tensor, tables: QuantTables, pixels: int, alpha: float
+    coefficients: torch.Tensor,
+    tables: QuantTables,
+    pixels: int,
+    alpha: float,
+    fitting: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Our estimate (METHOD.md section 4) from each image's own marginals."""
     q = _block_steps(tables)
@@ -113,7 +120,11 @@ def entropy_estimate(
 
 @register_estimator("autojpeg")
 def run_length_estimate(
-    coefficients: torch.Tensor, tables: QuantTables, pixels: int, alpha: float
+    coefficients: torch.Tensor,
+    tables: QuantTables,
+    pixels: int,
+    alpha: float,
+    fitting: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """AutoJPEG's closed-form size of the rounded indices (:mod:`j4d.baselines.autojpeg`)."""
     from j4d.baselines.autojpeg import RunLengthRate
@@ -122,15 +133,43 @@ def run_length_estimate(
     return RunLengthRate().bpp(round_half_away(coefficients / q), pixels)
 
 
+@register_estimator("google")
+def factorized_density_estimate(
+    coefficients: torch.Tensor,
+    tables: QuantTables,
+    pixels: int,
+    alpha: float,
+    fitting: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Luo et al.'s learned density (:mod:`j4d.baselines.google`): fitted to the rounded
+    indices of other images (``fitting``) at these tables, then the bits of these images'."""
+    if fitting is None:
+        raise InvalidInputError("the google estimator needs other images to fit its density on")
+    try:
+        from j4d.baselines.google import FactorizedRate
+    except ImportError as error:
+        raise InvalidInputError(
+            f"the google estimator needs CompressAI ({error}): pip install 'j4d[peers]'"
+        ) from None
+    q = _block_steps(tables)
+    rate = FactorizedRate()
+    with torch.enable_grad():
+        rate.fit(round_half_away(fitting / q))
+    with torch.no_grad():
+        return rate.bpp(round_half_away(coefficients / q), pixels)
+
+
 def rate_pairs(
     images: Sequence[np.ndarray],
     qualities: Iterable[int],
     estimators: Sequence[str] = ("j4d",),
     alpha: float = 100.0,
     names: Sequence[str] | None = None,
+    fit_images: Sequence[np.ndarray] = (),
 ) -> list[dict[str, float | int | str]]:
     """One row per (image, QF, estimator): estimated bpp and the real scan / whole-file bpp of
-    that image's default-JPEG file. Images are (H, W, 3) uint8 of one size."""
+    that image's default-JPEG file. Images are (H, W, 3) uint8 of one size; the estimators of
+    :data:`FITTED_ESTIMATORS` fit their model to ``fit_images`` (other images, same size)."""
     unknown = [e for e in estimators if e not in ESTIMATORS]
     if unknown:
         raise InvalidInputError(
@@ -140,13 +179,16 @@ def rate_pairs(
     height, width = images[0].shape[:2]
     with torch.no_grad():
         coefficients = analyze(to_batch(list(images)))
+        fitting = analyze(to_batch(list(fit_images))) if len(fit_images) else None
     rows: list[dict[str, float | int | str]] = []
     for quality in qualities:
         tables = QuantTables.from_quality(quality)
         rates = real_rates(images, tables)
         for estimator in estimators:
             with torch.no_grad():
-                estimate = ESTIMATORS[estimator](coefficients, tables, height * width, alpha)
+                estimate = ESTIMATORS[estimator](
+                    coefficients, tables, height * width, alpha, fitting
+                )
             for name, value, rate in zip(names, estimate.tolist(), rates, strict=True):
                 rows.append(
                     {

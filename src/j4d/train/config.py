@@ -14,7 +14,7 @@ from j4d.train.objective import TASK_LOSSES
 #: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
 QUANTIZERS = ("soft", "straight_through")
 #: What codes a batch in training (:mod:`j4d.train.methods`): j4d's own, or a peer's.
-TRAINING_METHODS = ("j4d", "autojpeg")
+TRAINING_METHODS = ("j4d", "autojpeg", "google")
 #: Learning rate over the run: constant, or cosine decay from ``lr`` to 0 at the last step.
 LR_SCHEDULES = ("constant", "cosine")
 #: alpha = value / q^2 (``hardness``) or alpha = value (``fixed``).

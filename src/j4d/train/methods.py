@@ -3,12 +3,14 @@
 ``j4d``: the soft (or straight-through) quantizer of :class:`~j4d.codec.JPEGCodec` and the
 entropy of the CPMF marginals (METHOD.md). The peers swap both for their own, on the same
 tables, colour transform and DCT: ``autojpeg`` (:mod:`j4d.baselines.autojpeg`) rounds with
-tanh and counts run-length-coded bits. All learn the same 128 table entries with the same
-trainer, so their tables are measured alike.
+tanh and counts run-length-coded bits; ``google`` (:mod:`j4d.baselines.google`) rounds with a
+cubic and takes the bits from a density model learned alongside the tables. All learn the same
+128 table entries with the same trainer, so their tables are measured alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -16,14 +18,47 @@ from torch import nn
 
 from j4d.baselines.autojpeg import RunLengthRate, tanh_round
 from j4d.codec import JPEGCodec, analyze, channel_steps, synthesize
+from j4d.errors import InvalidInputError
 from j4d.rate.entropy import estimate_bpp
 from j4d.train.config import TRAINING_METHODS
 
 
 class TrainingMethod(nn.Module):
-    """``forward(codec, images) -> (reconstruction, mean estimated bpp)``."""
+    """``forward(codec, images) -> (reconstruction, mean estimated bpp)``.
+
+    A method with a rate model of its own trains it with the tables: ``param_groups`` go into
+    the trainer's optimizer (at their own fixed learning rate), ``auxiliary_loss`` is minimized
+    by a second optimizer over ``auxiliary_groups``, and ``begin`` sees the first batch
+    before the first step. Its ``state_dict`` goes into the checkpoint.
+    """
 
     name: ClassVar[str]
+
+    def begin(self, codec: JPEGCodec, images: torch.Tensor) -> None:
+        """Called once, with the first batch, before the tables take their first step."""
+
+    def param_groups(self) -> list[dict]:
+        """Adam parameter groups trained on the objective, each with a fixed ``lr``."""
+        return []
+
+    def auxiliary_groups(self) -> list[dict]:
+        """Adam parameter groups (each with its ``lr``) of ``auxiliary_loss``."""
+        return []
+
+    def auxiliary_loss(self) -> torch.Tensor | None:
+        return None
+
+
+def _round_trip(
+    codec: JPEGCodec, images: torch.Tensor, rounding: Callable[[torch.Tensor], torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reconstruction, (N, 3, B, 64) indices) of the images through ``codec``'s tables, with
+    ``rounding`` in place of the quantizer's."""
+    height, width = images.shape[-2:]
+    coefficients = analyze(images, codec.integer_samples)
+    q = channel_steps(codec.steps()).unsqueeze(1)
+    indices = rounding(coefficients / q)
+    return synthesize(indices * q, height, width, codec.integer_samples), indices
 
 
 class J4D(TrainingMethod):
@@ -45,15 +80,56 @@ class AutoJPEG(TrainingMethod):
         self.rate = rate or RunLengthRate()
 
     def forward(self, codec: JPEGCodec, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        height, width = images.shape[-2:]
-        coefficients = analyze(images, codec.integer_samples)
-        q = channel_steps(codec.steps()).unsqueeze(1)
-        indices = tanh_round(coefficients / q, self.sharpness)
-        reconstruction = synthesize(indices * q, height, width, codec.integer_samples)
-        return reconstruction, self.rate.bpp(indices, height * width).mean()
+        reconstruction, indices = _round_trip(
+            codec, images, lambda x: tanh_round(x, self.sharpness)
+        )
+        return reconstruction, self.rate.bpp(indices, images[0, 0].numel()).mean()
 
 
-_METHODS: dict[str, type[TrainingMethod]] = {method.name: method for method in (J4D, AutoJPEG)}
+class Google(TrainingMethod):
+    """Cubic rounding of y / q; bits from CompressAI's factorized density over the indices,
+    fitted to the initial tables' indices on the first batch, then trained with the tables."""
+
+    name = "google"
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            from j4d.baselines.google import FactorizedRate
+        except ImportError as error:
+            raise InvalidInputError(
+                f"--method google needs CompressAI ({error}): pip install 'j4d[peers]'"
+            ) from None
+        self.rate = FactorizedRate()
+
+    def begin(self, codec: JPEGCodec, images: torch.Tensor) -> None:
+        with torch.no_grad():
+            _, indices = _round_trip(codec, images, torch.round)
+        self.rate.fit(indices)
+
+    def forward(self, codec: JPEGCodec, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from j4d.baselines.google import cubic_round
+
+        reconstruction, indices = _round_trip(codec, images, cubic_round)
+        return reconstruction, self.rate.bpp(indices, images[0, 0].numel()).mean()
+
+    def param_groups(self) -> list[dict]:
+        from j4d.baselines.google import DENSITY_LR
+
+        return [{"params": self.rate.density_parameters(), "lr": DENSITY_LR}]
+
+    def auxiliary_groups(self) -> list[dict]:
+        from j4d.baselines.google import AUXILIARY_LR
+
+        return [{"params": self.rate.auxiliary_parameters(), "lr": AUXILIARY_LR}]
+
+    def auxiliary_loss(self) -> torch.Tensor:
+        return self.rate.auxiliary_loss()
+
+
+_METHODS: dict[str, type[TrainingMethod]] = {
+    method.name: method for method in (J4D, AutoJPEG, Google)
+}
 assert tuple(_METHODS) == TRAINING_METHODS
 
 

@@ -122,7 +122,14 @@ class Trainer:
             tables, config.make_softness(), mode=config.quantizer, learn_tables=True
         ).to(self.device)
         self.method = create_method(config.method).to(self.device)
-        self.optimizer = torch.optim.Adam(self.codec.parameters(), lr=config.lr)
+        # the tables' group follows the lr schedule; a method's own rate model keeps its lr
+        self.optimizer = torch.optim.Adam(
+            [{"params": list(self.codec.parameters()), "scheduled": True}]
+            + [group | {"scheduled": False} for group in self.method.param_groups()],
+            lr=config.lr,
+        )
+        auxiliary = self.method.auxiliary_groups()
+        self.auxiliary_optimizer = torch.optim.Adam(auxiliary) if auxiliary else None
         self.state = _State()
         self.validation = load_split(val_set) if val_set is not None else None
         self.references = (
@@ -143,6 +150,10 @@ class Trainer:
                 "config": self.config.as_dict(),
                 "tables": self.codec.tables.detach().clone(),
                 "optimizer": self.optimizer.state_dict(),
+                "method": self.method.state_dict(),
+                "auxiliary_optimizer": (
+                    self.auxiliary_optimizer.state_dict() if self.auxiliary_optimizer else None
+                ),
                 "state": self.state.__dict__,
             },
             buffer,
@@ -163,6 +174,9 @@ class Trainer:
         with torch.no_grad():
             self.codec.tables.copy_(saved["tables"])
         self.optimizer.load_state_dict(saved["optimizer"])
+        self.method.load_state_dict(saved.get("method", {}))
+        if self.auxiliary_optimizer is not None:
+            self.auxiliary_optimizer.load_state_dict(saved["auxiliary_optimizer"])
         self.state = _State(**saved["state"])
         # checkpoints from before the task loss was a setting summed the cross-entropy only
         self.state.sums.setdefault("task", self.state.sums["ce"])
@@ -186,6 +200,8 @@ class Trainer:
         return task + self.config.lam * bpp, task, ce, bpp
 
     def _step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        if self.state.step == 0:
+            self.method.begin(self.codec, images.to(self.device, torch.float32))
         objective, task, ce, bpp = self.objective(images, labels)
         where = f"epoch {self.state.epoch + 1}, step {self.state.step + 1}"
         if not torch.isfinite(objective):
@@ -196,8 +212,14 @@ class Trainer:
             self._diverged(f"gradient of the tables is not finite at {where}")
         self._updating = True
         for group in self.optimizer.param_groups:
-            group["lr"] = self.config.learning_rate(self.state.step, self._total_steps())
+            if group.get("scheduled", True):  # checkpoints from before the key: tables only
+                group["lr"] = self.config.learning_rate(self.state.step, self._total_steps())
         self.optimizer.step()
+        auxiliary = self.method.auxiliary_loss()
+        if auxiliary is not None and self.auxiliary_optimizer is not None:
+            self.auxiliary_optimizer.zero_grad(set_to_none=True)
+            auxiliary.backward()
+            self.auxiliary_optimizer.step()
         with torch.no_grad():
             self.codec.tables.clamp_(MIN_STEP, MAX_STEP)
         sums = self.state.sums
