@@ -71,7 +71,7 @@ def test_google_method_rate_gradient_asks_for_larger_steps():
     codec = JPEGCodec(QuantTables.from_quality(50), learn_tables=True)
     images = to_batch([smooth_image(np.random.default_rng(seed), 32, 48) for seed in range(2)])
     method = Google()
-    method.begin(codec, images)
+    method.begin(codec, lambda: images)
     reconstruction, bpp = method(codec, images)
     assert reconstruction.shape == images.shape and bpp.item() > 0
     bpp.backward()

@@ -18,10 +18,23 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+#: Commands that share their work over torchrun's processes; the others run in one.
+DISTRIBUTED_COMMANDS = ("train",)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="j4d")
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """j4d: JPEG quantization tables learned for machine vision."""
+    if context.invoked_subcommand not in DISTRIBUTED_COMMANDS:
+        from j4d.train.distributed import refuse_several_processes
+
+        refuse_several_processes(
+            str(context.invoked_subcommand),
+            "only `j4d train` shares its batches over processes: run a sweep's points as "
+            "`j4d train` runs under torchrun",
+        )
 
 
 def report_error(message: str) -> None:

@@ -8,9 +8,11 @@ from typing import Any
 import click
 
 from j4d.cli.options import sensitivity_option
-from j4d.cli.training import make_config, make_setup, model_options, training_options
+from j4d.cli.training import Setup, make_config, make_setup, model_options, training_options
+from j4d.models import models_device
 from j4d.tasks import describe_metric, task_of
-from j4d.train import Sensitivity, train_tables
+from j4d.train import Sensitivity, TrainResult, train_tables
+from j4d.train.distributed import Processes
 
 
 @click.command("train", short_help="Learn quantization tables for a model.")
@@ -60,18 +62,30 @@ def command(
     config = make_config(lam, init, options)  # settings first: their errors are cheap
     setup = make_setup(options)
     sensitivity = Sensitivity.load(sensitivity_path) if sensitivity_path else None
-    result = train_tables(
-        setup.models,
-        setup.train,
-        config,
-        val_set=setup.val,
-        run_dir=run_dir,
-        resume=resume,
-        sensitivity=sensitivity,
-        progress=not quiet,
-        workers=options["workers"],
-        description=setup.description,
-    )
+    processes = Processes.join(models_device(setup.models))
+    try:
+        result = train_tables(
+            setup.models,
+            setup.train,
+            config,
+            val_set=setup.val,
+            run_dir=run_dir,
+            resume=resume,
+            sensitivity=sensitivity,
+            progress=not quiet,
+            workers=options["workers"],
+            description=setup.description,
+            processes=processes,
+        )
+    finally:
+        processes.leave()
+    if not processes.main:
+        return 0
+    _report(result, run_dir, setup)
+    return 0
+
+
+def _report(result: TrainResult, run_dir: Path, setup: Setup) -> None:
     click.echo(f"tables: {run_dir / 'tables.json'}")
     validation = result.tables.meta.get("validation")
     task = task_of(setup.models[0])
@@ -81,4 +95,3 @@ def command(
             f"Huffman): {describe_metric(task, validation[task.primary])}, "
             f"{validation['scan_bpp']:.3f} scan bpp"
         )
-    return 0

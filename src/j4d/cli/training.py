@@ -3,6 +3,7 @@ training settings, turned into a :class:`~j4d.train.TrainConfig` and datasets.""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from j4d.train.config import (
     TRAINING_METHODS,
     TrainConfig,
 )
+from j4d.train.distributed import launched_with_several_processes
 from j4d.train.objective import TASK_LOSSES
 
 _DEFAULTS = TrainConfig()
@@ -233,6 +235,8 @@ class Setup:
 def make_setup(options: dict[str, Any]) -> Setup:
     root = require_data_root(options["data_root"])
     device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and launched_with_several_processes():  # torchrun: one GPU a process
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     try:
         models = [model.to(device) for model in create_models(options["model_specs"], root)]
     except RuntimeError as error:

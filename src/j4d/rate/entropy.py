@@ -20,6 +20,8 @@ grows with 5x the number of coefficients plus the histogram, never with N x (2L 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,6 +31,22 @@ from j4d.codec.codec import CHANNEL_TABLE, CodecOutput
 from j4d.codec.quantize import CPMF, MASK_OFFSETS, MASK_WIDTH
 
 _GROUPS = 2  # luma, chroma
+
+
+class MarginalPool(Protocol):
+    """Pools the marginals over the shards of one batch held by several processes: every
+    histogram is summed over them before its entropy (so the estimate is that of the whole
+    batch), on bins all of them agree on."""
+
+    def sum(self, histogram: torch.Tensor) -> torch.Tensor:
+        """The sum over the shards, differentiable (its backward sums the gradients too)."""
+        ...
+
+    def span(self, low: int, high: int) -> tuple[int, int]:
+        """The lowest ``low`` and highest ``high`` over the shards."""
+        ...
+
+
 _FREQUENCIES = 64
 _DIFF_WIDTH = 2 * MASK_WIDTH - 1  # support of the difference of two 5-point CPMFs
 
@@ -117,11 +135,15 @@ class _CPMFHistogram(torch.autograd.Function):
         return grad_y, grad_q, None, None, None, None, None
 
 
-def _dense_entropies(partial: torch.Tensor, bins: int, num_rows: int) -> torch.Tensor:
+def _dense_entropies(
+    partial: torch.Tensor, bins: int, num_rows: int, pool: MarginalPool | None = None
+) -> torch.Tensor:
     """Entropies of ``num_rows`` marginals from a (W, rows * bins) histogram whose slice j
-    belongs ``j`` bins further along."""
+    belongs ``j`` bins further along (summed over ``pool``'s shards)."""
     width, size = partial.shape
     histogram = sum(F.pad(partial[j, : size - j], (j, 0)) for j in range(width))
+    if pool is not None:
+        histogram = pool.sum(histogram)
     row_of_bin = torch.arange(num_rows, device=partial.device).repeat_interleave(bins)
     return _entropy_from_bins(histogram, row_of_bin, num_rows)
 
@@ -132,21 +154,27 @@ def _dense_fits(num_rows: int, bins: int, entries: int) -> bool:
 
 
 def _marginal_entropies(
-    base_keys: torch.Tensor, probs: torch.Tensor, bins: int, num_rows: int
+    base_keys: torch.Tensor,
+    probs: torch.Tensor,
+    bins: int,
+    num_rows: int,
+    pool: MarginalPool | None = None,
 ) -> torch.Tensor:
     """Entropy (bits) of ``num_rows`` marginals.
 
     Entry ``m`` of CPMF slice ``j`` (``probs`` is (W, ...)) adds ``probs[j].flat[m]`` to bin
     ``base_keys.flat[m] + j``, keys being ``row * bins + bin``. Dense histogram when the grid is
-    small against the number of entries, else a compact one over the occupied bins only.
+    small against the number of entries (always when pooled: the shards must share the bins),
+    else a compact one over the occupied bins only.
     """
     width = probs.shape[0]
     base = base_keys.reshape(-1)
     flat = probs.reshape(width, -1)
-    if _dense_fits(num_rows, bins, width * base.numel()):
+    if pool is not None or _dense_fits(num_rows, bins, width * base.numel()):
         # One scatter of all W slices by their shared key, then shift slice j by j bins: a
         # single pass over the coefficients, forward and backward.
-        return _dense_entropies(_ScatterRows.apply(flat, base, num_rows * bins), bins, num_rows)
+        partial = _ScatterRows.apply(flat, base, num_rows * bins)
+        return _dense_entropies(partial, bins, num_rows, pool)
     keys = torch.cat([base + j for j in range(width)])
     occupied, inverse = torch.unique(keys, return_inverse=True)
     mass = flat.new_zeros(occupied.numel()).index_add(0, inverse, flat.reshape(-1))
@@ -159,12 +187,19 @@ def _row_ids(n: int, per_image: bool, device: torch.device) -> torch.Tensor:
     return image.view(n, 1) * _GROUPS + torch.tensor(CHANNEL_TABLE, device=device).view(1, 3)
 
 
-def coefficient_bits(cpmf: CPMF, per_image: bool = False) -> torch.Tensor:
+def coefficient_bits(
+    cpmf: CPMF, per_image: bool = False, pool: MarginalPool | None = None
+) -> torch.Tensor:
     """Estimated bits of all coefficients described by ``cpmf`` (probs (5, N, 3, B, 64)).
 
     Returns a scalar for the batch (one marginal per frequency over all images), or (N,)
-    with ``per_image`` (each image its own marginals, as if coded alone).
+    with ``per_image`` (each image its own marginals, as if coded alone). With ``pool`` the
+    marginals are those of the whole batch, of which ``cpmf`` is one process's shard: the
+    scalar is then the shard's share of the whole batch's bits (its blocks at the pooled
+    entropies).
     """
+    if pool is not None and per_image:
+        raise ValueError("per-image marginals are not pooled")
     probs, center = cpmf.probs, cpmf.center.to(torch.int64)
     if probs.dim() != 5 or probs.shape[0] != MASK_WIDTH or probs.shape[2] != 3:
         raise ValueError(f"expected CPMF probs of shape (5, N, 3, B, 64), got {tuple(probs.shape)}")
@@ -177,27 +212,33 @@ def coefficient_bits(cpmf: CPMF, per_image: bool = False) -> torch.Tensor:
 
     # AC: all 64 frequencies are scattered (the DC rows are ignored: contiguous slices are
     # cheaper than cutting out k = 0).
-    low = int(center.min()) + MASK_OFFSETS[0]
-    ac_bins = int(center.max()) + MASK_OFFSETS[-1] - low + 1
+    low, high = int(center.min()), int(center.max())
+    if pool is not None:
+        low, high = pool.span(low, high)
+    low += MASK_OFFSETS[0]
+    ac_bins = high + MASK_OFFSETS[-1] - low + 1
     rows = groups.view(n, 3, 1, 1) * _FREQUENCIES + torch.arange(_FREQUENCIES, device=device)
     ac_keys = (rows * ac_bins + (MASK_OFFSETS[0] - low)) + center
     ac_rows = images * _GROUPS * _FREQUENCIES
-    if cpmf.inputs is not None and _dense_fits(ac_rows, ac_bins, probs.numel()):
+    dense = pool is not None or _dense_fits(ac_rows, ac_bins, probs.numel())
+    if cpmf.inputs is not None and dense:
         y, q, alpha = cpmf.inputs
         partial = _CPMFHistogram.apply(
             y, q, alpha, cpmf.center, probs.detach(), ac_keys, ac_rows * ac_bins
         )
-        ac_entropy = _dense_entropies(partial, ac_bins, ac_rows)
+        ac_entropy = _dense_entropies(partial, ac_bins, ac_rows, pool)
     else:
-        ac_entropy = _marginal_entropies(ac_keys, probs, ac_bins, ac_rows)
+        ac_entropy = _marginal_entropies(ac_keys, probs, ac_bins, ac_rows, pool)
     ac_entropy = ac_entropy.view(images, _GROUPS, _FREQUENCIES)[..., 1:].sum(-1)
 
     dc_cpmf = CPMF(cpmf.probs_at_first(), center[..., 0])
     dc_probs, dc_indices = dpcm_cpmf(dc_cpmf)  # (9, n, 3, B)
-    dc_low = int(dc_indices[0].min())
-    dc_bins = int(dc_indices[-1].max()) - dc_low + 1
+    dc_low, dc_high = int(dc_indices[0].min()), int(dc_indices[-1].max())
+    if pool is not None:
+        dc_low, dc_high = pool.span(dc_low, dc_high)
+    dc_bins = dc_high - dc_low + 1
     dc_keys = groups.view(n, 3, 1) * dc_bins + (dc_indices[0] - dc_low)
-    dc_entropy = _marginal_entropies(dc_keys, dc_probs, dc_bins, images * _GROUPS)
+    dc_entropy = _marginal_entropies(dc_keys, dc_probs, dc_bins, images * _GROUPS, pool)
     dc_entropy = dc_entropy.view(images, _GROUPS)
 
     # Coefficients per marginal: B per image for luma, 2B (Cb and Cr) for chroma.
@@ -206,10 +247,16 @@ def coefficient_bits(cpmf: CPMF, per_image: bool = False) -> torch.Tensor:
     return bits if per_image else bits[0]
 
 
-def estimate_bpp(cpmf: CPMF, pixels_per_image: int, per_image: bool = False) -> torch.Tensor:
-    """Estimated bits per pixel: batch-level scalar, or (N,) with ``per_image``."""
+def estimate_bpp(
+    cpmf: CPMF,
+    pixels_per_image: int,
+    per_image: bool = False,
+    pool: MarginalPool | None = None,
+) -> torch.Tensor:
+    """Estimated bits per pixel: batch-level scalar, or (N,) with ``per_image``. With
+    ``pool`` (see :func:`coefficient_bits`) the whole batch's, the same in every shard."""
     n = cpmf.probs.shape[1]
-    bits = coefficient_bits(cpmf, per_image)
+    bits = coefficient_bits(cpmf, per_image, pool)
     return bits / pixels_per_image if per_image else bits / (n * pixels_per_image)
 
 

@@ -19,7 +19,7 @@ from torch import nn
 from j4d.baselines.autojpeg import RunLengthRate, tanh_round
 from j4d.codec import JPEGCodec, analyze, channel_steps, synthesize
 from j4d.errors import InvalidInputError
-from j4d.rate.entropy import estimate_bpp
+from j4d.rate.entropy import MarginalPool, estimate_bpp
 from j4d.train.config import TRAINING_METHODS
 
 
@@ -28,14 +28,20 @@ class TrainingMethod(nn.Module):
 
     A method with a rate model of its own trains it with the tables: ``param_groups`` go into
     the trainer's optimizer (at their own fixed learning rate), ``auxiliary_loss`` is minimized
-    by a second optimizer over ``auxiliary_groups``, and ``begin`` sees the first batch
+    by a second optimizer over ``auxiliary_groups``, and ``begin`` may load the first batch
     before the first step. Its ``state_dict`` goes into the checkpoint.
+
+    Under torchrun (:mod:`j4d.train.distributed`) ``pool`` is set: a method whose rate is not
+    a mean over images (``pools_marginals``) pools its statistics with it.
     """
 
     name: ClassVar[str]
+    pools_marginals: ClassVar[bool] = False
+    pool: MarginalPool | None = None
 
-    def begin(self, codec: JPEGCodec, images: torch.Tensor) -> None:
-        """Called once, with the first batch, before the tables take their first step."""
+    def begin(self, codec: JPEGCodec, first_batch: Callable[[], torch.Tensor]) -> None:
+        """Called once before the tables take their first step; ``first_batch()`` loads the
+        whole first (global) batch of images."""
 
     def param_groups(self) -> list[dict]:
         """Adam parameter groups trained on the objective, each with a fixed ``lr``."""
@@ -63,10 +69,12 @@ def _round_trip(
 
 class J4D(TrainingMethod):
     name = "j4d"
+    pools_marginals = True
 
     def forward(self, codec: JPEGCodec, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         output = codec(images)
-        return output.reconstruction, estimate_bpp(output.cpmf, output.pixels_per_image)
+        rate = estimate_bpp(output.cpmf, output.pixels_per_image, pool=self.pool)
+        return output.reconstruction, rate
 
 
 class AutoJPEG(TrainingMethod):
@@ -102,9 +110,9 @@ class Google(TrainingMethod):
             ) from None
         self.rate = FactorizedRate()
 
-    def begin(self, codec: JPEGCodec, images: torch.Tensor) -> None:
+    def begin(self, codec: JPEGCodec, first_batch: Callable[[], torch.Tensor]) -> None:
         with torch.no_grad():
-            _, indices = _round_trip(codec, images, torch.round)
+            _, indices = _round_trip(codec, first_batch(), torch.round)
         self.rate.fit(indices)
 
     def forward(self, codec: JPEGCodec, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

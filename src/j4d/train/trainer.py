@@ -9,7 +9,8 @@ epoch the current integer tables are measured on real files of a validation slic
 A run directory holds everything needed to continue: ``checkpoint.pt`` (tables, Adam state,
 position in the epoch, history) is written atomically every ``checkpoint_every`` steps, at the
 end of every epoch and on Ctrl-C, and ``--resume`` continues from it exactly: the batch order
-and the augmentation draws depend only on (seed, epoch, index).
+and the augmentation draws depend only on (seed, epoch, index). Under torchrun each global
+batch is shared out over the processes (:mod:`j4d.train.distributed`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
 from j4d.codec import JPEGCodec
@@ -38,6 +39,7 @@ from j4d.models import model_name, models_device
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
 from j4d.tasks import Task, describe_metric, task_of
 from j4d.train.config import TrainConfig, parse_init
+from j4d.train.distributed import Processes
 from j4d.train.methods import create_method
 from j4d.train.objective import task_loss
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
@@ -108,12 +110,14 @@ class Trainer:
         run_dir: Path | None = None,
         progress: bool = True,
         workers: int = 0,
+        processes: Processes | None = None,
     ) -> None:
         self.models = list(models)
         self.train_set = train_set
         self.config = config
+        self.processes = processes or Processes()
         self.run_dir = run_dir
-        self.progress = progress
+        self.progress = progress and self.processes.main
         self.workers = workers
         # Everything runs where the (first) model's parameters are.
         self.device = models_device(self.models)
@@ -122,6 +126,7 @@ class Trainer:
             tables, config.make_softness(), mode=config.quantizer, learn_tables=True
         ).to(self.device)
         self.method = create_method(config.method).to(self.device)
+        self.method.pool = self.processes if self.processes.several else None
         # the tables' group follows the lr schedule; a method's own rate model keeps its lr
         self.optimizer = torch.optim.Adam(
             [{"params": list(self.codec.parameters()), "scheduled": True}]
@@ -131,7 +136,8 @@ class Trainer:
         auxiliary = self.method.auxiliary_groups()
         self.auxiliary_optimizer = torch.optim.Adam(auxiliary) if auxiliary else None
         self.state = _State()
-        self.validation = load_split(val_set) if val_set is not None else None
+        validating = val_set is not None and self.processes.main
+        self.validation = load_split(val_set) if validating else None
         self.references = (
             reference_predictions(self.models, self.validation[0]) if self.validation else None
         )
@@ -142,7 +148,7 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         path = self.checkpoint_path()
-        if path is None:
+        if path is None or not self.processes.main:
             return
         buffer = io.BytesIO()
         torch.save(
@@ -199,15 +205,25 @@ class Trainer:
         )
         return task + self.config.lam * bpp, task, ce, bpp
 
-    def _step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        if self.state.step == 0:
-            self.method.begin(self.codec, images.to(self.device, torch.float32))
+    def _parameters(self) -> list[nn.Parameter]:
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
+
+    def _step(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> None:
+        """One Adam step on a global batch of ``batch_size`` images, of which this process
+        holds ``images`` (all of them in one process)."""
         objective, task, ce, bpp = self.objective(images, labels)
+        n = len(labels)
+        # the totals over the processes of n x (objective, task, ce, bpp), and n
+        local = torch.stack([objective, task, ce, bpp]).detach() * n
+        totals = [*self.processes.total(local).tolist(), batch_size]
         where = f"epoch {self.state.epoch + 1}, step {self.state.step + 1}"
-        if not torch.isfinite(objective):
-            self._diverged(f"objective is {objective.item()} at {where}")
+        if not math.isfinite(totals[0]):
+            self._diverged(f"objective is {totals[0] / batch_size} at {where}")
+        share = n / batch_size
+        rate_share = 1 / self.processes.world if self.method.pools_marginals else share
         self.optimizer.zero_grad(set_to_none=True)
-        objective.backward()
+        (share * task + self.config.lam * rate_share * bpp).backward()
+        self.processes.sum_gradients(self._parameters())
         if not bool(torch.isfinite(self.codec.tables.grad).all()):
             self._diverged(f"gradient of the tables is not finite at {where}")
         self._updating = True
@@ -219,14 +235,16 @@ class Trainer:
         if auxiliary is not None and self.auxiliary_optimizer is not None:
             self.auxiliary_optimizer.zero_grad(set_to_none=True)
             auxiliary.backward()
+            # the same loss in every process: the sum over them is N times its gradient
+            self.processes.sum_gradients(
+                p for group in self.auxiliary_optimizer.param_groups for p in group["params"]
+            )
             self.auxiliary_optimizer.step()
         with torch.no_grad():
             self.codec.tables.clamp_(MIN_STEP, MAX_STEP)
         sums = self.state.sums
-        sums["task"] += task.item() * len(labels)
-        sums["ce"] += ce.item() * len(labels)
-        sums["bpp"] += bpp.item() * len(labels)
-        sums["n"] += len(labels)
+        for key, total in zip(("task", "ce", "bpp", "n"), totals[1:], strict=True):
+            sums[key] += total
         self.state.batch += 1
         self.state.step += 1
         self._updating = False
@@ -299,8 +317,19 @@ class Trainer:
             self.config.seed,
             epoch,  # type: ignore[arg-type]
         )
+        self.processes.check_batches(len(batch) for batch in batches)
+        if self.state.step == 0:  # a method's own rate model sees the whole first batch
+            self.method.begin(
+                self.codec,
+                lambda: default_collate([self.train_set[i] for i in batches[0]])[0].to(
+                    self.device, torch.float32
+                ),
+            )
+        remaining = batches[self.state.batch :]
         loader = DataLoader(
-            self.train_set, batch_sampler=batches[self.state.batch :], num_workers=self.workers
+            self.train_set,
+            batch_sampler=[self.processes.shard(batch) for batch in remaining],
+            num_workers=self.workers,
         )
         started = time.perf_counter()
         bar = tqdm(
@@ -312,8 +341,8 @@ class Trainer:
             disable=not self.progress,
             leave=False,
         )
-        for images, labels in bar:
-            self._step(images, labels)
+        for batch, (images, labels) in zip(remaining, bar, strict=True):
+            self._step(images, labels, len(batch))
             sums = self.state.sums
             bar.set_postfix(
                 loss=f"{sums['task'] / sums['n']:.3f}", bpp=f"{sums['bpp'] / sums['n']:.3f}"
@@ -327,7 +356,7 @@ class Trainer:
 
     # -- outputs -----------------------------------------------------------------------------
     def _write_history(self) -> None:
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.processes.main:
             atomic_write_csv(self.run_dir / HISTORY, self.state.history)
 
     def _result(self) -> TrainResult:
@@ -350,7 +379,7 @@ class Trainer:
                 "file_bpp": last["val_file_bpp"],
             }
         tables = self.codec.quant_tables(meta)
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.processes.main:
             tables.save(self.run_dir / TABLES)
             tables.save(self.run_dir / "tables.txt")
             _plot_tables(tables, self.run_dir / "tables.png")
@@ -390,6 +419,7 @@ def train_tables(
     progress: bool = True,
     workers: int = 0,
     description: dict[str, Any] | None = None,
+    processes: Processes | None = None,
 ) -> TrainResult:
     """Learn tables for ``models`` (frozen classifiers taking RGB in [0, 255]; their losses are
     averaged: universal tables) on ``train_set`` ((3, H, W) images in [0, 255], labels).
@@ -398,7 +428,8 @@ def train_tables(
     ``config.json``, ``history.csv``, ``checkpoint.pt`` and the final ``tables.json`` /
     ``tables.txt`` / ``tables.png``; ``resume`` continues the checkpoint found there.
     ``description`` (models, data) is stored in ``config.json`` beside the settings (key
-    ``settings``, a :class:`TrainConfig`)."""
+    ``settings``, a :class:`TrainConfig`). With ``processes`` (torchrun) each process trains on
+    its shard of every batch and process 0 alone writes."""
     config = config or TrainConfig()
     models = [models] if isinstance(models, nn.Module) else list(models)
     if not models:
@@ -417,13 +448,17 @@ def train_tables(
         if resuming
         else initial_tables(config, models, train_set, sensitivity, progress)
     )
-    trainer = Trainer(models, train_set, config, tables, val_set, path, progress, workers)
+    processes = processes or Processes()
+    trainer = Trainer(
+        models, train_set, config, tables, val_set, path, progress, workers, processes
+    )
+    writing = path is not None and processes.main
     if resuming:
         trainer.load_checkpoint(checkpoint)  # type: ignore[arg-type]
-    elif path is not None:
-        path.mkdir(parents=True, exist_ok=True)
-        tables.save(path / "initial_tables.json")
-    if path is not None:  # rewritten on resume: --epochs may have grown
+    elif writing:
+        path.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+        tables.save(path / "initial_tables.json")  # type: ignore[operator]
+    if writing:  # rewritten on resume: --epochs may have grown
         record = {**(description or {}), "settings": config.as_dict()}
         atomic_write_text(path / RUN_CONFIG, json.dumps(record, indent=1) + "\n")
     return trainer.run()
