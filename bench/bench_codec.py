@@ -3,6 +3,8 @@
 1. Encode throughput on Kodak-24 (4:4:4, optimized Huffman, QF 50 tables):
    j4d uniform path / plain Pillow with the same tables   (target >= 0.95)
    j4d probabilistic path / plain Pillow                 (target >= 0.5)
+   and the probabilistic path's two halves alone: sampling the indices (colour transform, DCT,
+   CPMF draws) and writing them (jpeglib's ``write_dct``, libjpeg-turbo 2.1)
 2. One training step at 224x224, batch 32, the paper's main setting: the frozen ImageNet
    MobileNetV2 of the registry (``mobilenet_v2``, weights from the data folder) forward +
    backward to its input, alone and with the soft codec + entropy rate estimate in front
@@ -36,6 +38,7 @@ from j4d import EntropyRate, JPEGCodec, QuantTables
 from j4d.data import require_data_root
 from j4d.fileutil import atomic_write_text
 from j4d.jpegio import encode_probabilistic, encode_uniform, load_image
+from j4d.jpegio.encode import sample_indices, write_indices
 
 
 def _images_per_second(function, items) -> float:
@@ -58,10 +61,16 @@ def bench_encode(rounds: int) -> dict:
         return buffer.getvalue()
 
     encode_probabilistic(images[0], tables)  # warm-up (library loading)
+    sampled = {
+        id(image): sample_indices(image, tables, generator=torch.Generator().manual_seed(0))
+        for image in images
+    }
     candidates = {
         "pillow": pillow,
         "uniform": lambda image: encode_uniform(image, tables),
         "probabilistic": lambda image: encode_probabilistic(image, tables, seed=0),
+        "sampling": lambda image: sample_indices(image, tables, order="natural"),
+        "writing": lambda image: write_indices(sampled[id(image)], tables, *image.shape[:2]),
     }
     # Interleave the candidates round by round so drifting machine load hits all of them;
     # keep each one's best pass (least disturbed by other load).
@@ -75,6 +84,8 @@ def bench_encode(rounds: int) -> dict:
         "images_per_s": best,
         "uniform_over_pillow": best["uniform"] / best["pillow"],
         "probabilistic_over_pillow": best["probabilistic"] / best["pillow"],
+        "sampling_over_pillow": best["sampling"] / best["pillow"],
+        "writing_over_pillow": best["writing"] / best["pillow"],
     }
 
 
@@ -185,6 +196,8 @@ def format_report(report: dict) -> str:
     for name, key, target in (
         ("uniform", "uniform", ">= 0.95"),
         ("probabilistic", "probabilistic", ">= 0.5"),
+        ("  sampling alone", "sampling", ""),
+        ("  writing alone", "writing", ""),
     ):
         ratio = encode[f"{key}_over_pillow"]
         rows.append(f"  {'j4d ' + name:18s} {rate[key]:8.1f} {ratio:10.2f} {target:>8s}")
