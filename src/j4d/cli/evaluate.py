@@ -9,10 +9,12 @@ import click
 
 from j4d.cli.options import (
     data_option,
+    device_option,
     labeled_folder_options,
     load_test_split,
     make_softness,
     model_option,
+    place_models,
     read_off_options,
     softness_options,
     test_split_options,
@@ -66,6 +68,7 @@ ANCHOR = "jpeg"
 @softness_options
 @read_off_options
 @click.option("-j", "--workers", type=int, default=1, show_default=True, help="Encoding processes.")
+@device_option
 @click.option(
     "-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
 )
@@ -88,6 +91,7 @@ def command(
     rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
+    device: str | None,
     out_dir: Path,
     quiet: bool,
 ) -> int:
@@ -102,7 +106,7 @@ def command(
     for codec in dict.fromkeys((ANCHOR, *codecs)):
         points += quality_points(codec, qualities)
     root = require_data_root(data_root)
-    models = create_models(model_specs, root)
+    models = place_models(create_models(model_specs, root), device)
     test = load_test_split(root, test_dir, models[0], test_size, resize, classes_file)
     if test.skipped:
         click.echo(f"eval: skipped {len(test.skipped)} unreadable image(s):", err=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import click
+import torch
 
 from j4d.codec.quantize import Softness
 from j4d.data import DataDefaults, read_class_list
@@ -97,6 +99,28 @@ data_option = click.option(
     default=None,
     help="Data folder [default: ../shared/data].",
 )
+
+
+device_option = click.option(
+    "--device",
+    default=None,
+    help="torch device, e.g. cuda or cpu [default: cuda if available; under torchrun each "
+    "process takes the GPU of its local rank].",
+)
+
+
+def place_models(models: list[Any], device: str | None) -> list[Any]:
+    """``models`` moved to ``device`` (default: cuda if available; under torchrun with
+    several processes, cuda means the GPU of this process's local rank)."""
+    from j4d.train.distributed import launched_with_several_processes
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and launched_with_several_processes():
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    try:
+        return [model.to(device) for model in models]
+    except RuntimeError as error:
+        raise InvalidInputError(f"cannot use device {device!r} ({error})") from None
 
 
 def model_option(help_text: str) -> Callable[..., Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from j4d.cli.options import device_option
 from j4d.cli.training import make_setup, model_options
 from j4d.train import compute_sensitivity
 
@@ -30,6 +31,7 @@ from j4d.train import compute_sensitivity
     help="E[(y dL/dy)^2] or E[(dL/dy)^2].",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@device_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(out_path: Path, images: int, kind: str, quiet: bool, **options: Any) -> int:
     """Mean squared (coefficient x) gradient of the loss per channel and DCT frequency over

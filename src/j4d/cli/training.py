@@ -3,20 +3,20 @@ training settings, turned into a :class:`~j4d.train.TrainConfig` and datasets.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-import torch
 
 from j4d.cli.options import (
     data_option,
+    device_option,
     labeled_dataset,
     labeled_folder_options,
     model_option,
+    place_models,
 )
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
@@ -31,7 +31,6 @@ from j4d.train.config import (
     TRAINING_METHODS,
     TrainConfig,
 )
-from j4d.train.distributed import launched_with_several_processes
 from j4d.train.objective import TASK_LOSSES
 
 _DEFAULTS = TrainConfig()
@@ -184,11 +183,7 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Data loader processes; a sweep also codes its test files in this many.",
             ),
-            click.option(
-                "--device",
-                default=None,
-                help="torch device, e.g. cuda or cpu [default: cuda if available].",
-            ),
+            device_option,
         ]
     ):
         function = option(function)
@@ -234,13 +229,7 @@ class Setup:
 
 def make_setup(options: dict[str, Any]) -> Setup:
     root = require_data_root(options["data_root"])
-    device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and launched_with_several_processes():  # torchrun: one GPU a process
-        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
-    try:
-        models = [model.to(device) for model in create_models(options["model_specs"], root)]
-    except RuntimeError as error:
-        raise InvalidInputError(f"cannot use device {device!r} ({error})") from None
+    models = place_models(create_models(options["model_specs"], root), options.get("device"))
     data, size = models[0].data, models[0].input_size
     default_train = root / data.train if data.train else None
     train_dir = options["train_dir"] or default_train
