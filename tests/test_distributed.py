@@ -7,6 +7,7 @@ import csv
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -68,12 +69,35 @@ def test_pooled_marginals_give_the_whole_batch_rate_and_gradient(tmp_path):
     assert np.mean(own) < whole - 0.05
 
 
-def _torchrun(args: list[str], processes: int) -> None:
+def _torchrun_command(args: list[str], processes: int) -> list[str]:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += [f"--nproc-per-node={processes}", "-m", "j4d", *args]
-    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600)
+    return [*command, f"--nproc-per-node={processes}", "-m", "j4d", *args]
+
+
+_ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _torchrun(args: list[str], processes: int) -> None:
+    command = _torchrun_command(args, processes)
+    done = subprocess.run(command, capture_output=True, text=True, env=_ENVIRONMENT, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _kill_after_first_checkpoint(args: list[str], processes: int, run: Path) -> None:
+    """Start torchrun, and kill it (SIGTERM to torchrun, which stops its workers) once the
+    run's first checkpoint is on disk."""
+    with subprocess.Popen(
+        _torchrun_command(args, processes),
+        env=_ENVIRONMENT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as launched:
+        deadline = time.monotonic() + 300
+        while not (run / "checkpoint.pt").exists():
+            assert launched.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        launched.terminate()
+        launched.wait(timeout=120)
 
 
 def _history(run: Path) -> list[dict[str, str]]:
@@ -107,6 +131,22 @@ def test_two_processes_learn_the_tables_of_one_and_resume_with_either(data_root,
     _torchrun(args(two, 1), WORLD)
     _torchrun([*args(two, 2), "--resume"], 1)  # resumed by another number of processes
     _same_run(one, two)
+
+
+def test_a_run_killed_under_torchrun_resumes(data_root, tmp_path):
+    def args(run: Path) -> list[str]:
+        return [
+            "train", "--data", str(data_root), "-o", str(run), "--limit", "72",
+            "--val-size", "8", "--batch-size", "16", "--epochs", "2", "-q",
+            "--checkpoint-every", "1",
+        ]  # fmt: skip
+
+    one, killed = tmp_path / "one", tmp_path / "killed"
+    assert main(args(one)) == 0
+    _kill_after_first_checkpoint(args(killed), WORLD, killed)
+    assert not (killed / "tables.json").exists()  # it did not finish
+    _torchrun([*args(killed), "--resume"], WORLD)
+    _same_run(one, killed)
 
 
 def test_commands_other_than_train_refuse_several_processes(monkeypatch, capsys):
