@@ -71,11 +71,11 @@ def test_resume_after_interrupt_gives_the_same_tables(model, few_images, tmp_pat
     original = Trainer._step
     calls = {"n": 0}
 
-    def interrupted(self, images, labels):
+    def interrupted(self, *step):
         calls["n"] += 1
         if calls["n"] == 5:  # second epoch, second batch: a Ctrl-C mid-epoch
             raise KeyboardInterrupt
-        original(self, images, labels)
+        original(self, *step)
 
     monkeypatch.setattr(Trainer, "_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
