@@ -218,3 +218,25 @@ $J4D sweep -m mobilenet_v2 --method autojpeg --epochs 2 --unlabeled-crops 2048 -
 mkdir -p $IB/all/cache && cp $MNV2/cache/jpeg_q*.json $IB/all/cache/
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json $IB/autojpeg/frontier/*.json \
     -m mobilenet_v2 --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 -q -o $IB/all
+
+# 22. Google (Luo et al. 2020; issue 14): a CIFAR-10 sweep with j4d's recipe and an ImageNet
+#     sweep with the AutoJPEG settings (its rate pulls less: larger lambdas), the joint
+#     evaluations with every peer, the estimators' Fig. 8 with Google's density (fitted at each
+#     quality on 100 further samples), and DeepN-JPEG / OptS on ImageNet.
+mkdir -p $B/google/cache && cp $B/deepn/cache/jpeg_q*.json $B/google/cache/
+$J4D sweep -m resnet20 --method google --init qf:50 --lams 0.3,1,3,10,30,100 "${READ[@]}" \
+    -q -o $B/google
+$J4D eval results/cifar10-resnet20/frontier/*.json $B/{deepn,opts,autojpeg,google}/frontier/*.json \
+    -m resnet20 "${READ[@]}" -q -o $B/all
+IREAD=(--accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3)
+mkdir -p $IB/google/cache && cp $MNV2/cache/jpeg_q*.json $IB/google/cache/
+$J4D sweep -m mobilenet_v2 --method google --epochs 2 --unlabeled-crops 2048 --batch-size 32 \
+    --init qf:50 --lams 1,3,10,30,100 "${IREAD[@]}" -q -o $IB/google
+$J4D rate-check -e j4d -e autojpeg -e google -q -o results/rate-check-estimators
+for m in deepn opts; do
+  mkdir -p $IB/$m/cache && cp $MNV2/cache/jpeg_q*.json $IB/$m/cache/
+  $J4D tables --method $m -m mobilenet_v2 -q -o $IB/$m/tables
+  $J4D eval $IB/$m/tables/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/$m
+done
+$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json \
+    $IB/{autojpeg,google,opts,deepn}/frontier/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/all
