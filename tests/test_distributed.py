@@ -153,3 +153,22 @@ def test_commands_other_than_train_refuse_several_processes(monkeypatch, capsys)
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert main(["tables", "--qf", "50"]) == 2
     assert "only `j4d train` shares its batches" in capsys.readouterr().err
+
+
+def test_the_google_method_trains_alike_over_two_processes(data_root, tmp_path):
+    """A per-image rate and a rate model of its own: fitted on the whole first batch, its
+    parameters' gradients summed like the tables'."""
+
+    def args(run: Path) -> list[str]:
+        return [
+            "train", "--data", str(data_root), "-o", str(run), "--limit", "40",
+            "--val-size", "8", "--batch-size", "16", "--epochs", "1", "-q", "--method", "google",
+        ]  # fmt: skip
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(args(one)) == 0
+    _torchrun(args(two), WORLD)
+    _same_run(one, two)
+    densities = [torch.load(run / "checkpoint.pt")["method"] for run in (one, two)]
+    for key, value in densities[0].items():
+        torch.testing.assert_close(densities[1][key], value, rtol=1e-3, atol=1e-4)

@@ -234,11 +234,9 @@ class Trainer:
         auxiliary = self.method.auxiliary_loss()
         if auxiliary is not None and self.auxiliary_optimizer is not None:
             self.auxiliary_optimizer.zero_grad(set_to_none=True)
+            # a function of the rate model's parameters alone, the same in every process: no
+            # reduction (summing would count it N times)
             auxiliary.backward()
-            # the same loss in every process: the sum over them is N times its gradient
-            self.processes.sum_gradients(
-                p for group in self.auxiliary_optimizer.param_groups for p in group["params"]
-            )
             self.auxiliary_optimizer.step()
         with torch.no_grad():
             self.codec.tables.clamp_(MIN_STEP, MAX_STEP)
