@@ -103,12 +103,13 @@ class Google(TrainingMethod):
     def __init__(self) -> None:
         super().__init__()
         try:
-            from j4d.baselines.google import FactorizedRate
+            from j4d.baselines import google
         except ImportError as error:
             raise InvalidInputError(
                 f"--method google needs CompressAI ({error}): pip install 'j4d[peers]'"
             ) from None
-        self.rate = FactorizedRate()
+        self.google = google  # imported here: CompressAI is an optional dependency
+        self.rate = google.FactorizedRate()
 
     def begin(self, codec: JPEGCodec, first_batch: Callable[[], torch.Tensor]) -> None:
         with torch.no_grad():
@@ -116,20 +117,14 @@ class Google(TrainingMethod):
         self.rate.fit(indices)
 
     def forward(self, codec: JPEGCodec, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from j4d.baselines.google import cubic_round
-
-        reconstruction, indices = _round_trip(codec, images, cubic_round)
+        reconstruction, indices = _round_trip(codec, images, self.google.cubic_round)
         return reconstruction, self.rate.bpp(indices, images[0, 0].numel()).mean()
 
     def param_groups(self) -> list[dict]:
-        from j4d.baselines.google import DENSITY_LR
-
-        return [{"params": self.rate.density_parameters(), "lr": DENSITY_LR}]
+        return [{"params": self.rate.density_parameters(), "lr": self.google.DENSITY_LR}]
 
     def auxiliary_groups(self) -> list[dict]:
-        from j4d.baselines.google import AUXILIARY_LR
-
-        return [{"params": self.rate.auxiliary_parameters(), "lr": AUXILIARY_LR}]
+        return [{"params": self.rate.auxiliary_parameters(), "lr": self.google.AUXILIARY_LR}]
 
     def auxiliary_loss(self) -> torch.Tensor:
         return self.rate.auxiliary_loss()
