@@ -42,6 +42,21 @@ def kodak_files(data_root: Path) -> list[Path]:
     return sorted((data_root / "kodak24").glob("kodim*.png"))
 
 
+@pytest.fixture(scope="session")
+def pillow_round_trip(cifar_images: list[np.ndarray]):
+    """Check that tables make a real file: Pillow writes them as they are and the file decodes."""
+    from j4d.jpegio import decode, read_tables
+    from j4d.jpegio.encode import encode_uniform
+
+    def check(tables) -> None:
+        image = cifar_images[0]
+        data = encode_uniform(image, tables)
+        assert read_tables(data) == tables
+        assert decode(data).shape == image.shape
+
+    return check
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -81,7 +81,7 @@ def test_autojpeg_method_rate_gradient_asks_for_larger_steps():
     assert (codec.tables.grad <= 1e-9).float().mean() > 0.9
 
 
-def test_train_with_the_autojpeg_method(data_root, tmp_path, capsys):
+def test_train_with_the_autojpeg_method(data_root, tmp_path, capsys, pillow_round_trip):
     run = tmp_path / "run"
     args = ["train", "--data", str(data_root), "-o", str(run), "--val-size", "8", "--limit", "40"]
     assert main([*args, "--batch-size", "16", "--epochs", "1", "-q", "--method", "autojpeg"]) == 0
@@ -89,3 +89,4 @@ def test_train_with_the_autojpeg_method(data_root, tmp_path, capsys):
     assert tables.meta["method"] == "autojpeg"
     assert tables != QuantTables.from_quality(50)  # the tables moved
     assert np.isfinite(tables.to_array()).all()
+    pillow_round_trip(tables)

@@ -78,7 +78,7 @@ def test_google_method_rate_gradient_asks_for_larger_steps():
     assert codec.tables.grad.sum() < 0  # growing the steps lowers the estimated rate
 
 
-def test_train_with_the_google_method_and_resume(data_root, tmp_path):
+def test_train_with_the_google_method_and_resume(data_root, tmp_path, pillow_round_trip):
     run = tmp_path / "run"
     args = ["train", "--data", str(data_root), "-o", str(run), "--val-size", "8", "--limit", "40"]
     args += ["--batch-size", "16", "-q", "--method", "google"]
@@ -91,3 +91,4 @@ def test_train_with_the_google_method_and_resume(data_root, tmp_path):
     assert main([*args, "--epochs", "2", "--resume"]) == 0
     second = QuantTables.load(run / "tables.json")
     assert second != first and np.isfinite(second.to_array()).all()
+    pillow_round_trip(second)
