@@ -231,12 +231,18 @@ $J4D eval results/cifar10-resnet20/frontier/*.json $B/{deepn,opts,autojpeg,googl
 IREAD=(--accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3)
 mkdir -p $IB/google/cache && cp $MNV2/cache/jpeg_q*.json $IB/google/cache/
 $J4D sweep -m mobilenet_v2 --method google --epochs 2 --unlabeled-crops 2048 --batch-size 32 \
-    --init qf:50 --lams 1,3,10,30,100 "${IREAD[@]}" -q -o $IB/google
+    --init qf:50 --lams 0.1,0.3,1,3,10,30,100 "${IREAD[@]}" -q -o $IB/google
+for lam in 1 10; do  # where its gradients reach the steps (reads the runs' checkpoints)
+  .venv/bin/python $IB/google_gradients.py $IB/google/runs/qf50_lam$lam \
+      > $IB/google/gradients_qf50_lam$lam.txt
+done
 $J4D rate-check -e j4d -e autojpeg -e google -q -o results/rate-check-estimators
 for m in deepn opts; do
   mkdir -p $IB/$m/cache && cp $MNV2/cache/jpeg_q*.json $IB/$m/cache/
   $J4D tables --method $m -m mobilenet_v2 -q -o $IB/$m/tables
   $J4D eval $IB/$m/tables/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/$m
 done
+$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json $IB/{autojpeg,google,opts,deepn}/frontier/*.json \
+    -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/all
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json \
     $IB/{autojpeg,google,opts,deepn}/frontier/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/all
