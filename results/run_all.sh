@@ -242,7 +242,5 @@ for m in deepn opts; do
   $J4D tables --method $m -m mobilenet_v2 -q -o $IB/$m/tables
   $J4D eval $IB/$m/tables/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/$m
 done
-$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json $IB/{autojpeg,google,opts,deepn}/frontier/*.json \
-    -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/all
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json \
     $IB/{autojpeg,google,opts,deepn}/frontier/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/all
