@@ -83,6 +83,11 @@ def test_points_are_cached_and_remeasured_when_tables_change(data_root, tmp_path
 
     monkeypatch.setattr("j4d.evaluation.points.code_images", no_coding)
     assert measure_points(points, [model], test, tmp_path / "cache") == rows
+    # the same point named otherwise (names depend on a run's other points) is not coded again
+    renamed = measure_points(
+        [tables_point(path, name="t.frontier_2")], [model], test, tmp_path / "cache"
+    )
+    assert renamed == [{**rows[0], "name": "t.frontier_2"}]
     QuantTables.from_quality(80).save(path)  # same file name, new tables
     with pytest.raises(AssertionError, match="coded again"):
         measure_points([tables_point(path)], [model], test, tmp_path / "cache")

@@ -4,7 +4,8 @@ Each point's row holds the point's settings, mean scan / whole-file bpp, mean PS
 and the task's metrics (e.g. top-1 / top-5 / agreement: mean over models, and each model's
 primary metric when there are several). A row is written to ``CACHE/<name>.json`` as soon as
 it is measured and reused while the images, the models and the point's settings (tables values
-included) are unchanged.
+included) are unchanged, under its name or, when the same point had another name in an earlier
+run, under that one.
 """
 
 from __future__ import annotations
@@ -111,11 +112,30 @@ def measure_points(
 
 
 def _read_cache(cache_dir: Path | None, name: str, key: dict) -> dict[str, Any] | None:
-    path = None if cache_dir is None else cache_dir / f"{name}.json"
-    if path is None or not path.exists():
+    if cache_dir is None or not cache_dir.is_dir():
         return None
+    saved = _read_entry(cache_dir / f"{name}.json")
+    if saved is not None and saved.get("key") == key:
+        return saved.get("row")
+    # A point's name depends on the other points of a run (``method.frontier_2``), so the same
+    # tables may be cached under another name: reuse that row under this name.
+    wanted = _unnamed(key)
+    for path in sorted(cache_dir.glob("*.json")):
+        saved = _read_entry(path)
+        if saved is not None and _unnamed(saved.get("key")) == wanted and "row" in saved:
+            return {**saved["row"], "name": name}
+    return None
+
+
+def _read_entry(path: Path) -> dict[str, Any] | None:
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None  # a damaged cache entry is measured again
-    return saved.get("row") if saved.get("key") == key else None
+        return None  # a damaged or missing cache entry is measured again
+    return saved if isinstance(saved, dict) else None
+
+
+def _unnamed(key: Any) -> Any:
+    if not isinstance(key, dict) or not isinstance(key.get("point"), dict):
+        return key
+    return {**key, "point": {k: v for k, v in key["point"].items() if k != "name"}}
