@@ -1,10 +1,10 @@
 """Where the Google method's gradients reach a trained run's luma steps (issue 14).
 
-For 16 ImageNet validation images (224 centre crops), the run's final tables and density:
-per luma frequency, the share of indices whose likelihood sits at CompressAI's lower bound
-(where the rate has no gradient), d(bpp)/d(step), and the distillation loss's (T = 10)
-d(loss)/d(step). Reads the run's checkpoint (kept by `j4d sweep`, not committed: rerun the sweep
-of `run_all.sh` step 22 first). Usage, from the repository root:
+For 16 ImageNet validation images (one per class, preprocessed as `j4d eval` does), the run's
+final tables and density: per luma frequency, the share of indices whose likelihood sits at
+CompressAI's lower bound (where the rate has no gradient), d(bpp)/d(step), and the
+distillation loss's (T = 10) d(loss)/d(step). Reads the run's checkpoint (kept by `j4d sweep`,
+not committed: rerun the sweep of `run_all.sh` step 22 first). Usage, from the repository root:
 python results/imagenet-baselines/google_gradients.py RUN_DIR > RUN_DIR/../../gradients_<run>.txt
 """
 
@@ -17,27 +17,12 @@ import torch
 
 from j4d.codec import JPEGCodec
 from j4d.data import default_data_root
-from j4d.jpegio import load_image
+from j4d.evaluation.testset import load_test_images
 from j4d.models.registry import create_model
 from j4d.tables import QuantTables, zigzag_to_natural
 from j4d.tasks.base import UNLABELED
 from j4d.train.methods import Google, _round_trip
 from j4d.train.objective import task_loss
-
-
-def centre_crops(folder: Path, count: int, size: int = 224) -> torch.Tensor:
-    crops = []
-    for path in sorted(folder.rglob("*.JPEG"))[:count]:
-        image = load_image(path)
-        height, width = image.shape[:2]
-        side = min(height, width)
-        top, left = (height - side) // 2, (width - side) // 2
-        square = torch.tensor(image[top : top + side, left : left + side]).permute(2, 0, 1)
-        resized = torch.nn.functional.interpolate(
-            square[None].float(), size=(size, size), mode="bilinear", antialias=True
-        )
-        crops.append(resized.clamp(0, 255).round())
-    return torch.cat(crops)
 
 
 def luma_gradient(codec: JPEGCodec, loss: torch.Tensor) -> np.ndarray:
@@ -47,7 +32,7 @@ def luma_gradient(codec: JPEGCodec, loss: torch.Tensor) -> np.ndarray:
 
 
 def main(run: Path) -> None:
-    images = centre_crops(default_data_root() / "imagenet-val", 16)
+    images = load_test_images(default_data_root() / "imagenet-val", 224, 16).images.float()
     method = Google()
     method.load_state_dict(torch.load(run / "checkpoint.pt", weights_only=False)["method"])
     codec = JPEGCodec(QuantTables.load(run / "tables.json"), learn_tables=True)
