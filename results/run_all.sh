@@ -213,7 +213,7 @@ $J4D rate-check -e j4d -e autojpeg -q -o results/rate-check-estimators
 IB=results/imagenet-baselines
 mkdir -p $IB/autojpeg/cache && cp $MNV2/cache/jpeg_q*.json $IB/autojpeg/cache/
 $J4D sweep -m mobilenet_v2 --method autojpeg --epochs 2 --unlabeled-crops 2048 --batch-size 32 \
-    --init qf:50 --lams 0.3,1,3,10,30 --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 \
+    --init qf:50 --lams 0.1,0.3,1,3,10,30 --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 \
     -q -o $IB/autojpeg
 mkdir -p $IB/all/cache && cp $MNV2/cache/jpeg_q*.json $IB/all/cache/
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json $IB/autojpeg/frontier/*.json \
