@@ -27,7 +27,7 @@ from j4d.train.objective import task_loss
 
 def luma_gradient(codec: JPEGCodec, loss: torch.Tensor) -> np.ndarray:
     codec.tables.grad = None
-    loss.backward()
+    loss.backward(retain_graph=True)  # the rate and the task share one round trip
     return zigzag_to_natural(codec.tables.grad[0].numpy())
 
 
@@ -36,14 +36,12 @@ def main(run: Path) -> None:
     method = Google()
     method.load_state_dict(torch.load(run / "checkpoint.pt", weights_only=False)["method"])
     codec = JPEGCodec(QuantTables.load(run / "tables.json"), learn_tables=True)
-    density = method.rate.density
-    _, indices = _round_trip(codec, images, method.google.cubic_round)
-    raw, _, _ = density._likelihood(indices.detach().permute(1, 3, 0, 2).reshape(192, 1, -1))
-    at_bound = (raw < density.likelihood_lower_bound.bound).float().mean(-1).reshape(3, 64)
-    at_bound = zigzag_to_natural(at_bound[0].numpy())
+    reconstruction, indices = _round_trip(codec, images, method.google.cubic_round)
+    bound = method.rate.density.likelihood_lower_bound.bound
+    at_bound = (method.rate.likelihoods(indices) <= bound).float().mean(-1).reshape(3, 64)
+    at_bound = zigzag_to_natural(at_bound[0].detach().numpy())
     bpp = method.rate.bpp(indices, images[0, 0].numel()).mean()
     rate = luma_gradient(codec, bpp)
-    reconstruction, _ = _round_trip(codec, images, method.google.cubic_round)
     labels = torch.full((len(images),), UNLABELED)
     loss, _ = task_loss(
         [create_model("mobilenet_v2")], reconstruction, images, labels, "distillation", 10.0

@@ -89,10 +89,11 @@ def measure_points(
     ``workers`` processes), classify with every model; cached rows are reused."""
     rows: list[dict[str, Any]] = []
     todo = []
+    cached_rows = _cached_rows(cache_dir)
     for point in points:
         key = _cache_key(point, test, models)
-        cached = _read_cache(cache_dir, point.name, key)
-        rows.append(cached)
+        cached = cached_rows.get(_lookup(key))
+        rows.append(None if cached is None else {**cached, "name": point.name})
         if cached is None:
             todo.append((len(rows) - 1, point, key))
     if not todo:
@@ -102,7 +103,7 @@ def measure_points(
         for index, point, key in tqdm(todo, desc=description, unit="point", disable=not progress):
             coded = code_images(test.images, point.encode, pool)
             measured = evaluate_coded(models, coded, test.labels, references)
-            settings = {k: v for k, v in point.describe().items() if k != "name"}
+            settings = _without_name(point.describe())
             row = point_row(point.name, measured, models, **settings)
             if cache_dir is not None:
                 text = json.dumps({"key": key, "row": row}, indent=1) + "\n"
@@ -111,31 +112,27 @@ def measure_points(
     return rows
 
 
-def _read_cache(cache_dir: Path | None, name: str, key: dict) -> dict[str, Any] | None:
+def _without_name(described: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in described.items() if k != "name"}
+
+
+def _lookup(key: dict[str, Any]) -> str:
+    """A cache key without the point's name, which depends on the other points of a run
+    (``method.frontier_2``): the same tables under another name reuse their row."""
+    return json.dumps({**key, "point": _without_name(key["point"])}, sort_keys=True)
+
+
+def _cached_rows(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """The cache's rows by :func:`_lookup` of their key, read once per measurement."""
+    rows: dict[str, dict[str, Any]] = {}
     if cache_dir is None or not cache_dir.is_dir():
-        return None
-    saved = _read_entry(cache_dir / f"{name}.json")
-    if saved is not None and saved.get("key") == key:
-        return saved.get("row")
-    # A point's name depends on the other points of a run (``method.frontier_2``), so the same
-    # tables may be cached under another name: reuse that row under this name.
-    wanted = _unnamed(key)
+        return rows
     for path in sorted(cache_dir.glob("*.json")):
-        saved = _read_entry(path)
-        if saved is not None and _unnamed(saved.get("key")) == wanted and "row" in saved:
-            return {**saved["row"], "name": name}
-    return None
-
-
-def _read_entry(path: Path) -> dict[str, Any] | None:
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None  # a damaged or missing cache entry is measured again
-    return saved if isinstance(saved, dict) else None
-
-
-def _unnamed(key: Any) -> Any:
-    if not isinstance(key, dict) or not isinstance(key.get("point"), dict):
-        return key
-    return {**key, "point": {k: v for k, v in key["point"].items() if k != "name"}}
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a damaged cache entry is measured again
+        key = saved.get("key") if isinstance(saved, dict) else None
+        if isinstance(key, dict) and isinstance(key.get("point"), dict) and "row" in saved:
+            rows.setdefault(_lookup(key), saved["row"])
+    return rows
