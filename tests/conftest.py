@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 # Unit tests run the fused kernels eagerly (compiling each small shape costs seconds); the
 # compiled path is checked against the eager one by tests that switch it on explicitly.
 os.environ.setdefault("J4D_COMPILE", "0")
 
 from j4d.data import class_spread_files, default_data_root
+from j4d.fileutil import read_csv
 from j4d.jpegio import load_image
 
 
@@ -68,3 +70,33 @@ def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarra
     base = np.stack([128 + 90 * np.sin(3 * xx + c) * np.cos(2 * yy - c) for c in range(3)], -1)
     noisy = base + rng.normal(0, 6, base.shape)
     return np.clip(noisy, 0, 255).round().astype(np.uint8)
+
+
+def _without_seconds(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def _tensors_equal(first, second) -> bool:
+    if isinstance(first, torch.Tensor):
+        return torch.equal(first, second)
+    if isinstance(first, dict):
+        return first.keys() == second.keys() and all(
+            _tensors_equal(first[k], second[k]) for k in first
+        )
+    if isinstance(first, list | tuple):
+        return len(first) == len(second) and all(map(_tensors_equal, first, second))
+    return first == second
+
+
+def assert_same_run(expected: Path, actual: Path) -> None:
+    """Identical tables files, checkpoint (tables, Adam state, position) and history (all but
+    the seconds each epoch took)."""
+    for name in ("tables.json", "tables.txt"):
+        assert (actual / name).read_bytes() == (expected / name).read_bytes(), name
+    saved = [torch.load(run / "checkpoint.pt", weights_only=False) for run in (expected, actual)]
+    for key in ("tables", "optimizer", "method", "auxiliary_optimizer"):
+        assert _tensors_equal(saved[0][key], saved[1][key]), key
+    states = [dict(s["state"], history=_without_seconds(s["state"]["history"])) for s in saved]
+    assert states[1] == states[0]
+    histories = [_without_seconds(read_csv(run / "history.csv")) for run in (expected, actual)]
+    assert histories[1] == histories[0]

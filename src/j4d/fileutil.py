@@ -1,8 +1,10 @@
-"""Atomic file output: a crash never leaves a half-written file under the final name."""
+"""Atomic file output: a crash never leaves a half-written file under the final name, and a
+failed write (a full disk) leaves the file that was there before as it was."""
 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import os
 import tempfile
@@ -10,20 +12,35 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from j4d.errors import OutputError
+from j4d.faults import fault_point
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place (and
+    remove temporary files of this path that a killed write left). An
+    ``OSError`` (no space left, no permission) becomes an :class:`OutputError` naming ``path``;
+    the file already at ``path``, if any, is kept unchanged."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            fault_point(f"write:{path.parent.name}/{path.name}")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        # temporary files of earlier writes of this file that a kill left behind
+        for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+    except BaseException as error:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            kept = "; the earlier file there is kept" if path.exists() else ""
+            raise OutputError(f"cannot write ({error.strerror or error}){kept}", path) from None
         raise
     return path
 
@@ -46,6 +63,23 @@ def atomic_write_csv(
     writer.writeheader()
     writer.writerows(rows)
     return atomic_write_text(path, buffer.getvalue())
+
+
+def prune_folder(folder: str | os.PathLike[str], keep: Sequence[Path], pattern: str) -> list[Path]:
+    """Remove the files under ``folder`` (recursively) that match ``pattern`` and are not in
+    ``keep``, then the folders this leaves empty: outputs of an earlier run that this run no
+    longer makes. Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    kept = {Path(path).resolve() for path in keep}
+    removed = [path for path in folder.rglob(pattern) if path.resolve() not in kept]
+    for path in removed:
+        path.unlink()
+    for directory in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+    return removed
 
 
 def read_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:

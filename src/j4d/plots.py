@@ -26,12 +26,17 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike[str]
 
+# the same figure gives the same bytes: SVG ids from a fixed salt, no dates in SVG or PDF
+matplotlib.rcParams["svg.hashsalt"] = "j4d"
+_NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}
+
 
 def _save(figure: plt.Figure, paths: Sequence[PathLike]) -> list[Path]:
     written = []
     for path in paths:
         buffer = io.BytesIO()
-        figure.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", dpi=150)
+        kind = Path(path).suffix.lstrip(".") or "png"
+        figure.savefig(buffer, format=kind, dpi=150, metadata=_NO_DATE.get(kind))
         written.append(atomic_write_bytes(path, buffer.getvalue()))
     plt.close(figure)
     return written

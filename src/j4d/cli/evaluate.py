@@ -23,7 +23,7 @@ from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.report import measurement_meta, save_frontier_tables, write_eval_report
+from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
 from j4d.evaluation.summary import summary_markdown
 from j4d.models import create_models
 from j4d.tasks import task_of
@@ -122,9 +122,7 @@ def command(
     methods = list(
         dict.fromkeys(p.method for p in points if p.tables is not None and p.method != ANCHOR)
     )
-    for method in methods:
-        folder = out_dir / "frontier" / (method if len(methods) > 1 else "")
-        save_frontier_tables(folder, rows, points, summary["frontier"][method], test, task)
+    save_frontiers(out_dir / "frontier", rows, points, summary, methods, test, task)
     click.echo(summary_markdown(summary))
     click.echo(f"eval: {out_dir / 'summary.md'}")
     return 0

@@ -20,6 +20,7 @@ import numpy as np
 from torch import nn
 from tqdm.auto import tqdm
 
+from j4d.errors import warn
 from j4d.evaluation.codecs import CodecPoint
 from j4d.evaluation.realfile import (
     RealFilePoint,
@@ -29,6 +30,7 @@ from j4d.evaluation.realfile import (
     worker_pool,
 )
 from j4d.evaluation.testset import TestImages
+from j4d.faults import fault_point
 from j4d.fileutil import atomic_write_text
 from j4d.models import model_name
 from j4d.tasks import task_of
@@ -105,6 +107,7 @@ def measure_points(
             measured = evaluate_coded(models, coded, test.labels, references)
             settings = _without_name(point.describe())
             row = point_row(point.name, measured, models, **settings)
+            fault_point("point")
             if cache_dir is not None:
                 text = json.dumps({"key": key, "row": row}, indent=1) + "\n"
                 atomic_write_text(cache_dir / f"{point.name}.json", text)
@@ -130,9 +133,11 @@ def _cached_rows(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
     for path in sorted(cache_dir.glob("*.json")):
         try:
             saved = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # a damaged cache entry is measured again
-        key = saved.get("key") if isinstance(saved, dict) else None
-        if isinstance(key, dict) and isinstance(key.get("point"), dict) and "row" in saved:
-            rows.setdefault(_lookup(key), saved["row"])
+            key = saved["key"]
+            if not (isinstance(key["point"], dict) and isinstance(saved["row"], dict)):
+                raise ValueError("not a cache row")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            warn(f"damaged cache row ({error}); its point is measured again", path)
+            continue
+        rows.setdefault(_lookup(key), saved["row"])
     return rows

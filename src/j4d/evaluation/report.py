@@ -23,7 +23,7 @@ from j4d.evaluation.summary import (
     summary_markdown,
 )
 from j4d.evaluation.testset import TestImages
-from j4d.fileutil import atomic_write_csv, atomic_write_text
+from j4d.fileutil import atomic_write_csv, atomic_write_text, prune_folder
 from j4d.tasks import Classification, Task, describe_metric
 
 DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
@@ -156,7 +156,7 @@ def _table_heatmaps(
 
     tables = {p.name: p.tables for p in points if p.tables is not None}
     anchors = [r for r in rows if r["method"] == anchor and r["name"] in tables]
-    written = []
+    written: list[Path] = []
     for name in swept:
         front = fronts[name]
         picks = {front[0]["name"], front[len(front) // 2]["name"], front[-1]["name"]}
@@ -181,7 +181,28 @@ def _table_heatmaps(
                     f"{near['scan_bpp']:.3f} bpp, {describe_metric(task, near[task.primary])}"
                 ),
             )
-            written.append(str(path.relative_to(folder.parent)))
+            written.append(path)
+    prune_folder(folder, written, "*.png")
+    return [str(path.relative_to(folder.parent)) for path in written]
+
+
+def save_frontiers(
+    folder: Path,
+    rows: Sequence[dict[str, Any]],
+    points: Sequence[CodecPoint],
+    summary: dict[str, Any],
+    methods: Sequence[str],
+    test: TestImages,
+    task: Task,
+) -> list[Path]:
+    """Each method's frontier tables (:func:`save_frontier_tables`) in ``folder``, or in
+    ``folder/<method>/`` when there are several; tables files left there by an earlier run
+    that are not on a front now are removed, so the folder holds exactly the fronts."""
+    written: list[Path] = []
+    for method in methods:
+        into = folder / method if len(methods) > 1 else folder
+        written += save_frontier_tables(into, rows, points, summary["frontier"][method], test, task)
+    prune_folder(folder, written, "*.json")
     return written
 
 

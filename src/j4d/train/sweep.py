@@ -32,7 +32,7 @@ from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import (
     DEFAULT_QUALITIES,
     measurement_meta,
-    save_frontier_tables,
+    save_frontiers,
     write_eval_report,
 )
 from j4d.evaluation.summary import DEFAULT_RATES
@@ -138,9 +138,7 @@ def run_sweep(
     summary = write_eval_report(
         out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
     )
-    save_frontier_tables(
-        out / "frontier", rows, points, summary["frontier"][base.method], test, task
-    )
+    save_frontiers(out / "frontier", rows, points, summary, [base.method], test, task)
     return summary
 
 

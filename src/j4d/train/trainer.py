@@ -31,9 +31,10 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
 from j4d.codec import JPEGCodec
-from j4d.errors import InvalidInputError, J4DError
+from j4d.errors import InvalidInputError, J4DError, warn
 from j4d.evaluation.points import metric_columns
 from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predictions
+from j4d.faults import fault_point
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.models import model_name, models_device
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
@@ -165,13 +166,11 @@ class Trainer:
             buffer,
         )
         atomic_write_bytes(path, buffer.getvalue())
+        fault_point("checkpoint")
 
-    def load_checkpoint(self, path: Path) -> None:
-        try:
-            saved = torch.load(path, map_location=self.device, weights_only=False)
-            config = TrainConfig.from_dict(saved["config"])
-        except (OSError, RuntimeError, KeyError, EOFError, ValueError) as error:
-            raise InvalidInputError(f"cannot read checkpoint ({error})", path) from None
+    def load_checkpoint(self, saved: dict[str, Any], path: Path) -> None:
+        """Continue from ``saved`` (see :func:`read_checkpoint`), made with these settings."""
+        config = TrainConfig.from_dict(saved["config"])
         if not config.same_run(self.config):
             raise InvalidInputError(
                 "checkpoint was made with other settings (only --epochs may change on resume)",
@@ -246,6 +245,7 @@ class Trainer:
         self.state.batch += 1
         self.state.step += 1
         self._updating = False
+        fault_point("step")
 
     def _total_steps(self) -> int:
         per_epoch = math.ceil(len(self.train_set) / self.config.batch_size)  # type: ignore[arg-type]
@@ -260,6 +260,7 @@ class Trainer:
         if self.validation is None:
             return {}
         images, labels = self.validation
+        fault_point("validation")
         points = evaluate_tables(
             self.models, images, labels, self.codec.quant_tables(), references=self.references
         )
@@ -286,11 +287,13 @@ class Trainer:
         self.state.epoch += 1
         self.state.batch = 0
         self.state.sums = dict.fromkeys(_SUMS, 0.0)
+        fault_point("epoch-end")
 
     def run(self) -> TrainResult:
         if not self.state.history and self.state.step == 0:
             self.state.history.append({"epoch": 0, "step": 0, **self.validate()})
-            self._write_history()
+        # also on resume: a kill between a checkpoint and its history row would lose the row
+        self._write_history()
         self._updating = False
         try:
             while self.state.epoch < self.config.epochs:
@@ -440,10 +443,10 @@ def train_tables(
     checkpoint = path / CHECKPOINT if path is not None else None
     if checkpoint is not None and checkpoint.exists() and not resume:
         raise InvalidInputError("run directory holds a run already (use --resume)", path)
-    resuming = resume and checkpoint is not None and checkpoint.exists()
+    saved = read_checkpoint(checkpoint) if resume and checkpoint is not None else None
     tables = (
         QuantTables.from_quality(50)
-        if resuming
+        if saved is not None
         else initial_tables(config, models, train_set, sensitivity, progress)
     )
     processes = processes or Processes()
@@ -451,8 +454,8 @@ def train_tables(
         models, train_set, config, tables, val_set, path, progress, workers, processes
     )
     writing = path is not None and processes.main
-    if resuming:
-        trainer.load_checkpoint(checkpoint)  # type: ignore[arg-type]
+    if saved is not None:
+        trainer.load_checkpoint(saved, checkpoint)  # type: ignore[arg-type]
     elif writing:
         path.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         tables.save(path / "initial_tables.json")  # type: ignore[operator]
@@ -460,6 +463,29 @@ def train_tables(
         record = {**(description or {}), "settings": config.as_dict()}
         atomic_write_text(path / RUN_CONFIG, json.dumps(record, indent=1) + "\n")
     return trainer.run()
+
+
+_CHECKPOINT_KEYS = ("config", "tables", "optimizer", "state")
+
+
+def read_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The checkpoint at ``path``; None when there is none, or when it is damaged (truncated,
+    not a checkpoint), which is reported in one line: the run then starts again rather than
+    continue from something it cannot trust."""
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        if not (isinstance(saved, dict) and all(key in saved for key in _CHECKPOINT_KEYS)):
+            raise ValueError("not a j4d checkpoint")
+        TrainConfig.from_dict(saved["config"])
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:  # a damaged file raises whatever its bytes lead the reader to
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        warn(f"damaged checkpoint ({reason}); the run starts again", path)
+        return None
+    return saved
 
 
 #: Description entries that tell the images a run learned from apart (folders by name only,
