@@ -1,4 +1,5 @@
-"""``j4d encode``: write JPEG files with given tables (uniform or probabilistic)."""
+"""``j4d encode``: write JPEG files with given tables, by the tables' encoder (or another), or
+probabilistically."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from j4d.cli.options import expand_inputs, make_softness, resolve_tables, softness_options
+from j4d.cli.options import (
+    encoder_option,
+    expand_inputs,
+    make_softness,
+    resolve_tables,
+    softness_options,
+)
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import worker_pool
 from j4d.fileutil import atomic_write_bytes
-from j4d.jpegio import encode_probabilistic, encode_uniform, file_rate, load_image
+from j4d.jpegio import encode_probabilistic, file_rate, load_image
 from j4d.jpegio.encode import FileRate
+from j4d.jpegio.encoders import TablesEncoder, encoder_of
 from j4d.tables import QuantTables
 
 _LIST_LIMIT = 20
@@ -47,6 +55,7 @@ _LIST_LIMIT = 20
     "--seed", type=int, default=0, show_default=True, help="Seed of the probabilistic encoder."
 )
 @softness_options
+@encoder_option("How the files are made [default: the one the tables record, else pillow].")
 @click.option(
     "-j",
     "--jobs",
@@ -65,10 +74,13 @@ def command(
     seed: int,
     alpha: float | None,
     hardness: float | None,
+    encoder: str | None,
     jobs: int,
     verbose: bool,
 ) -> int:
-    """Encode images (files or folders) as baseline 4:4:4 JPEG with optimized Huffman tables.
+    """Encode images (files or folders) as 4:4:4 JPEG with optimized Huffman tables, by the
+    encoder the tables record (pillow: plain rounding, baseline; progressive; trellis: mozjpeg
+    trellis with the tables; deadzone: j4d's learned dead zones) or --encoder.
 
     Each output is OUTDIR/<name>.jpg (folders keep their layout). Unreadable inputs are
     reported and skipped (the count at the end; the exit status is then 2). -j N codes in N
@@ -78,12 +90,16 @@ def command(
     softness = make_softness(alpha, hardness)
     if not probabilistic and (alpha is not None or hardness is not None):
         raise InvalidInputError("--alpha/--hardness only apply with --probabilistic")
+    if probabilistic and encoder is not None:
+        raise InvalidInputError("--encoder does not apply with --probabilistic")
+    chosen = None if probabilistic else encoder_of(tables, encoder)
     pairs = expand_inputs(inputs)
     encode = functools.partial(
         _encode_file,
         out_dir=out_dir,
         tables=tables,
-        softness=softness if probabilistic else None,
+        encoder=chosen,
+        softness=softness,
         seed=seed,
     )
     rows, failures = [], 0
@@ -95,7 +111,7 @@ def command(
                 failures += 1
             else:
                 rows.append(result)
-    _report(rows, verbose)
+    _report(rows, verbose, chosen.name if chosen else "probabilistic")
     if failures:
         click.echo(f"j4d: {failures} of {len(pairs)} inputs could not be read", err=True)
         return 2
@@ -106,28 +122,29 @@ def _encode_file(
     pair: tuple[Path, Path],
     out_dir: Path,
     tables: QuantTables,
-    softness: Softness | None,
+    encoder: TablesEncoder | None,
+    softness: Softness,
     seed: int,
 ) -> tuple[Path, tuple[int, ...], FileRate] | str:
-    """Encode one input to OUTDIR/name (probabilistically if ``softness`` is given); the
-    problem as one line if it cannot be read."""
+    """Encode one input to OUTDIR/name by ``encoder`` (None: probabilistically with
+    ``softness``); the problem as one line if it cannot be read."""
     source, name = pair
     try:
         image = load_image(source)
     except InvalidInputError as error:
         return str(error)
-    if softness is not None:
+    if encoder is None:
         # A per-file seed derived from the run seed and the name: files are independent of the
         # order and number of inputs (and of the worker that codes them).
         file_seed = zlib.crc32(f"{seed}:{name}".encode())
         data = encode_probabilistic(image, tables, softness, seed=file_seed)
     else:
-        data = encode_uniform(image, tables)
+        data = encoder.encode(image, tables)
     target = atomic_write_bytes(out_dir / name, data)
     return target, image.shape, file_rate(data, image.shape[0], image.shape[1])
 
 
-def _report(rows: list, verbose: bool) -> None:
+def _report(rows: list, verbose: bool, encoder: str) -> None:
     if not rows:
         return
     if verbose or len(rows) <= _LIST_LIMIT:
@@ -143,5 +160,5 @@ def _report(rows: list, verbose: bool) -> None:
     mean_scan = sum(r.scan_bpp for _, _, r in rows) / len(rows)
     click.echo(
         f"{len(rows)} files, {total} bytes; mean file bpp {mean_file:.3f}, "
-        f"mean scan bpp {mean_scan:.3f} (4:4:4, optimized Huffman)"
+        f"mean scan bpp {mean_scan:.3f} (encoder {encoder}, 4:4:4, optimized Huffman)"
     )

@@ -10,6 +10,7 @@ import click
 from j4d.cli.options import (
     data_option,
     device_option,
+    encoder_option,
     labeled_folder_options,
     load_test_split,
     make_softness,
@@ -21,6 +22,7 @@ from j4d.cli.options import (
 )
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
+from j4d.errors import InvalidInputError
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
@@ -66,6 +68,11 @@ ANCHOR = "jpeg"
     help="Seed of the probabilistic encoder (image i uses seed + i).",
 )
 @softness_options
+@encoder_option(
+    "Encoder of the tables files (repeatable: each file with each; a curve per encoder) "
+    "[default: the one each file records, else pillow].",
+    multiple=True,
+)
 @read_off_options
 @click.option("-j", "--workers", type=int, default=1, show_default=True, help="Encoding processes.")
 @device_option
@@ -88,6 +95,7 @@ def command(
     seed: int,
     alpha: float | None,
     hardness: float | None,
+    encoders: tuple[str, ...],
     rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
@@ -102,7 +110,15 @@ def command(
     rate_accuracy and rate_distortion plots, heatmaps/ of learned vs default tables. Measured
     points are cached in OUT/cache, so an interrupted run resumes."""
     softness = make_softness(alpha, hardness) if probabilistic else None
-    points = _tables_points(tables_files, label, seed if probabilistic else None, softness)
+    if probabilistic and encoders:
+        raise InvalidInputError("--encoder does not apply with --probabilistic")
+    points = [
+        point
+        for encoder in encoders or (None,)
+        for point in _tables_points(
+            tables_files, label, seed if probabilistic else None, softness, encoder
+        )
+    ]
     for codec in dict.fromkeys((ANCHOR, *codecs)):
         points += quality_points(codec, qualities)
     root = require_data_root(data_root)
@@ -129,7 +145,11 @@ def command(
 
 
 def _tables_points(
-    paths: tuple[Path, ...], label: str | None, seed: int | None, softness: Softness | None
+    paths: tuple[Path, ...],
+    label: str | None,
+    seed: int | None,
+    softness: Softness | None,
+    encoder: str | None = None,
 ) -> list[CodecPoint]:
     """Points named by file stem; where stems repeat (``runs/*/tables.json``) by the fewest
     enclosing folder names that tell them apart (``sweep.qf50_lam1``; folders named ``runs``
@@ -143,7 +163,7 @@ def _tables_points(
         seen[name] += 1
         if seen[name] > 1:
             name = f"{name}_{seen[name] - 1}"
-        points.append(tables_point(path, label, seed, softness, name=name))
+        points.append(tables_point(path, label, seed, softness, name=name, encoder=encoder))
     return points
 
 

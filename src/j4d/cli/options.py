@@ -17,6 +17,7 @@ from j4d.errors import InvalidInputError
 from j4d.evaluation.report import DEFAULT_QUALITIES
 from j4d.evaluation.summary import DEFAULT_RATES, parse_target
 from j4d.evaluation.testset import TestImages, load_paired_test_images, load_test_images
+from j4d.jpegio.encoders import ENCODERS
 from j4d.jpegio.images import image_files
 from j4d.paired import (
     PairedFolderDataset,
@@ -41,6 +42,18 @@ def softness_options(function: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Fixed CPMF scale alpha for every table entry [default: 100].",
     )(function)
+
+
+def encoder_option(help_text: str, multiple: bool = False) -> Callable[..., Any]:
+    """``--encoder NAME``: how tables become files (:mod:`j4d.jpegio.encoders`)."""
+    return click.option(
+        "--encoder",
+        "encoders" if multiple else "encoder",
+        type=click.Choice(list(ENCODERS)),
+        multiple=multiple,
+        default=None,
+        help=help_text,
+    )
 
 
 def make_softness(alpha: float | None, hardness: float | None) -> Softness:

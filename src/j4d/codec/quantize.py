@@ -279,8 +279,12 @@ def full_cpmf(
 _LIBJPEG_DCT_SCALE = 8.0
 
 
-def uniform_indices(y: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Uniform quantization indices ``round(y / q)`` as libjpeg computes them (int64).
+def uniform_indices(
+    y: torch.Tensor, q: torch.Tensor, deadzone: torch.Tensor | float = 0.0
+) -> torch.Tensor:
+    """Uniform quantization indices ``round(y / q)`` as libjpeg computes them (int64), or with
+    a ``deadzone`` theta in [0, 1/2]: ``sign(y) floor(|y| / q + 1/2 - theta)`` (at least 0 in
+    magnitude), which rounds toward zero unless ``|y| / q`` clears the midpoint by theta.
 
     libjpeg's DCT output is an integer in units of 1/8 (``t = floor(8 y + 1/2)``), divided by
     ``8 q`` with ties away from zero. Rounding ``y`` to 1/8 first matches libjpeg at the many
@@ -291,7 +295,9 @@ def uniform_indices(y: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         scaled = torch.floor(y * _LIBJPEG_DCT_SCALE + 0.5)
         divisor = q * _LIBJPEG_DCT_SCALE
-        index = torch.sign(scaled) * torch.floor((scaled.abs() + divisor / 2) / divisor)
+        offset = divisor * (0.5 - torch.as_tensor(deadzone, dtype=divisor.dtype))
+        magnitude = torch.floor((scaled.abs() + offset) / divisor).clamp(min=0)
+        index = torch.sign(scaled) * magnitude
     return index.to(torch.int64)
 
 

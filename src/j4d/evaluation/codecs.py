@@ -20,6 +20,7 @@ from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import Encoder, tables_encoder
 from j4d.jpegio import encode_quality
+from j4d.jpegio.encoders import DEFAULT_ENCODER, ENCODERS, encoder_of
 from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
 from j4d.tables import QuantTables
 
@@ -67,12 +68,7 @@ QUALITY_CODECS: dict[str, QualityCodec] = {
     ),
 }
 
-TABLES_SETTINGS = {
-    "encoder": "Pillow (libjpeg-turbo), plain rounding",
-    "subsampling": "4:4:4",
-    "huffman": "optimized",
-    "frame": "baseline",
-}
+TABLES_SETTINGS = dict(ENCODERS[DEFAULT_ENCODER].settings)
 PROBABILISTIC_SETTINGS = {
     **TABLES_SETTINGS,
     "encoder": "indices sampled from the CPMF, written by jpeglib (libjpeg-turbo 2.1)",
@@ -125,11 +121,15 @@ def tables_point(
     probabilistic_seed: int | None = None,
     softness: Softness | None = None,
     name: str | None = None,
+    encoder: str | None = None,
     **settings: Any,
 ) -> CodecPoint:
-    """A tables file encoded by plain rounding (Pillow) or, given a seed, probabilistically
-    (image i uses seed + i). ``label`` None: the tables' ``meta["method"]``, else j4d.
-    ``name`` defaults to the file's stem; ``settings`` are extra
+    """A tables file encoded by ``encoder`` (default: the one the tables record, else plain
+    rounding with Pillow; :mod:`j4d.jpegio.encoders`) or, given a seed, probabilistically
+    (image i uses seed + i). ``label`` None: the tables' ``meta["method"]``, else j4d; an
+    encoder other than plain rounding joins the label and the name (``j4d-trellis``,
+    ``qf50_lam1_trellis``) and is recorded in the point's tables, so the frontier files made
+    from it say how to reproduce them. ``name`` defaults to the file's stem; ``settings`` are extra
     columns of the point's row (e.g. the training lambda; ``tables`` replaces the path that
     the row records, e.g. by one relative to a results folder)."""
     tables = QuantTables.load(path)
@@ -137,11 +137,15 @@ def tables_point(
     settings = {"tables": str(path), **settings}
     name = name or Path(path).stem
     if probabilistic_seed is None:
-        settings.update(TABLES_SETTINGS)
+        chosen = encoder_of(tables, encoder)
+        settings.update(chosen.settings)
+        if chosen.name != DEFAULT_ENCODER:
+            label, name = f"{label}-{chosen.name}", f"{name}_{chosen.name}"
+        tables = tables.with_meta(encoder=chosen.name)
     else:
         softness = softness or Softness()
         settings.update(PROBABILISTIC_SETTINGS)
         settings["sampling"] = f"{softness.describe()}, seed {probabilistic_seed}"
         name = f"{name}_prob_s{probabilistic_seed}"
-    encode = tables_encoder(tables, probabilistic_seed, softness)
+    encode = tables_encoder(tables, probabilistic_seed, softness, encoder)
     return CodecPoint(label, name, encode, settings, tables)

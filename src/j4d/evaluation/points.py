@@ -75,6 +75,9 @@ def _cache_key(point: CodecPoint, test: TestImages, models: Sequence[nn.Module])
     }
     if point.tables is not None:
         key["tables_sha1"] = hashlib.sha1(point.tables.to_array().tobytes()).hexdigest()
+        if "deadzone" in point.tables.meta:  # what the deadzone encoder writes depends on it
+            deadzone = json.dumps(point.tables.meta["deadzone"], sort_keys=True).encode()
+            key["deadzone_sha1"] = hashlib.sha1(deadzone).hexdigest()
     return json.loads(json.dumps(key))  # as read back from JSON
 
 

@@ -22,7 +22,8 @@ from torch.utils.data import Dataset
 
 from j4d.codec.quantize import Softness
 from j4d.datasets import images_per_batch
-from j4d.jpegio import decode, encode_probabilistic, encode_uniform, file_rate
+from j4d.jpegio import decode, encode_probabilistic, file_rate
+from j4d.jpegio.encoders import encoder_of, get_encoder
 from j4d.metrics import psnr, ssim
 from j4d.models import models_device
 from j4d.tables import QuantTables
@@ -129,8 +130,8 @@ def code_images(
     )
 
 
-def _uniform(image: np.ndarray, index: int, tables: QuantTables) -> bytes:
-    return encode_uniform(image, tables)
+def _encoded(image: np.ndarray, index: int, tables: QuantTables, encoder: str) -> bytes:
+    return get_encoder(encoder).encode(image, tables)
 
 
 def _probabilistic(
@@ -140,12 +141,16 @@ def _probabilistic(
 
 
 def tables_encoder(
-    tables: QuantTables, probabilistic_seed: int | None = None, softness: Softness | None = None
+    tables: QuantTables,
+    probabilistic_seed: int | None = None,
+    softness: Softness | None = None,
+    encoder: str | None = None,
 ) -> Encoder:
-    """Plain rounding with Pillow, or (given a seed) indices sampled with ``softness`` and
+    """The tables' encoder (``encoder`` if given, else the one they record; see
+    :mod:`j4d.jpegio.encoders`), or (given a seed) indices sampled with ``softness`` and
     written by jpeglib, image i with seed + i."""
     if probabilistic_seed is None:
-        return functools.partial(_uniform, tables=tables)
+        return functools.partial(_encoded, tables=tables, encoder=encoder_of(tables, encoder).name)
     return functools.partial(
         _probabilistic, tables=tables, softness=softness, seed=probabilistic_seed
     )

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from j4d import __version__
-from j4d.evaluation.codecs import QUALITY_CODECS, TABLES_SETTINGS, CodecPoint
+from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint
 from j4d.evaluation.curves import pareto_frontier
 from j4d.evaluation.realfile import DECODER
 from j4d.evaluation.summary import (
@@ -216,12 +216,15 @@ def save_frontier_tables(
 ) -> list[Path]:
     """``out/<point>.json``: the tables of each frontier point, with what they measured on the
     test split in ``meta["test"]`` (what the zoo ships)."""
-    tables = {p.name: p.tables for p in points if p.tables is not None}
+    by_name = {p.name: p for p in points if p.tables is not None}
+    tables = {name: p.tables for name, p in by_name.items()}
     written = []
     for row in [r for r in rows if r["name"] in frontier and r["name"] in tables]:
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
         measured.update({"images": len(test.labels), "source": test.source})
-        measured.update(TABLES_SETTINGS, decoder=DECODER)
+        settings = by_name[row["name"]].settings
+        measured.update({k: settings[k] for k in _SETTING_KEYS if k in settings})
+        measured["decoder"] = DECODER
         path = out / f"{row['name']}.json"
         written.append(tables[row["name"]].with_meta(test=measured).save(path))
     return written

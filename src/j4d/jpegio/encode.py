@@ -53,16 +53,17 @@ def file_rate(data: bytes, height: int, width: int, source: str | None = None) -
     return FileRate(layout.file_bytes, layout.scan_bytes, height, width)
 
 
-def _check_rgb(image: np.ndarray) -> None:
+def check_rgb(image: np.ndarray) -> None:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise InvalidInputError(
             f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {tuple(image.shape)}"
         )
 
 
-def encode_uniform(image: np.ndarray, tables: QuantTables) -> bytes:
-    """Encode an (H, W, 3) uint8 RGB image by plain rounding with ``tables`` (Pillow)."""
-    _check_rgb(image)
+def encode_uniform(image: np.ndarray, tables: QuantTables, progressive: bool = False) -> bytes:
+    """Encode an (H, W, 3) uint8 RGB image by plain rounding with ``tables`` (Pillow),
+    baseline or in libjpeg-turbo's progressive scans."""
+    check_rgb(image)
     buffer = io.BytesIO()
     # With optimize=True libjpeg writes the file in one shot into a buffer that Pillow sizes at
     # 2 bytes per pixel; steps near 1 on noisy images need more ("Suspension not allowed
@@ -71,7 +72,12 @@ def encode_uniform(image: np.ndarray, tables: QuantTables) -> bytes:
     ImageFile.MAXBLOCK = max(saved, 11 * image.shape[0] * image.shape[1] + 65536)
     try:
         Image.fromarray(image).save(
-            buffer, format="JPEG", qtables=tables.to_pillow(), subsampling=0, optimize=True
+            buffer,
+            format="JPEG",
+            qtables=tables.to_pillow(),
+            subsampling=0,
+            optimize=True,
+            progressive=progressive,
         )
     finally:
         ImageFile.MAXBLOCK = saved
@@ -128,7 +134,7 @@ def sample_indices(
     YCbCr, exact DCT, masked CPMF), without the decoding half. Frequencies come in ``order``;
     the random stream follows that layout, so the two orders draw differently for one seed
     (:func:`encode_probabilistic` uses natural order)."""
-    _check_rgb(image)
+    check_rgb(image)
     softness = softness or Softness()
     table_steps = torch.as_tensor(tables.to_array(order), dtype=torch.float32)
     q = channel_steps(table_steps).unsqueeze(1)

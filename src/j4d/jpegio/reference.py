@@ -22,6 +22,8 @@ from j4d.jpegio._jpeglib import MOZJPEG, scratch_file, use_backend
 #: Chroma sampling factors (horizontal, vertical) for Y, Cb, Cr: no subsampling.
 _FULL_CHROMA = np.array([[1, 1], [1, 1], [1, 1]])
 MOZJPEG_FLAGS = ("+OPTIMIZE_CODING", "+TRELLIS_QUANT", "+TRELLIS_QUANT_DC")
+#: Trellis with given tables: mozjpeg's table re-optimization off, so the file keeps them.
+TRELLIS_WITH_TABLES = (*MOZJPEG_FLAGS, "-TRELLIS_Q_OPT")
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from j4d.errors import InvalidInputError
+from j4d.jpegio.encoders import DEFAULT_ENCODER
 from j4d.tables import QuantTables
 
 ZOO_DIR = Path(__file__).resolve().parent
@@ -33,6 +34,7 @@ class ZooEntry:
     agreement: float | None
     images: int
     source: str
+    encoder: str  # how its measured files were made (j4d.jpegio.encoders)
 
     def load(self) -> QuantTables:
         return QuantTables.load(self.path)
@@ -53,7 +55,8 @@ def zoo_entries(model: str | None = None) -> list[ZooEntry]:
     entries = []
     for name in [model] if model is not None else models:
         for path in sorted((ZOO_DIR / name).glob("*.json")):
-            test = QuantTables.load(path).meta.get("test", {})
+            tables = QuantTables.load(path)
+            test = tables.meta.get("test", {})
             metric = "miou" if "miou" in test else "top1"
             entries.append(
                 ZooEntry(
@@ -67,6 +70,7 @@ def zoo_entries(model: str | None = None) -> list[ZooEntry]:
                     float(test["agreement"]) if "agreement" in test else None,
                     int(test["images"]),
                     str(test.get("source", "")),
+                    str(tables.meta.get("encoder", DEFAULT_ENCODER)),
                 )
             )
     return sorted(entries, key=lambda e: (e.model, e.scan_bpp))
@@ -83,15 +87,15 @@ def nearest(model: str, bpp: float) -> ZooEntry:
 def zoo_listing() -> str:
     """A table of every zoo entry with what it measured."""
     lines = [
-        f"{'model':30s} {'tables':22s} {'scan bpp':>9s} {'file bpp':>9s} {'metric':>6s} "
-        f"{'%':>6s} {'agree %':>8s}  measured on"
+        f"{'model':30s} {'tables':22s} {'encoder':11s} {'scan bpp':>9s} {'file bpp':>9s} "
+        f"{'metric':>6s} {'%':>6s} {'agree %':>8s}  measured on"
     ]
     for e in zoo_entries():
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
         source = _data_relative(e.source)
         lines.append(
-            f"{e.model:30s} {e.name:22s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} {e.metric:>6s} "
-            f"{100 * e.value:6.2f} {agreement:>8s}  {e.images} {source} images"
+            f"{e.model:30s} {e.name:22s} {e.encoder:11s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
+            f"{e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  {e.images} {source} images"
         )
     return "\n".join(lines)
 
