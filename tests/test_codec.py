@@ -133,3 +133,24 @@ def test_bad_inputs():
         JPEGCodec()(torch.zeros(1, 1, 8, 8))
     with pytest.raises(InvalidInputError, match=r"\(2, 64\)"):
         JPEGCodec(torch.ones(64))
+
+
+def test_a_dead_zone_at_zero_changes_nothing_and_learns_from_the_rate(rng):
+    image = to_batch(smooth_image(rng, 32, 48))
+    tables = QuantTables.from_quality(50)
+    softness = Softness.hardness(10.0)
+    plain = JPEGCodec(tables, softness)
+    zoned = JPEGCodec(tables, softness, deadzone=True)
+    for mode in ("soft", "uniform"):
+        torch.testing.assert_close(
+            zoned(image, mode).reconstruction, plain(image, mode).reconstruction
+        )
+    rate = EntropyRate()(zoned(image))
+    rate.backward()
+    assert torch.isfinite(zoned.deadzone.grad).all()
+    assert (zoned.deadzone.grad < 0).sum() > 64  # a wider dead zone costs fewer bits
+    with torch.no_grad():
+        zoned.deadzone.fill_(0.3)
+    uniform = zoned(image, "uniform")
+    assert uniform.indices.abs().sum() < plain(image, "uniform").indices.abs().sum()
+    assert zoned.quant_tables().meta["encoder"] == "deadzone"

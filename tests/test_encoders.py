@@ -32,7 +32,6 @@ from j4d.jpegio.encoders import (
     encode_with,
     encoder_of,
     get_encoder,
-    with_deadzone,
 )
 from j4d.tables import QuantTables
 
@@ -78,7 +77,7 @@ def test_the_dead_zone_at_zero_is_plain_rounding(photo, rng):
     assert (wide.abs() <= rounded.abs()).all() and (wide.abs() < rounded.abs()).any()
     # and the files: dead zone 0 writes the indices of the codec's plain rounding
     tables = QuantTables.from_quality(60)
-    data = encode_with(photo, with_deadzone(tables, torch.zeros(2, 64)))
+    data = encode_with(photo, tables.with_deadzone(torch.zeros(2, 64)))
     with torch.no_grad():
         plain = JPEGCodec(tables, mode="uniform")(to_batch(photo)).indices[0].numpy()
     assert np.array_equal(read_coefficients(data).stacked(), plain)
@@ -88,7 +87,7 @@ def test_a_wider_dead_zone_writes_fewer_bits_and_never_larger_indices(photo):
     tables = QuantTables.from_quality(60)
     rates, errors = [], []
     for theta in (0.0, 0.2, 0.4):
-        data = encode_with(photo, with_deadzone(tables, torch.full((2, 64), theta)))
+        data = encode_with(photo, tables.with_deadzone(torch.full((2, 64), theta)))
         rates.append(file_rate(data, *photo.shape[:2]).scan_bpp)
         errors.append(np.mean((decode(data) - photo.astype(float)) ** 2))
     assert rates[0] > rates[1] > rates[2]
@@ -104,7 +103,7 @@ def test_trellis_with_tables_keeps_them_and_spends_fewer_bits(photo):
 
 def test_the_encoder_is_recorded_in_and_read_from_the_tables_file(tmp_path, photo):
     thetas = torch.linspace(0, 0.5, 128).reshape(2, 64)
-    path = with_deadzone(QuantTables.from_quality(30), thetas).save(tmp_path / "t.json")
+    path = QuantTables.from_quality(30).with_deadzone(thetas).save(tmp_path / "t.json")
     loaded = QuantTables.load(path)
     assert loaded.meta["encoder"] == "deadzone"
     assert encoder_of(loaded).name == "deadzone"

@@ -107,6 +107,10 @@ def _validated(values: Iterable[Any], name: str, source: str | None) -> tuple[in
     return tuple(int(v) for v in array)
 
 
+#: Most a dead zone may shift the rounding threshold: at 1/2 only |y| >= q keeps a nonzero index.
+MAX_DEADZONE = 0.5
+
+
 @dataclass(frozen=True)
 class QuantTables:
     """A luma and a chroma quantization table, 64 integer steps in [1, 255], natural order.
@@ -182,6 +186,38 @@ class QuantTables:
 
     def with_meta(self, **meta: Any) -> QuantTables:
         return QuantTables(self.luma, self.chroma, meta={**self.meta, **meta})
+
+    # -- dead zones (the ``deadzone`` encoder, j4d.jpegio.encoders) -----------------------
+    def deadzone(self, order: str = "natural") -> torch.Tensor:
+        """(2, 64) dead zones theta (luma, chroma) from ``meta["deadzone"]`` (zeros if none),
+        in ``order``; one-line errors for values outside [0, 1/2]."""
+        value = self.meta.get("deadzone")
+        if value is None:
+            return torch.zeros(2, 64)
+        try:
+            thetas = torch.tensor([value["luma"], value["chroma"]], dtype=torch.float32)
+        except (TypeError, KeyError, ValueError):
+            raise InvalidInputError(
+                "meta 'deadzone' must be {'luma': [64 numbers], 'chroma': [64 numbers]}"
+            ) from None
+        valid = (thetas >= 0) & (thetas <= MAX_DEADZONE)
+        if thetas.shape != (2, 64) or not bool(valid.all()):
+            raise InvalidInputError(f"meta 'deadzone' needs 2 x 64 values in [0, {MAX_DEADZONE}]")
+        if order == "zigzag":
+            return torch.as_tensor(natural_to_zigzag(thetas.numpy()))
+        return thetas
+
+    def with_deadzone(
+        self, thetas: torch.Tensor | np.ndarray, order: str = "natural"
+    ) -> QuantTables:
+        """These tables carrying (2, 64) dead zones in ``order``, to be written by the
+        ``deadzone`` encoder."""
+        values = np.asarray(torch.as_tensor(thetas, dtype=torch.float64).detach().cpu())
+        if order == "zigzag":
+            values = zigzag_to_natural(values)
+        values = values.clip(0, MAX_DEADZONE).round(4)
+        deadzone = {"luma": values[0].tolist(), "chroma": values[1].tolist()}
+        return self.with_meta(deadzone=deadzone, encoder="deadzone")
 
     # -- files --------------------------------------------------------------------------
     def to_json(self) -> str:

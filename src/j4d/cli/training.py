@@ -119,6 +119,20 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Adam learning rate on the table entries.",
             ),
+            click.option(
+                "--deadzone/--no-deadzone",
+                default=False,
+                show_default=True,
+                help="Learn a dead zone per channel and frequency with the tables; their files "
+                "are then written by the deadzone encoder.",
+            ),
+            click.option(
+                "--deadzone-lr",
+                type=float,
+                default=_DEFAULTS.deadzone_lr,
+                show_default=True,
+                help="Adam learning rate on the dead zones (in [0, 1/2]).",
+            ),
             _choice(
                 "quantizer",
                 QUANTIZERS,
@@ -209,6 +223,8 @@ def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
         softness=options["softness"],
         softness_value=value,
         seed=options["seed"],
+        deadzone=options["deadzone"],
+        deadzone_lr=options["deadzone_lr"],
         checkpoint_every=options["checkpoint_every"],
     )
 

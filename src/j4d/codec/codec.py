@@ -21,7 +21,7 @@ from j4d.codec.kernels import fused
 from j4d.codec.quantize import CPMF, DEFAULT_LEVELS, Softness, masked_cpmf, uniform_indices
 from j4d.codec.transform import block_dct, block_idct
 from j4d.errors import InvalidInputError
-from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
+from j4d.tables import MAX_DEADZONE, MAX_STEP, MIN_STEP, QuantTables
 
 Mode = Literal["soft", "uniform", "probabilistic", "straight_through"]
 MODES: tuple[str, ...] = ("soft", "uniform", "probabilistic", "straight_through")
@@ -145,9 +145,14 @@ class JPEGCodec(nn.Module):
         learn_tables: make the tables an ``nn.Parameter`` (else a buffer).
         integer_samples: round YCbCr/RGB samples like an 8-bit codec (straight-through).
         levels: index half-range L of the CPMF.
+        deadzone: learn a dead zone theta in [0, 1/2] per channel and frequency (from 0, or
+            from the given (2, 64) zig-zag values): every mode quantizes
+            ``shrink(y) = sign(y) max(|y| - theta q, 0)``, whose rounding is the ``deadzone``
+            encoder's ``sign(y) floor(|y| / q + 1/2 - theta)``, so training sees (and the rate
+            estimate counts) what that encoder writes.
 
     The tables are stored as real numbers in zig-zag order and clipped to [1, 255] on every
-    forward pass.
+    forward pass; a dead zone is clipped to [0, 1/2].
     """
 
     def __init__(
@@ -158,6 +163,7 @@ class JPEGCodec(nn.Module):
         learn_tables: bool = False,
         integer_samples: bool = True,
         levels: int = DEFAULT_LEVELS,
+        deadzone: bool | torch.Tensor = False,
     ) -> None:
         super().__init__()
         _check_mode(mode)
@@ -166,6 +172,10 @@ class JPEGCodec(nn.Module):
             self.tables = nn.Parameter(initial)
         else:
             self.register_buffer("tables", initial)
+        self.deadzone: nn.Parameter | None = None
+        if deadzone is not False:
+            start = torch.zeros(2, 64) if deadzone is True else torch.as_tensor(deadzone)
+            self.deadzone = nn.Parameter(start.to(initial.dtype).clone())
         self.softness = softness or Softness()
         self.mode = mode
         self.integer_samples = integer_samples
@@ -175,9 +185,18 @@ class JPEGCodec(nn.Module):
         """(2, 64) zig-zag steps clipped to [1, 255] (gradient passes at the ends)."""
         return clamp_inclusive(self.tables, MIN_STEP, MAX_STEP)
 
+    def thetas(self) -> torch.Tensor | None:
+        """(2, 64) zig-zag dead zones clipped to [0, 1/2], or None without a dead zone."""
+        if self.deadzone is None:
+            return None
+        return clamp_inclusive(self.deadzone, 0.0, MAX_DEADZONE)
+
     def quant_tables(self, meta: dict | None = None) -> QuantTables:
-        """The current tables rounded to integers, as written to a file."""
-        return QuantTables.from_tensor(self.steps(), order="zigzag", meta=meta)
+        """The current tables rounded to integers, as written to a file (with the dead zone
+        and the ``deadzone`` encoder in their meta when there is one)."""
+        tables = QuantTables.from_tensor(self.steps(), order="zigzag", meta=meta)
+        thetas = self.thetas()
+        return tables if thetas is None else tables.with_deadzone(thetas, order="zigzag")
 
     def forward(
         self, x: torch.Tensor, mode: Mode | None = None, generator: torch.Generator | None = None
@@ -195,16 +214,19 @@ class JPEGCodec(nn.Module):
         steps = channel_steps(tables)
         q = steps.unsqueeze(1)  # (3, 1, 64) against (N, 3, B, 64)
         alpha = channel_steps(self.softness.alpha(tables)).unsqueeze(1)
-        cpmf = masked_cpmf(y, q, alpha, self.levels)
+        thetas = self.thetas()
+        theta = 0.0 if thetas is None else channel_steps(thetas.to(y)).unsqueeze(1)
+        shrunk = y if thetas is None else torch.sign(y) * torch.relu(y.abs() - theta * q)
+        cpmf = masked_cpmf(shrunk, q, alpha, self.levels)
         if mode == "soft":
             indices = None
             y_hat = cpmf.expectation(q)
         elif mode == "straight_through":
-            indices = uniform_indices(y, q)
+            indices = uniform_indices(y, q, theta)
             soft = cpmf.expectation(q)
             y_hat = straight_through(indices.to(y.dtype) * q, soft)
         else:
-            indices = uniform_indices(y, q) if mode == "uniform" else cpmf.sample(generator)
+            indices = uniform_indices(y, q, theta) if mode == "uniform" else cpmf.sample(generator)
             y_hat = indices.to(y.dtype) * q
         x_hat = synthesize(y_hat, height, width, self.integer_samples)
         if x_hat.requires_grad:

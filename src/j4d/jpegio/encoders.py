@@ -14,8 +14,9 @@ JPEG decoder. A tables file names its encoder in ``meta["encoder"]`` (default ``
   error weighted by 1 / q^2.
 * ``deadzone``: j4d's rule ``index = sign(y) * floor(|y| / q + 1/2 - theta)`` (libjpeg's
   rounding at theta = 0; :func:`~j4d.codec.quantize.uniform_indices`) with a dead zone
-  ``theta`` in [0, 1/2] per channel and frequency from ``meta["deadzone"]`` (none: 0, plain
-  rounding); the indices are written by jpeglib (libjpeg-turbo 2.1), baseline.
+  ``theta`` in [0, 1/2] per channel and frequency from ``meta["deadzone"]``
+  (:meth:`~j4d.tables.QuantTables.deadzone`; none: 0, plain rounding); the indices are
+  written by jpeglib (libjpeg-turbo 2.1), baseline.
 """
 
 from __future__ import annotations
@@ -32,10 +33,7 @@ from j4d.errors import InvalidInputError
 from j4d.jpegio.encode import check_rgb, encode_uniform, write_indices
 from j4d.jpegio.images import to_batch
 from j4d.jpegio.reference import TRELLIS_WITH_TABLES, write_mozjpeg
-from j4d.tables import QuantTables, natural_to_zigzag
-
-#: Most a dead zone may shift the rounding threshold: at 1/2 only |y| >= q keeps a nonzero index.
-MAX_THETA = 0.5
+from j4d.tables import QuantTables
 
 
 @dataclass(frozen=True)
@@ -63,36 +61,10 @@ def _trellis(image: np.ndarray, tables: QuantTables) -> bytes:
     return write_mozjpeg(image, tables.to_jpeglib(), TRELLIS_WITH_TABLES)
 
 
-def deadzone_thetas(tables: QuantTables, order: str = "natural") -> torch.Tensor:
-    """(2, 64) dead zones (luma, chroma) of ``tables``' ``meta["deadzone"]`` (zeros if none),
-    in ``order``; one-line errors for values outside [0, 1/2]."""
-    value = tables.meta.get("deadzone")
-    if value is None:
-        return torch.zeros(2, 64)
-    try:
-        thetas = torch.tensor([value["luma"], value["chroma"]], dtype=torch.float32)
-    except (TypeError, KeyError, ValueError):
-        raise InvalidInputError(
-            "meta 'deadzone' must be {'luma': [64 numbers], 'chroma': [64 numbers]}"
-        ) from None
-    if thetas.shape != (2, 64) or not bool(((thetas >= 0) & (thetas <= MAX_THETA)).all()):
-        raise InvalidInputError(f"meta 'deadzone' needs 2 x 64 values in [0, {MAX_THETA}]")
-    if order == "zigzag":
-        thetas = torch.stack([torch.as_tensor(natural_to_zigzag(row)) for row in thetas])
-    return thetas
-
-
-def with_deadzone(tables: QuantTables, thetas: torch.Tensor | np.ndarray) -> QuantTables:
-    """``tables`` carrying (2, 64) natural-order dead zones, to be written by ``deadzone``."""
-    values = np.asarray(torch.as_tensor(thetas, dtype=torch.float32)).round(4)
-    deadzone = {"luma": values[0].tolist(), "chroma": values[1].tolist()}
-    return tables.with_meta(deadzone=deadzone, encoder="deadzone")
-
-
 def _deadzone(image: np.ndarray, tables: QuantTables) -> bytes:
     check_rgb(image)
     steps = channel_steps(torch.as_tensor(tables.to_array("zigzag"), dtype=torch.float32))
-    thetas = channel_steps(deadzone_thetas(tables, "zigzag"))
+    thetas = channel_steps(tables.deadzone("zigzag"))
     with torch.no_grad():
         coefficients = analyze.eager(to_batch(image), order="zigzag")[0]
         indices = uniform_indices(coefficients, steps.unsqueeze(1), thetas.unsqueeze(1))
@@ -156,7 +128,7 @@ def encoder_of(tables: QuantTables, override: str | None = None) -> TablesEncode
         raise InvalidInputError(f"meta 'encoder' must be a name, got {name!r}")
     encoder = get_encoder(name)
     if encoder.name == "deadzone":
-        deadzone_thetas(tables)  # its errors before the first image, not at each
+        tables.deadzone()  # its errors before the first image, not at each
     return encoder
 
 

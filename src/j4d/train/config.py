@@ -67,6 +67,10 @@ class TrainConfig:
     task_loss: str = "distillation"
     temperature: float = 10.0
     seed: int = 0
+    # learn a dead zone per channel and frequency with the tables (the deadzone encoder);
+    # its own learning rate, under the same schedule: thetas live in [0, 1/2], steps in [1, 255]
+    deadzone: bool = False
+    deadzone_lr: float = 0.01
     checkpoint_every: int = 50  # steps
     sensitivity_images: int = 1000
 
@@ -79,6 +83,8 @@ class TrainConfig:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise InvalidInputError(f"learning rate must be > 0, got {self.lr}")
+        if not self.deadzone_lr > 0:
+            raise InvalidInputError(f"dead-zone learning rate must be > 0, got {self.deadzone_lr}")
         self.make_softness()
         if self.lr_schedule not in LR_SCHEDULES:
             raise InvalidInputError(
@@ -94,6 +100,8 @@ class TrainConfig:
             raise InvalidInputError(
                 f"method must be one of {', '.join(TRAINING_METHODS)}, got {self.method!r}"
             )
+        if self.deadzone and self.method != "j4d":
+            raise InvalidInputError(f"--deadzone needs --method j4d, got {self.method!r}")
         if self.quantizer not in QUANTIZERS:
             raise InvalidInputError(
                 f"quantizer must be one of {', '.join(QUANTIZERS)}, got {self.quantizer!r}"

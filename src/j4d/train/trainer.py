@@ -37,7 +37,7 @@ from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predi
 from j4d.faults import fault_point
 from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.models import model_name, models_device
-from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
+from j4d.tables import MAX_DEADZONE, MAX_STEP, MIN_STEP, QuantTables
 from j4d.tasks import Task, describe_metric, task_of
 from j4d.train.config import TrainConfig, parse_init
 from j4d.train.distributed import Processes
@@ -124,14 +124,22 @@ class Trainer:
         self.device = models_device(self.models)
         self.task = task_of(self.models[0])
         self.codec = JPEGCodec(
-            tables, config.make_softness(), mode=config.quantizer, learn_tables=True
+            tables,
+            config.make_softness(),
+            mode=config.quantizer,
+            learn_tables=True,
+            deadzone=config.deadzone,
         ).to(self.device)
         self.method = create_method(config.method).to(self.device)
         self.method.pool = self.processes if self.processes.several else None
-        # the tables' group follows the lr schedule; a method's own rate model keeps its lr
+        # the tables' group (and the dead zones', scaled) follow the lr schedule; a method's
+        # own rate model keeps its lr
+        groups = [{"params": [self.codec.tables], "scheduled": True}]
+        if self.codec.deadzone is not None:
+            scale = config.deadzone_lr / config.lr
+            groups.append({"params": [self.codec.deadzone], "scheduled": True, "scale": scale})
         self.optimizer = torch.optim.Adam(
-            [{"params": list(self.codec.parameters()), "scheduled": True}]
-            + [group | {"scheduled": False} for group in self.method.param_groups()],
+            groups + [group | {"scheduled": False} for group in self.method.param_groups()],
             lr=config.lr,
         )
         auxiliary = self.method.auxiliary_groups()
@@ -156,6 +164,9 @@ class Trainer:
             {
                 "config": self.config.as_dict(),
                 "tables": self.codec.tables.detach().clone(),
+                "deadzone": (
+                    None if self.codec.deadzone is None else self.codec.deadzone.detach().clone()
+                ),
                 "optimizer": self.optimizer.state_dict(),
                 "method": self.method.state_dict(),
                 "auxiliary_optimizer": (
@@ -178,6 +189,8 @@ class Trainer:
             )
         with torch.no_grad():
             self.codec.tables.copy_(saved["tables"])
+            if self.codec.deadzone is not None:
+                self.codec.deadzone.copy_(saved["deadzone"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.method.load_state_dict(saved.get("method", {}))
         if self.auxiliary_optimizer is not None:
@@ -228,7 +241,8 @@ class Trainer:
         self._updating = True
         for group in self.optimizer.param_groups:
             if group.get("scheduled", True):  # checkpoints from before the key: tables only
-                group["lr"] = self.config.learning_rate(self.state.step, self._total_steps())
+                rate = self.config.learning_rate(self.state.step, self._total_steps())
+                group["lr"] = rate * group.get("scale", 1.0)
         self.optimizer.step()
         auxiliary = self.method.auxiliary_loss()
         if auxiliary is not None and self.auxiliary_optimizer is not None:
@@ -239,6 +253,8 @@ class Trainer:
             self.auxiliary_optimizer.step()
         with torch.no_grad():
             self.codec.tables.clamp_(MIN_STEP, MAX_STEP)
+            if self.codec.deadzone is not None:
+                self.codec.deadzone.clamp_(0.0, MAX_DEADZONE)
         sums = self.state.sums
         for key, total in zip(("task", "ce", "bpp", "n"), totals[1:], strict=True):
             sums[key] += total
