@@ -92,6 +92,17 @@ def _choice(setting: str, choices: tuple[str, ...], help: str) -> Callable[..., 
     )
 
 
+def _number(setting: str, kind: type, help: str | None = None) -> Callable[..., Any]:
+    """``--setting-name`` taking a number, defaulting to :class:`TrainConfig`'s."""
+    return click.option(
+        f"--{setting.replace('_', '-')}",
+        type=kind,
+        default=getattr(_DEFAULTS, setting),
+        show_default=True,
+        help=help,
+    )
+
+
 def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Optimization settings (see :class:`~j4d.train.TrainConfig`)."""
     for option in reversed(
@@ -103,22 +114,14 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "(tanh rounding, run-length size model) or google (cubic rounding, a learned "
                 "density per channel and frequency; needs j4d[peers]).",
             ),
-            click.option("--epochs", type=int, default=_DEFAULTS.epochs, show_default=True),
-            click.option(
-                "--batch-size",
-                type=int,
-                default=_DEFAULTS.batch_size,
-                show_default=True,
-                help="Images per step (small images need more: the rate estimate's histograms "
+            _number("epochs", int),
+            _number(
+                "batch_size",
+                int,
+                "Images per step (small images need more: the rate estimate's histograms "
                 "count 8x8 blocks).",
             ),
-            click.option(
-                "--lr",
-                type=float,
-                default=_DEFAULTS.lr,
-                show_default=True,
-                help="Adam learning rate on the table entries.",
-            ),
+            _number("lr", float, "Adam learning rate on the table entries."),
             click.option(
                 "--deadzone/--no-deadzone",
                 default=False,
@@ -126,13 +129,7 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 help="Learn a dead zone per channel and frequency with the tables; their files "
                 "are then written by the deadzone encoder.",
             ),
-            click.option(
-                "--deadzone-lr",
-                type=float,
-                default=_DEFAULTS.deadzone_lr,
-                show_default=True,
-                help="Adam learning rate on the dead zones (in [0, 1/2]).",
-            ),
+            _number("deadzone_lr", float, "Adam learning rate on the dead zones (in [0, 1/2])."),
             _choice(
                 "quantizer",
                 QUANTIZERS,
@@ -144,13 +141,7 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "cross_entropy against the labels, or distillation from the model's output on "
                 "the uncompressed image.",
             ),
-            click.option(
-                "--temperature",
-                type=float,
-                default=_DEFAULTS.temperature,
-                show_default=True,
-                help="Softmax temperature of the distillation loss.",
-            ),
+            _number("temperature", float, "Softmax temperature of the distillation loss."),
             _choice(
                 "lr_schedule", LR_SCHEDULES, "Constant, or cosine decay to 0 at the last step."
             ),
@@ -183,13 +174,7 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 default=None,
                 help="Use only N training images, taken round-robin over the classes.",
             ),
-            click.option(
-                "--checkpoint-every",
-                type=int,
-                default=_DEFAULTS.checkpoint_every,
-                show_default=True,
-                help="Steps between checkpoints.",
-            ),
+            _number("checkpoint_every", int, "Steps between checkpoints."),
             click.option(
                 "--workers",
                 type=int,
