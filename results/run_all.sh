@@ -245,12 +245,14 @@ done
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json \
     $IB/{autojpeg,google,opts,deepn}/frontier/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/all
 
-# 23. Encoders (issue 24): the joint j4d ImageNet front written by each encoder (plain rounding,
-#     progressive, mozjpeg trellis with the tables) against default JPEG and mozjpeg, 1300
-#     imagenet-val images.
+# 23. Encoders (issue 24): the joint j4d ImageNet front written by plain rounding and by
+#     mozjpeg trellis with the tables, against default JPEG and mozjpeg (260 imagenet-val
+#     images, every 5th; the 1300 next), and what progressive scans save on the same indices
+#     (rates only: the same pixels).
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m mobilenet_v2 -c mozjpeg \
-    --encoder pillow --encoder progressive --encoder trellis \
-    --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o results/imagenet-mobilenetv2-encoders
+    --encoder pillow --encoder trellis --test-size 260 \
+    --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o results/imagenet-mobilenetv2-encoders-260
+$PYTHON results/probes/progressive.py
 
 # 24. Dead zones learned with the tables (issue 24): the ImageNet recipe of step 18 with
 #     --deadzone (files by the deadzone encoder), qf:50 init.
