@@ -246,15 +246,17 @@ $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json \
     $IB/{autojpeg,google,opts,deepn}/frontier/*.json -m mobilenet_v2 "${IREAD[@]}" -q -o $IB/all
 
 # 23. Encoders (issue 24): the joint j4d ImageNet front written by plain rounding and by
-#     mozjpeg trellis with the tables, against default JPEG and mozjpeg (260 imagenet-val
-#     images, every 5th; the 1300 next), and what progressive scans save on the same indices
-#     (rates only: the same pixels).
+#     mozjpeg trellis with the tables, against default JPEG and mozjpeg (260 class-balanced
+#     imagenet-val images; the 1300 next), and what progressive scans save on the same
+#     indices (rates only: the same pixels).
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m mobilenet_v2 -c mozjpeg \
     --encoder pillow --encoder trellis --test-size 260 \
     --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o results/imagenet-mobilenetv2-encoders-260
 $PYTHON results/probes/progressive.py
 
 # 24. Dead zones learned with the tables (issue 24): the ImageNet recipe of step 18 with
-#     --deadzone (files by the deadzone encoder), qf:50 init.
-$J4D sweep "${TRAIN[@]}" --init qf:50 --lams 0.3,1,3,10 --deadzone \
+#     --deadzone (files by the deadzone encoder), qf:50 init, measured on step 23's images.
+mkdir -p results/imagenet-mobilenetv2-deadzone/cache
+cp results/imagenet-mobilenetv2-encoders-260/cache/jpeg_q*.json results/imagenet-mobilenetv2-deadzone/cache/
+$J4D sweep "${TRAIN[@]}" --init qf:50 --lams 0.3,1,3,10 --deadzone --test-size 260 \
     --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o results/imagenet-mobilenetv2-deadzone

@@ -12,7 +12,8 @@ from torch import nn
 
 from j4d.evaluation.codecs import QUALITY_CODECS
 from j4d.evaluation.realfile import predictions
-from j4d.jpegio import decode, encode_uniform, file_rate
+from j4d.jpegio import decode, file_rate
+from j4d.jpegio.encoders import encode_with
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
 
@@ -50,8 +51,8 @@ def compare(
     model: nn.Module, image: np.ndarray, tables: QuantTables, label: str = "j4d"
 ) -> list[Version]:
     """The uncompressed ``image`` ((H, W, 3) uint8), default JPEG at the same rate, and
-    ``tables``' version, each with ``model``'s prediction."""
-    learned, learned_bpp = _coded(image, encode_uniform(image, tables))
+    ``tables``' version (by the encoder they record), each with ``model``'s prediction."""
+    learned, learned_bpp = _coded(image, encode_with(image, tables))
     quality, jpeg, jpeg_bpp = same_rate_jpeg(image, learned_bpp)
     pictures = [("uncompressed", image, None), (f"JPEG QF {quality}", jpeg, jpeg_bpp)]
     pictures.append((label, learned, learned_bpp))
