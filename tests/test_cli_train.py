@@ -139,3 +139,16 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     assert main([*args, "--unlabeled", str(data_root / "kodak24")]) == 2
     err = capsys.readouterr().err
     assert "qf50_lam0.05" in err and "or data" in err and len(err.splitlines()) == 1
+
+
+def test_a_dead_zone_sweep_measures_and_ships_files_of_the_deadzone_encoder(data_root, tmp_path):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--data", str(data_root), "-o", str(out), "--lams", "3", "--deadzone"]
+    args += ["--val-size", "0", "--test-size", "30", "--qualities", "20,80", *SMALL]
+    assert main(args) == 0
+    runs = [p for p in _rows(out / "points.csv") if p["method"] == "j4d-deadzone"]
+    assert [p["name"] for p in runs] == ["qf50_lam3_deadzone"]
+    assert runs[0]["encoder"].startswith("j4d dead-zone rounding")
+    (front,) = (out / "frontier").glob("*.json")
+    tables = QuantTables.load(front)
+    assert tables.meta["encoder"] == "deadzone" and tables.deadzone().max() > 0

@@ -138,7 +138,10 @@ def run_sweep(
     summary = write_eval_report(
         out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
     )
-    save_frontiers(out / "frontier", rows, points, summary, [base.method], test, task)
+    # the runs' curve: the method, with the encoder the tables name when it is not plain
+    # rounding (e.g. j4d-deadzone)
+    swept = list(dict.fromkeys(point.method for point in points[: len(inits) * len(lams)]))
+    save_frontiers(out / "frontier", rows, points, summary, swept, test, task)
     return summary
 
 
