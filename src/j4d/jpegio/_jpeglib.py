@@ -1,7 +1,8 @@
 """The one place that picks jpeglib's backend: libjpeg-turbo 2.1 for our own files.
 
-mozjpeg is used only for the mozjpeg reference codec (``use_backend(MOZJPEG)``): its trellis
-quantization would change the coefficients we chose, so our files never go through it.
+mozjpeg (``use_backend(MOZJPEG)``) writes the mozjpeg reference codec's files and those of the
+``trellis`` encoder (:mod:`j4d.jpegio.encoders`), whose trellis quantization chooses the
+coefficients; files whose indices j4d chose itself are written by libjpeg-turbo.
 """
 
 from __future__ import annotations
