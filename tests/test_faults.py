@@ -51,10 +51,11 @@ def straight_run(data_root, tmp_path_factory) -> Path:
     return run
 
 
-#: Kills in turn, each in the run resumed from the one before (counts are per process): just
-#: after a checkpoint, while writing the epoch-end checkpoint, during validation, after an
-#: epoch's row before its checkpoint, while writing the history after that checkpoint,
-#: mid-epoch with a step to replay, while writing the final tables.
+#: Kills in turn, each in the run resumed from the one before (counts are per process; a run
+#: writes its history when it starts): just after a checkpoint, while writing the epoch-end
+#: checkpoint, during validation, after an epoch's row before its checkpoint, while writing
+#: the history after that checkpoint, mid-epoch with a step to replay, while writing the last
+#: epoch's history (its checkpoint holds the finished run), while writing the final tables.
 TRAIN_FAULTS = (
     "checkpoint:1",
     "write:*/checkpoint.pt:1",
@@ -62,6 +63,7 @@ TRAIN_FAULTS = (
     "epoch-end:1",
     "write:*/history.csv:2",
     "step:2",
+    "write:*/history.csv:2",
     "write:*/tables.json:1",
 )
 
