@@ -135,10 +135,7 @@ def command(
     meta = measurement_meta(", ".join(model_specs), test)
     task = task_of(models[0])
     summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies, task)
-    methods = list(
-        dict.fromkeys(p.method for p in points if p.tables is not None and p.method != ANCHOR)
-    )
-    save_frontiers(out_dir / "frontier", rows, points, summary, methods, test, task)
+    save_frontiers(out_dir / "frontier", rows, points, summary, test, task, ANCHOR)
     click.echo(summary_markdown(summary))
     click.echo(f"eval: {out_dir / 'summary.md'}")
     return 0

@@ -147,5 +147,5 @@ def tables_point(
         settings.update(PROBABILISTIC_SETTINGS)
         settings["sampling"] = f"{softness.describe()}, seed {probabilistic_seed}"
         name = f"{name}_prob_s{probabilistic_seed}"
-    encode = tables_encoder(tables, probabilistic_seed, softness, encoder)
+    encode = tables_encoder(tables, probabilistic_seed, softness)  # the encoder recorded above
     return CodecPoint(label, name, encode, settings, tables)

@@ -191,13 +191,17 @@ def save_frontiers(
     rows: Sequence[dict[str, Any]],
     points: Sequence[CodecPoint],
     summary: dict[str, Any],
-    methods: Sequence[str],
     test: TestImages,
     task: Task,
+    anchor: str = "jpeg",
 ) -> list[Path]:
-    """Each method's frontier tables (:func:`save_frontier_tables`) in ``folder``, or in
-    ``folder/<method>/`` when there are several; tables files left there by an earlier run
-    that are not on a front now are removed, so the folder holds exactly the fronts."""
+    """The frontier tables (:func:`save_frontier_tables`) of each curve made of tables files
+    (every method with tables but the ``anchor``; e.g. ``j4d``, ``j4d-trellis``) in
+    ``folder``, or in ``folder/<method>/`` when there are several; tables files left there by
+    an earlier run that are not on a front now are removed, so the folder holds exactly the
+    fronts."""
+    methods = list(dict.fromkeys(p.method for p in points if p.tables is not None))
+    methods = [method for method in methods if method != anchor]
     written: list[Path] = []
     for method in methods:
         into = folder / method if len(methods) > 1 else folder

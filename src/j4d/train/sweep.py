@@ -138,10 +138,7 @@ def run_sweep(
     summary = write_eval_report(
         out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
     )
-    # the runs' curve: the method, with the encoder the tables name when it is not plain
-    # rounding (e.g. j4d-deadzone)
-    swept = list(dict.fromkeys(point.method for point in points[: len(inits) * len(lams)]))
-    save_frontiers(out / "frontier", rows, points, summary, swept, test, task)
+    save_frontiers(out / "frontier", rows, points, summary, test, task)
     return summary
 
 
