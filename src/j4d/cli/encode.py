@@ -1,5 +1,5 @@
-"""``j4d encode``: write JPEG files with given tables, by the tables' encoder (or another), or
-probabilistically."""
+"""``j4d encode``: write JPEG files with given tables, by the tables' encoder (or another),
+model-aware (``-m``), or probabilistically."""
 
 from __future__ import annotations
 
@@ -11,19 +11,25 @@ import click
 from tqdm import tqdm
 
 from j4d.cli.options import (
+    data_option,
+    device_option,
     encoder_option,
     expand_inputs,
     make_softness,
+    place_models,
     resolve_tables,
     softness_options,
 )
 from j4d.codec.quantize import Softness
+from j4d.data import require_data_root
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import worker_pool
 from j4d.fileutil import atomic_write_bytes
+from j4d.guided import GuidedEncoder
 from j4d.jpegio import encode_probabilistic, file_rate, load_image
 from j4d.jpegio.encode import FileRate
 from j4d.jpegio.encoders import TablesEncoder, encoder_of
+from j4d.models import create_models
 from j4d.tables import QuantTables
 
 _LIST_LIMIT = 20
@@ -64,6 +70,23 @@ _LIST_LIMIT = 20
     show_default=True,
     help="Worker processes (files are the same whatever the number).",
 )
+@click.option(
+    "-m",
+    "--model",
+    "model_spec",
+    default=None,
+    help="Model-aware: drop the coefficients this model (registry name or NAME=WEIGHTS_FILE) "
+    "does not look at, per image (see --strength; runs in this process).",
+)
+@click.option(
+    "--strength",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="With -m: how much to drop where the model does not look (0: the plain files).",
+)
+@data_option
+@device_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, however many.")
 def command(
     inputs: tuple[Path, ...],
@@ -76,11 +99,20 @@ def command(
     hardness: float | None,
     encoder: str | None,
     jobs: int,
+    model_spec: str | None,
+    strength: float,
+    data_root: Path | None,
+    device: str | None,
     verbose: bool,
 ) -> int:
     """Encode images (files or folders) as 4:4:4 JPEG with optimized Huffman tables, by the
     encoder the tables record (pillow: plain rounding, baseline; progressive; trellis: mozjpeg
     trellis with the tables; deadzone: j4d's learned dead zones) or --encoder.
+
+    With -m MODEL the encoding is model-aware: the model's output on each original is the
+    reference, one backward pass finds the 8x8 blocks it leans on, and elsewhere the small
+    coefficients are dropped before the tables' encoder writes the file (still an ordinary
+    JPEG with the same tables). The model reads each image at its stored size.
 
     Each output is OUTDIR/<name>.jpg (folders keep their layout). Unreadable inputs are
     reported and skipped (the count at the end; the exit status is then 2). -j N codes in N
@@ -93,12 +125,21 @@ def command(
     if probabilistic and encoder is not None:
         raise InvalidInputError("--encoder does not apply with --probabilistic")
     chosen = None if probabilistic else encoder_of(tables, encoder)
+    guided = None
+    if model_spec is not None:
+        if probabilistic:
+            raise InvalidInputError("-m (model-aware encoding) does not apply with --probabilistic")
+        if jobs > 1:
+            raise InvalidInputError("-m runs the model in this process; leave out -j")
+        root = require_data_root(data_root)
+        model = place_models(create_models([model_spec], root), device)[0]
+        guided = GuidedEncoder(model, tables, chosen, strength)  # type: ignore[arg-type]
     pairs = expand_inputs(inputs)
     encode = functools.partial(
         _encode_file,
         out_dir=out_dir,
         tables=tables,
-        encoder=chosen,
+        encoder=guided or chosen,
         softness=softness,
         seed=seed,
     )
@@ -111,7 +152,10 @@ def command(
                 failures += 1
             else:
                 rows.append(result)
-    _report(rows, verbose, chosen.name if chosen else "probabilistic")
+    name = chosen.name if chosen else "probabilistic"
+    if guided is not None:
+        name += f", guided by {model_spec} at strength {strength:g}"
+    _report(rows, verbose, name)
     if failures:
         click.echo(f"j4d: {failures} of {len(pairs)} inputs could not be read", err=True)
         return 2
@@ -122,7 +166,7 @@ def _encode_file(
     pair: tuple[Path, Path],
     out_dir: Path,
     tables: QuantTables,
-    encoder: TablesEncoder | None,
+    encoder: TablesEncoder | GuidedEncoder | None,
     softness: Softness,
     seed: int,
 ) -> tuple[Path, tuple[int, ...], FileRate] | str:
@@ -138,6 +182,8 @@ def _encode_file(
         # order and number of inputs (and of the worker that codes them).
         file_seed = zlib.crc32(f"{seed}:{name}".encode())
         data = encode_probabilistic(image, tables, softness, seed=file_seed)
+    elif isinstance(encoder, GuidedEncoder):
+        data = encoder.encode_batch([image])[0]
     else:
         data = encoder.encode(image, tables)
     target = atomic_write_bytes(out_dir / name, data)

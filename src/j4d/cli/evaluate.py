@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import click
+from torch import nn
 
 from j4d.cli.options import (
     data_option,
@@ -73,6 +74,14 @@ ANCHOR = "jpeg"
     "[default: the one each file records, else pillow].",
     multiple=True,
 )
+@click.option(
+    "--guided",
+    "strengths",
+    multiple=True,
+    type=click.FloatRange(min=0),
+    help="Also measure each tables file's model-aware files at this strength, guided by the "
+    "first --model (repeatable: a curve per strength; see j4d encode -m).",
+)
 @read_off_options
 @click.option("-j", "--workers", type=int, default=1, show_default=True, help="Encoding processes.")
 @device_option
@@ -96,6 +105,7 @@ def command(
     alpha: float | None,
     hardness: float | None,
     encoders: tuple[str, ...],
+    strengths: tuple[float, ...],
     rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
@@ -110,19 +120,27 @@ def command(
     rate_accuracy and rate_distortion plots, heatmaps/ of learned vs default tables. Measured
     points are cached in OUT/cache, so an interrupted run resumes."""
     softness = make_softness(alpha, hardness) if probabilistic else None
-    if probabilistic and encoders:
-        raise InvalidInputError("--encoder does not apply with --probabilistic")
+    if probabilistic and (encoders or strengths):
+        raise InvalidInputError("--encoder and --guided do not apply with --probabilistic")
+    root = require_data_root(data_root)
+    models = place_models(create_models(model_specs, root), device)
+    guides = [(None, 0.0)] + [(models[0], strength) for strength in strengths]
     points = [
         point
+        for guide, strength in guides
         for encoder in encoders or (None,)
         for point in _tables_points(
-            tables_files, label, seed if probabilistic else None, softness, encoder
+            tables_files,
+            label,
+            seed if probabilistic else None,
+            softness,
+            encoder,
+            guide,
+            strength,
         )
     ]
     for codec in dict.fromkeys((ANCHOR, *codecs)):
         points += quality_points(codec, qualities)
-    root = require_data_root(data_root)
-    models = place_models(create_models(model_specs, root), device)
     test = load_test_split(root, test_dir, models[0], test_size, resize, classes_file)
     if test.skipped:
         click.echo(f"eval: skipped {len(test.skipped)} unreadable image(s):", err=True)
@@ -147,6 +165,8 @@ def _tables_points(
     seed: int | None,
     softness: Softness | None,
     encoder: str | None = None,
+    guide: nn.Module | None = None,
+    strength: float = 0.0,
 ) -> list[CodecPoint]:
     """Points named by file stem; where stems repeat (``runs/*/tables.json``) by the fewest
     enclosing folder names that tell them apart (``sweep.qf50_lam1``; folders named ``runs``
@@ -160,7 +180,18 @@ def _tables_points(
         seen[name] += 1
         if seen[name] > 1:
             name = f"{name}_{seen[name] - 1}"
-        points.append(tables_point(path, label, seed, softness, name=name, encoder=encoder))
+        points.append(
+            tables_point(
+                path,
+                label,
+                seed,
+                softness,
+                name=name,
+                encoder=encoder,
+                guide=guide,
+                strength=strength,
+            )
+        )
     return points
 
 

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import Encoder, tables_encoder
+from j4d.guided import GuidedEncoder
 from j4d.jpegio import encode_quality
 from j4d.jpegio.encoders import DEFAULT_ENCODER, ENCODERS, encoder_of
 from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
+from j4d.models import model_name
 from j4d.tables import QuantTables
 
 
@@ -81,7 +84,7 @@ class CodecPoint:
 
     method: str
     name: str
-    encode: Encoder
+    encode: Encoder | GuidedEncoder
     settings: dict[str, Any]
     tables: QuantTables | None = field(default=None, compare=False)
 
@@ -122,6 +125,8 @@ def tables_point(
     softness: Softness | None = None,
     name: str | None = None,
     encoder: str | None = None,
+    guide: nn.Module | None = None,
+    strength: float = 0.0,
     **settings: Any,
 ) -> CodecPoint:
     """A tables file encoded by ``encoder`` (default: the one the tables record, else plain
@@ -131,7 +136,9 @@ def tables_point(
     ``qf50_lam1_trellis``) and is recorded in the point's tables, so the frontier files made
     from it say how to reproduce them. ``name`` defaults to the file's stem; ``settings`` are extra
     columns of the point's row (e.g. the training lambda; ``tables`` replaces the path that
-    the row records, e.g. by one relative to a results folder)."""
+    the row records, e.g. by one relative to a results folder). With a ``guide`` model the
+    files are model-aware at ``strength`` (:mod:`j4d.guided`; ``j4d-trellis-guided1``,
+    ``qf50_lam1_trellis_guided1``)."""
     tables = QuantTables.load(path)
     label = label or str(tables.meta.get("method", "j4d"))
     settings = {"tables": str(path), **settings}
@@ -147,5 +154,11 @@ def tables_point(
         settings.update(PROBABILISTIC_SETTINGS)
         settings["sampling"] = f"{softness.describe()}, seed {probabilistic_seed}"
         name = f"{name}_prob_s{probabilistic_seed}"
-    encode = tables_encoder(tables, probabilistic_seed, softness)  # the encoder recorded above
+    encode: Encoder | GuidedEncoder = tables_encoder(tables, probabilistic_seed, softness)
+    if guide is not None:
+        if probabilistic_seed is not None:
+            raise InvalidInputError("model-aware encoding does not apply with --probabilistic")
+        encode = GuidedEncoder(guide, tables, encoder_of(tables), strength)
+        label, name = f"{label}-guided{strength:g}", f"{name}_guided{strength:g}"
+        settings["guide"] = f"{model_name(guide)}, strength {strength:g}"
     return CodecPoint(label, name, encode, settings, tables)

@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 
 from j4d.codec.quantize import Softness
 from j4d.datasets import images_per_batch
+from j4d.guided import GuidedEncoder
 from j4d.jpegio import decode, encode_probabilistic, file_rate
 from j4d.jpegio.encoders import encoder_of, get_encoder
 from j4d.metrics import psnr, ssim
@@ -90,13 +91,19 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
         yield pool
 
 
-def _code_chunk(
-    encode: Encoder, arrays: np.ndarray, start: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+_Chunk = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _code_chunk(encode: Encoder, arrays: np.ndarray, start: int) -> _Chunk:
+    files = [encode(array, start + offset) for offset, array in enumerate(arrays)]
+    return _read_files(arrays, files)
+
+
+def _read_files(arrays: np.ndarray, files: Sequence[bytes]) -> _Chunk:
+    """Decoded images, scan and whole-file bpp, PSNR against ``arrays`` of their ``files``."""
     height, width = arrays.shape[1:3]
     decoded, scan, whole, quality = [], [], [], []
-    for offset, array in enumerate(arrays):
-        data = encode(array, start + offset)
+    for array, data in zip(arrays, files, strict=True):
         rate = file_rate(data, height, width)
         image = decode(data)
         scan.append(rate.scan_bpp)
@@ -107,19 +114,31 @@ def _code_chunk(
 
 
 def code_images(
-    images: torch.Tensor, encode: Encoder | QuantTables, pool: Executor | None = None
+    images: torch.Tensor,
+    encode: Encoder | QuantTables | GuidedEncoder,
+    pool: Executor | None = None,
 ) -> CodedImages:
-    """Encode and decode a (N, 3, H, W) uint8 batch with ``encode`` (an :data:`Encoder`, or
-    tables for plain rounding with Pillow), in ``pool`` if given."""
+    """Encode and decode a (N, 3, H, W) uint8 batch with ``encode`` (an :data:`Encoder`,
+    tables for plain rounding with Pillow, or a model-aware encoder, which runs here, in
+    batches of :func:`inference_batch`), in ``pool`` if given."""
     if isinstance(encode, QuantTables):
         encode = tables_encoder(encode)
     arrays = images.permute(0, 2, 3, 1).contiguous().numpy()
+    if isinstance(encode, GuidedEncoder):
+        size = inference_batch(images)
+        batches = [arrays[s : s + size] for s in range(0, len(arrays), size)]
+        parts = [_read_files(batch, encode.encode_batch(list(batch))) for batch in batches]
+        return _coded(images, parts)
     starts = range(0, len(arrays), _CHUNK)
     chunks = [(encode, arrays[s : s + _CHUNK], s) for s in starts]
     if pool is None:
         parts = [_code_chunk(*chunk) for chunk in chunks]
     else:
         parts = list(pool.map(_code_chunk, *zip(*chunks, strict=True)))
+    return _coded(images, parts)
+
+
+def _coded(images: torch.Tensor, parts: Sequence[_Chunk]) -> CodedImages:
     decoded = torch.from_numpy(np.concatenate([p[0] for p in parts])).permute(0, 3, 1, 2)
     return CodedImages(
         decoded.contiguous(),
