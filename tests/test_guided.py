@@ -159,6 +159,10 @@ def test_eval_measures_guided_curves_with_their_settings(data_root, tmp_path):
     assert rows["t70_guided1"]["guide"] == "resnet20, strength 1"
     assert rows["t70_guided1"]["scan_bpp"] < rows["t70"]["scan_bpp"]
     assert "guide" not in rows["t70"] or not rows["t70"]["guide"]
+    # another model guides; the row (and its cache key) says which
+    assert main([*args, "--qualities", "30,90", "--guided", "1", "--guide", "resnet56"]) == 0
+    rows = {row["name"]: row for row in json.loads((out / "points.json").read_text())["points"]}
+    assert rows["t70_guided1"]["guide"] == "resnet56, strength 1"
 
 
 def test_the_guided_file_holds_zeros_where_coefficients_were_dropped(resnet20, cifar_images):

@@ -79,8 +79,15 @@ ANCHOR = "jpeg"
     "strengths",
     multiple=True,
     type=click.FloatRange(min=0),
-    help="Also measure each tables file's model-aware files at this strength, guided by the "
-    "first --model (repeatable: a curve per strength; see j4d encode -m).",
+    help="Also measure each tables file's model-aware files at this strength (repeatable: a "
+    "curve per strength; see j4d encode -m).",
+)
+@click.option(
+    "--guide",
+    "guide_spec",
+    default=None,
+    help="The model that guides --guided files [default: the first --model]; another model "
+    "shows whether the files serve models that did not guide them.",
 )
 @read_off_options
 @click.option("-j", "--workers", type=int, default=1, show_default=True, help="Encoding processes.")
@@ -106,6 +113,7 @@ def command(
     hardness: float | None,
     encoders: tuple[str, ...],
     strengths: tuple[float, ...],
+    guide_spec: str | None,
     rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
@@ -113,7 +121,8 @@ def command(
     out_dir: Path,
     quiet: bool,
 ) -> int:
-    """Measure every TABLES_FILE (plain rounding with Pillow, or --probabilistic) and every
+    """Measure every TABLES_FILE (by the encoder it records or each --encoder, model-aware too
+    with --guided, or --probabilistic) and every
     --codec quality sweep on the test images: real files (whole-file and scan bpp), decoded by
     Pillow, classified by each --model; PSNR and SSIM. Writes points.csv/.json, frontier.csv,
     summary.md/.json (top-1 at fixed rates, rate at fixed top-1, BD-rate vs default JPEG),
@@ -124,7 +133,10 @@ def command(
         raise InvalidInputError("--encoder and --guided do not apply with --probabilistic")
     root = require_data_root(data_root)
     models = place_models(create_models(model_specs, root), device)
-    guides = [(None, 0.0)] + [(models[0], strength) for strength in strengths]
+    guide = models[0]
+    if guide_spec is not None:
+        guide = place_models(create_models([guide_spec], root), device)[0]
+    guides = [(None, 0.0)] + [(guide, strength) for strength in strengths]
     points = [
         point
         for guide, strength in guides

@@ -4,7 +4,9 @@ their task (what their output means: :mod:`j4d.tasks`) and where their data live
 Registered: the CIFAR-10 ResNets of akamaster (option-A shortcuts, ``resnet20/32/44/56``), the
 option-B CIFAR ResNet-20 and ShuffleNetV2 x0.5 of chenyaofo (``cifar_resnet20``,
 ``cifar_shufflenetv2_x0_5``), whose weights live in ``<data>/models/cifar10``; the ImageNet-1K
-``mobilenet_v2`` (torchvision's architecture, weights in ``<data>/models/imagenet``); and any
+``mobilenet_v2`` (torchvision's architecture, weights in ``<data>/models/imagenet``) and
+``efficientnet_lite0`` (architecture and weights from pip packages: :mod:`.efficientnet`); the
+CamVid ``camvid_deeplabv3_mobilenet_v2`` (weights trained by ``scripts/``); and any
 torchvision classification model as ``torchvision:<name>`` with a local weights file.
 """
 
@@ -22,6 +24,12 @@ from j4d.data import CAMVID, CIFAR10, IMAGENET, DataDefaults, default_data_root
 from j4d.errors import InvalidInputError
 from j4d.models.cifar_resnet import CifarResNet
 from j4d.models.deeplab import DeepLabV3MobileNetV2
+from j4d.models.efficientnet import (
+    LITE_MEAN,
+    LITE_STD,
+    efficientnet_lite0,
+    efficientnet_lite0_weights,
+)
 from j4d.models.shufflenet import cifar_shufflenet_v2
 from j4d.tasks import Classification, Segmentation, Task
 
@@ -51,6 +59,7 @@ class ModelSpec:
     channels_last: bool = False
     task: Task = field(default_factory=Classification)
     packaged: bool = False  # weights shipped inside j4d (trained by a script in the repository)
+    installed_weights: Callable[[], Path] | None = None  # weights shipped by a pip package
 
 
 def _akamaster(depth: int, top1: float, digest: str) -> ModelSpec:
@@ -103,6 +112,16 @@ REGISTRY: dict[str, ModelSpec] = {
         224,
         data=IMAGENET,
         channels_last=True,
+    ),
+    "efficientnet_lite0": ModelSpec(
+        efficientnet_lite0,
+        None,
+        LITE_MEAN,
+        LITE_STD,
+        224,
+        data=IMAGENET,
+        channels_last=True,
+        installed_weights=efficientnet_lite0_weights,
     ),
     # scripts/train_camvid_deeplabv3.py; 352: the side of square crops of unlabeled images
     "camvid_deeplabv3_mobilenet_v2": ModelSpec(
@@ -231,7 +250,9 @@ def create_model(
     spec = REGISTRY[name]
     network = spec.builder()
     if weights is not None:
-        if weights == "default" and spec.packaged:
+        if weights == "default" and spec.installed_weights is not None:
+            path = spec.installed_weights()
+        elif weights == "default" and spec.packaged:
             path = PACKAGED_WEIGHTS / str(spec.weights_file)
         elif weights == "default":
             root = Path(data_root) if data_root is not None else default_data_root()
