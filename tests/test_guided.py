@@ -4,6 +4,7 @@ the CLI's errors are one line."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -16,7 +17,13 @@ from conftest import smooth_image
 from j4d.cli import main
 from j4d.codec import analyze, channel_steps
 from j4d.errors import InvalidInputError
-from j4d.guided import GuidedEncoder, block_sensitivity, drop_coefficients
+from j4d.guided import (
+    GuidedEncoder,
+    LadderFiles,
+    RateLadder,
+    block_sensitivity,
+    drop_coefficients,
+)
 from j4d.jpegio import decode, read_coefficients, read_tables
 from j4d.jpegio.encoders import get_encoder
 from j4d.models import create_model
@@ -186,3 +193,59 @@ def test_the_guided_file_holds_zeros_where_coefficients_were_dropped(resnet20, c
     assert float((written[dropped] == 0).float().mean()) > 0.999
     same = (written == before)[~dropped].float().mean()
     assert float(same) > 0.95
+
+
+def _ladder(resnet20, qualities=(20, 50, 90)) -> LadderFiles:
+    encoder = get_encoder("pillow")
+    return LadderFiles(resnet20, [(QuantTables.from_quality(q), encoder) for q in qualities])
+
+
+def test_the_ladder_orders_its_rungs_coarsest_first(resnet20):
+    ladder = _ladder(resnet20, (90, 20, 50))
+    assert [t for t, _ in ladder.rungs] == [QuantTables.from_quality(q) for q in (20, 50, 90)]
+
+
+def test_each_image_gets_the_coarsest_rung_within_the_tolerance(resnet20, cifar_images):
+    ladder = _ladder(resnet20)
+    images = cifar_images[:12]
+    measured = ladder.measure(images)
+    plain = [[e.encode(image, t) for t, e in ladder.rungs] for image in images]
+    assert [files for files, _ in measured] == plain  # each rung's own plain file
+    chosen_rungs = []
+    for tolerance in (0.0, 0.01, 0.1, 1.0, float("inf")):
+        files = RateLadder(ladder, tolerance).encode_batch(images)
+        rungs = []
+        for image_files, (rung_files, divergences), data in zip(
+            plain, measured, files, strict=True
+        ):
+            rung = image_files.index(data)
+            assert all(kl > tolerance for kl in divergences[:rung])  # none coarser fits
+            assert divergences[rung] <= tolerance or rung == len(rung_files) - 1
+            rungs.append(rung)
+        chosen_rungs.append(rungs)
+    assert chosen_rungs[-1] == [0] * len(images)  # any divergence: the coarsest rung
+    for finer, coarser in itertools.pairwise(chosen_rungs):  # more tolerance, coarser rungs
+        assert all(c <= f for f, c in zip(finer, coarser, strict=True))
+    assert chosen_rungs[0] != chosen_rungs[-1]
+
+
+def test_the_ladder_rejects_bad_settings(resnet20):
+    with pytest.raises(InvalidInputError, match="tolerance"):
+        RateLadder(_ladder(resnet20), -0.1)
+    with pytest.raises(InvalidInputError, match="at least one"):
+        LadderFiles(resnet20, [])
+
+
+def test_eval_measures_a_ladder_curve(data_root, tmp_path, capsys):
+    paths = [QuantTables.from_quality(q).save(tmp_path / f"t{q}.json") for q in (20, 80)]
+    out = tmp_path / "eval"
+    args = ["eval", *map(str, paths), "--data", str(data_root), "--test-size", "20", "-q"]
+    assert main([*args, "--qualities", "30,90", "--ladder", "0.05", "-o", str(out)]) == 0
+    rows = {row["name"]: row for row in json.loads((out / "points.json").read_text())["points"]}
+    ladder = rows["ladder_tol0.05"]
+    assert ladder["method"] == "j4d-ladder"
+    assert "resnet20" in ladder["guide"] and "0.05" in ladder["guide"]
+    assert rows["t20"]["scan_bpp"] <= ladder["scan_bpp"] <= rows["t80"]["scan_bpp"]
+    assert not (out / "frontier" / "j4d-ladder").exists()
+    assert main(["eval", "--data", str(data_root), "--ladder", "1", "-o", str(out)]) == 2
+    assert "--ladder needs tables files" in capsys.readouterr().err

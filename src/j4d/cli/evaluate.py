@@ -24,7 +24,13 @@ from j4d.cli.options import (
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.errors import InvalidInputError
-from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
+from j4d.evaluation.codecs import (
+    QUALITY_CODECS,
+    CodecPoint,
+    ladder_points,
+    quality_points,
+    tables_point,
+)
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
 from j4d.evaluation.summary import summary_markdown
@@ -83,6 +89,15 @@ ANCHOR = "jpeg"
     "curve per strength; see j4d encode -m).",
 )
 @click.option(
+    "--ladder",
+    "tolerances",
+    multiple=True,
+    type=click.FloatRange(min=0),
+    help="Also measure per-image rate control: the tables files as one ladder, each image at "
+    "the coarsest rung whose file the guide model reads within this KL of the original "
+    "(repeatable: a point per tolerance, on one curve).",
+)
+@click.option(
     "--guide",
     "guide_spec",
     default=None,
@@ -113,6 +128,7 @@ def command(
     hardness: float | None,
     encoders: tuple[str, ...],
     strengths: tuple[float, ...],
+    tolerances: tuple[float, ...],
     guide_spec: str | None,
     rates: list[float | str],
     accuracies: list[float | str] | None,
@@ -129,8 +145,12 @@ def command(
     rate_accuracy and rate_distortion plots, heatmaps/ of learned vs default tables. Measured
     points are cached in OUT/cache, so an interrupted run resumes."""
     softness = make_softness(alpha, hardness) if probabilistic else None
-    if probabilistic and (encoders or strengths):
-        raise InvalidInputError("--encoder and --guided do not apply with --probabilistic")
+    if probabilistic and (encoders or strengths or tolerances):
+        raise InvalidInputError(
+            "--encoder, --guided and --ladder do not apply with --probabilistic"
+        )
+    if tolerances and not tables_files:
+        raise InvalidInputError("--ladder needs tables files (the rungs)")
     root = require_data_root(data_root)
     models = place_models(create_models(model_specs, root), device)
     guide = models[0]
@@ -151,6 +171,9 @@ def command(
             strength,
         )
     ]
+    if tolerances:
+        for encoder in encoders or (None,):
+            points += ladder_points(tables_files, tolerances, guide, label, encoder)
     for codec in dict.fromkeys((ANCHOR, *codecs)):
         points += quality_points(codec, qualities)
     test = load_test_split(root, test_dir, models[0], test_size, resize, classes_file)

@@ -9,6 +9,7 @@ of a module-level function), so worker processes can run it. Every file is decod
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from torch import nn
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import Encoder, tables_encoder
-from j4d.guided import GuidedEncoder
+from j4d.guided import GuidedEncoder, LadderFiles, RateLadder
 from j4d.jpegio import encode_quality
 from j4d.jpegio.encoders import DEFAULT_ENCODER, ENCODERS, encoder_of
 from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
@@ -84,7 +85,7 @@ class CodecPoint:
 
     method: str
     name: str
-    encode: Encoder | GuidedEncoder
+    encode: Encoder | GuidedEncoder | RateLadder
     settings: dict[str, Any]
     tables: QuantTables | None = field(default=None, compare=False)
 
@@ -162,3 +163,44 @@ def tables_point(
         label, name = f"{label}-guided{strength:g}", f"{name}_guided{strength:g}"
         settings["guide"] = f"{model_name(guide)}, strength {strength:g}"
     return CodecPoint(label, name, encode, settings, tables)
+
+
+def ladder_points(
+    paths: Sequence[str | Path],
+    tolerances: Sequence[float],
+    guide: nn.Module,
+    label: str | None = "j4d",
+    encoder: str | None = None,
+) -> list[CodecPoint]:
+    """Per-image rate control (:class:`~j4d.guided.RateLadder`): the tables files as one ladder,
+    each by ``encoder`` (default: its own), ``guide`` choosing each image's rung; a point per
+    tolerance on the curve ``j4d-ladder`` (``j4d-trellis-ladder``), named ``ladder_tol0.1``
+    (``ladder_tol0.1_trellis``). The images are coded at every rung once for all tolerances."""
+    rungs = []
+    for path in paths:
+        tables = QuantTables.load(path)
+        rungs.append((tables, encoder_of(tables, encoder)))
+    label = label or "j4d"
+    names = {rung_encoder.name for _, rung_encoder in rungs}
+    suffix = "" if names == {DEFAULT_ENCODER} else "_" + "+".join(sorted(names))
+    if suffix:
+        label = f"{label}-{suffix[1:]}"
+    digest = hashlib.sha1(b"".join(t.to_array().tobytes() for t, _ in rungs)).hexdigest()
+    settings = {
+        "tables": f"ladder of {len(rungs)}: " + ", ".join(Path(p).stem for p in paths),
+        **rungs[0][1].settings,
+        "ladder_sha1": digest,
+    }
+    files = LadderFiles(guide, rungs)
+    points = []
+    for tolerance in tolerances:
+        guide_setting = f"{model_name(guide)}, per-image rungs, KL tolerance {tolerance:g}"
+        points.append(
+            CodecPoint(
+                f"{label}-ladder",
+                f"ladder_tol{tolerance:g}{suffix}",
+                RateLadder(files, float(tolerance)),
+                {**settings, "guide": guide_setting},
+            )
+        )
+    return points

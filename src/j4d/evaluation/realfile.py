@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 
 from j4d.codec.quantize import Softness
 from j4d.datasets import images_per_batch
-from j4d.guided import GuidedEncoder
+from j4d.guided import GuidedEncoder, RateLadder
 from j4d.jpegio import decode, encode_probabilistic, file_rate
 from j4d.jpegio.encoders import encoder_of, get_encoder
 from j4d.metrics import psnr, ssim
@@ -115,7 +115,7 @@ def _read_files(arrays: np.ndarray, files: Sequence[bytes]) -> _Chunk:
 
 def code_images(
     images: torch.Tensor,
-    encode: Encoder | QuantTables | GuidedEncoder,
+    encode: Encoder | QuantTables | GuidedEncoder | RateLadder,
     pool: Executor | None = None,
 ) -> CodedImages:
     """Encode and decode a (N, 3, H, W) uint8 batch with ``encode`` (an :data:`Encoder`,
@@ -124,7 +124,7 @@ def code_images(
     if isinstance(encode, QuantTables):
         encode = tables_encoder(encode)
     arrays = images.permute(0, 2, 3, 1).contiguous().numpy()
-    if isinstance(encode, GuidedEncoder):
+    if isinstance(encode, (GuidedEncoder, RateLadder)):
         size = inference_batch(images)
         batches = [arrays[s : s + size] for s in range(0, len(arrays), size)]
         parts = [_read_files(batch, encode.encode_batch(list(batch))) for batch in batches]

@@ -199,8 +199,11 @@ def save_frontiers(
     (every method with tables but the ``anchor``; e.g. ``j4d``, ``j4d-trellis``) in
     ``folder``, or in ``folder/<method>/`` when there are several; tables files left there by
     an earlier run that are not on a front now are removed, so the folder holds exactly the
-    fronts."""
-    methods = list(dict.fromkeys(p.method for p in points if p.tables is not None))
+    fronts. Model-aware curves (:mod:`j4d.guided`) have no frontier files: their tables
+    alone do not make their files."""
+    # model-aware files (settings "guide") are not reproduced by their tables alone
+    tabled = [p for p in points if p.tables is not None and "guide" not in p.settings]
+    methods = list(dict.fromkeys(p.method for p in tabled))
     methods = [method for method in methods if method != anchor]
     written: list[Path] = []
     for method in methods:
