@@ -25,9 +25,10 @@ from j4d.guided import (
     drop_coefficients,
 )
 from j4d.jpegio import decode, read_coefficients, read_tables
-from j4d.jpegio.encoders import get_encoder
+from j4d.jpegio.encoders import encoder_of, get_encoder
 from j4d.models import create_model
 from j4d.tables import QuantTables
+from j4d.zoo import zoo_entries
 
 
 class LeftHalfClassifier(nn.Module):
@@ -249,3 +250,30 @@ def test_eval_measures_a_ladder_curve(data_root, tmp_path, capsys):
     assert not (out / "frontier" / "j4d-ladder").exists()
     assert main(["eval", "--data", str(data_root), "--ladder", "1", "-o", str(out)]) == 2
     assert "--ladder needs tables files" in capsys.readouterr().err
+
+
+def test_encode_with_a_ladder_writes_each_image_with_one_of_its_rungs(
+    tmp_path, data_root, cifar_images, capsys
+):
+    for i, image in enumerate(cifar_images[:4]):
+        _save(image, tmp_path / "in" / f"{i}.png")
+    model = ["-m", "resnet20", "--data", str(data_root)]
+    args = ["encode", str(tmp_path / "in"), *model]
+    assert main([*args, "--ladder", "zoo", "--tolerance", "inf", "-o", str(tmp_path / "z")]) == 0
+    coarsest = min(zoo_entries("resnet20"), key=lambda e: e.scan_bpp).load()
+    for i, image in enumerate(cifar_images[:4]):
+        written = (tmp_path / "z" / f"{i}.jpg").read_bytes()
+        assert written == get_encoder(encoder_of(coarsest).name).encode(image, coarsest)
+    paths = [QuantTables.from_quality(q).save(tmp_path / f"t{q}.json") for q in (30, 90)]
+    rungs = [arg for path in paths for arg in ("--ladder", str(path))]
+    assert main([*args, *rungs, "--tolerance", "0.01", "-o", str(tmp_path / "l")]) == 0
+    assert "ladder of 2 tables" in capsys.readouterr().out
+    for i in range(4):
+        assert read_tables((tmp_path / "l" / f"{i}.jpg").read_bytes()) in (
+            QuantTables.from_quality(30),
+            QuantTables.from_quality(90),
+        )
+    assert main([*args, *rungs, "--qf", "50", "-o", str(tmp_path / "x")]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["encode", str(tmp_path / "in"), *rungs, "-o", str(tmp_path / "x")]) == 2
+    assert "-m MODEL" in capsys.readouterr().err

@@ -125,15 +125,23 @@ class LadderFiles:
     divergence on each; measured once per image and kept, so that ladders at several
     tolerances share the work."""
 
-    def __init__(self, model: nn.Module, rungs: Sequence[tuple[QuantTables, TablesEncoder]]):
+    def __init__(
+        self,
+        model: nn.Module,
+        rungs: Sequence[tuple[QuantTables, TablesEncoder]],
+        keep: bool = True,
+    ):
         if not rungs:
             raise InvalidInputError("a tables ladder needs at least one tables file")
         self.model = model
+        self.keep = keep  # False: measure every call afresh (a stream of images)
         self.rungs = sorted(rungs, key=lambda rung: -_coarseness(rung[0]))
         self._measured: dict[bytes, tuple[list[bytes], list[float]]] = {}
 
     def measure(self, images: Sequence[np.ndarray]) -> list[tuple[list[bytes], list[float]]]:
         """(files coarsest first, divergences) of each image."""
+        if not self.keep:
+            self._measured.clear()
         keys = [hashlib.sha1(image.tobytes() + bytes(image.shape)).digest() for image in images]
         todo = [i for i, key in enumerate(keys) if key not in self._measured]
         if todo:

@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import click
+from torch import nn
 from tqdm import tqdm
 
 from j4d.cli.options import (
@@ -25,12 +26,13 @@ from j4d.data import require_data_root
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import worker_pool
 from j4d.fileutil import atomic_write_bytes
-from j4d.guided import GuidedEncoder
+from j4d.guided import GuidedEncoder, LadderFiles, RateLadder
 from j4d.jpegio import encode_probabilistic, file_rate, load_image
 from j4d.jpegio.encode import FileRate
 from j4d.jpegio.encoders import TablesEncoder, encoder_of
-from j4d.models import create_models
+from j4d.models import create_models, model_name
 from j4d.tables import QuantTables
+from j4d.zoo import zoo_entries
 
 _LIST_LIMIT = 20
 
@@ -85,6 +87,21 @@ _LIST_LIMIT = 20
     show_default=True,
     help="With -m: how much to drop where the model does not look (0: the plain files).",
 )
+@click.option(
+    "--ladder",
+    "ladder_paths",
+    multiple=True,
+    help="With -m: per-image rate control over these tables files (repeatable; 'zoo': the "
+    "model's zoo tables): each image gets the coarsest whose file the model reads within "
+    "--tolerance of the original.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.3,
+    show_default=True,
+    help="With --ladder: the largest KL(model on original || model on the file) allowed.",
+)
 @data_option
 @device_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, however many.")
@@ -101,6 +118,8 @@ def command(
     jobs: int,
     model_spec: str | None,
     strength: float,
+    ladder_paths: tuple[str, ...],
+    tolerance: float,
     data_root: Path | None,
     device: str | None,
     verbose: bool,
@@ -112,13 +131,19 @@ def command(
     With -m MODEL the encoding is model-aware: the model's output on each original is the
     reference, one backward pass finds the 8x8 blocks it leans on, and elsewhere the small
     coefficients are dropped before the tables' encoder writes the file (still an ordinary
-    JPEG with the same tables). The model reads each image at its stored size.
+    JPEG with the same tables). With -m MODEL --ladder T1 --ladder T2 ... (or --ladder zoo)
+    each image is written with the coarsest of those tables whose file the model reads within
+    --tolerance (KL) of the original. The model reads each image at its stored size.
 
     Each output is OUTDIR/<name>.jpg (folders keep their layout). Unreadable inputs are
     reported and skipped (the count at the end; the exit status is then 2). -j N codes in N
     processes.
     """
-    tables = resolve_tables(tables_path, quality)
+    if ladder_paths and (tables_path is not None or quality is not None):
+        raise InvalidInputError("give --ladder or --tables/--qf, not both")
+    if ladder_paths and model_spec is None:
+        raise InvalidInputError("--ladder needs the model that picks the rungs (-m MODEL)")
+    tables = QuantTables.from_quality(100) if ladder_paths else resolve_tables(tables_path, quality)
     softness = make_softness(alpha, hardness)
     if not probabilistic and (alpha is not None or hardness is not None):
         raise InvalidInputError("--alpha/--hardness only apply with --probabilistic")
@@ -133,7 +158,11 @@ def command(
             raise InvalidInputError("-m runs the model in this process; leave out -j")
         root = require_data_root(data_root)
         model = place_models(create_models([model_spec], root), device)[0]
-        guided = GuidedEncoder(model, tables, chosen, strength)  # type: ignore[arg-type]
+        if ladder_paths:
+            rungs = [(t, encoder_of(t, encoder)) for t in _ladder_tables(ladder_paths, model)]
+            guided = RateLadder(LadderFiles(model, rungs, keep=False), tolerance)
+        else:
+            guided = GuidedEncoder(model, tables, chosen, strength)  # type: ignore[arg-type]
     pairs = expand_inputs(inputs)
     encode = functools.partial(
         _encode_file,
@@ -153,7 +182,9 @@ def command(
             else:
                 rows.append(result)
     name = chosen.name if chosen else "probabilistic"
-    if guided is not None:
+    if isinstance(guided, RateLadder):
+        name = f"ladder of {len(guided.ladder.rungs)} tables, {model_spec} within KL {tolerance:g}"
+    elif guided is not None:
         name += f", guided by {model_spec} at strength {strength:g}"
     _report(rows, verbose, name)
     if failures:
@@ -166,7 +197,7 @@ def _encode_file(
     pair: tuple[Path, Path],
     out_dir: Path,
     tables: QuantTables,
-    encoder: TablesEncoder | GuidedEncoder | None,
+    encoder: TablesEncoder | GuidedEncoder | RateLadder | None,
     softness: Softness,
     seed: int,
 ) -> tuple[Path, tuple[int, ...], FileRate] | str:
@@ -182,7 +213,7 @@ def _encode_file(
         # order and number of inputs (and of the worker that codes them).
         file_seed = zlib.crc32(f"{seed}:{name}".encode())
         data = encode_probabilistic(image, tables, softness, seed=file_seed)
-    elif isinstance(encoder, GuidedEncoder):
+    elif isinstance(encoder, (GuidedEncoder, RateLadder)):
         data = encoder.encode_batch([image])[0]
     else:
         data = encoder.encode(image, tables)
@@ -208,3 +239,14 @@ def _report(rows: list, verbose: bool, encoder: str) -> None:
         f"{len(rows)} files, {total} bytes; mean file bpp {mean_file:.3f}, "
         f"mean scan bpp {mean_scan:.3f} (encoder {encoder}, 4:4:4, optimized Huffman)"
     )
+
+
+def _ladder_tables(paths: tuple[str, ...], model: nn.Module) -> list[QuantTables]:
+    """The rungs: tables files, and 'zoo' for the zoo tables of ``model``."""
+    tables = []
+    for path in paths:
+        if path == "zoo":
+            tables += [entry.load() for entry in zoo_entries(model_name(model))]
+        else:
+            tables.append(QuantTables.load(path))
+    return tables
