@@ -1,7 +1,15 @@
-"""Model-aware encoding: the model at hand decides, block by block, which coefficients to drop.
+"""Model-aware encoding: with the model at hand, spend each image's bits where the model needs
+them. Two ways, both writing ordinary JPEG files that any decoder reads:
 
-Tables fix one step per frequency for every image; with the model at encoding time, j4d can
-also spend an image's bits where that model looks. For each image (its tables, its encoder):
+* :class:`RateLadder`, per-image rate control: each image gets the coarsest of several tables
+  files (a ladder) whose file the model reads within a tolerance of the original,
+  ``KL(p(x) || p(x_hat)) <= tolerance``; easy images go cheap, hard ones keep their bits.
+* :class:`GuidedEncoder`, within an image: the model decides, block by block, which
+  coefficients to drop.
+
+The model's prediction on the original stands in for a label; no label is ever read.
+
+:class:`GuidedEncoder`, for each image (its tables, its encoder):
 
 1. Encode it as usual and decode the file: ``x_hat``.
 2. One backward pass of the divergence the model sees,
