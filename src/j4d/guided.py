@@ -150,7 +150,9 @@ class LadderFiles:
         """(files coarsest first, divergences) of each image."""
         if not self.keep:
             self._measured.clear()
-        keys = [hashlib.sha1(image.tobytes() + bytes(image.shape)).digest() for image in images]
+        keys = [
+            hashlib.sha1(image.tobytes() + repr(image.shape).encode()).digest() for image in images
+        ]
         todo = [i for i, key in enumerate(keys) if key not in self._measured]
         if todo:
             originals = torch.from_numpy(np.stack([images[i] for i in todo])).permute(0, 3, 1, 2)
