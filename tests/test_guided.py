@@ -277,3 +277,14 @@ def test_encode_with_a_ladder_writes_each_image_with_one_of_its_rungs(
     assert "not both" in capsys.readouterr().err
     assert main(["encode", str(tmp_path / "in"), *rungs, "-o", str(tmp_path / "x")]) == 2
     assert "-m MODEL" in capsys.readouterr().err
+
+
+def test_the_ladder_measures_images_of_any_size_once(rng):
+    ladder = LadderFiles(
+        LeftHalfClassifier(),
+        [(QuantTables.from_quality(q), get_encoder("pillow")) for q in (20, 80)],
+    )
+    image = smooth_image(rng, 16, 300)  # a side over 255
+    first = ladder.measure([image])
+    assert ladder.measure([image]) == first and len(ladder._measured) == 1
+    assert len(first[0][0]) == 2 and len(first[0][1]) == 2
