@@ -260,3 +260,40 @@ mkdir -p results/imagenet-mobilenetv2-deadzone/cache
 cp results/imagenet-mobilenetv2-encoders-260/cache/jpeg_q*.json results/imagenet-mobilenetv2-deadzone/cache/
 $J4D sweep "${TRAIN[@]}" --init qf:50 --lams 0.3,1,3,10 --deadzone --test-size 260 \
     --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o results/imagenet-mobilenetv2-deadzone
+
+# 25. Encoders on every test image (issue 24): the joint ImageNet front (1300 imagenet-val) and
+#     the CamVid front (101 val frames) by plain rounding and by trellis, against default JPEG
+#     and mozjpeg; the CIFAR-10 front likewise. The zoo ships the trellis fronts of MobileNetV2
+#     and of the CamVid model (their tables files name the trellis encoder).
+$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m mobilenet_v2 -c mozjpeg \
+    --encoder pillow --encoder trellis --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" \
+    -q -o results/imagenet-mobilenetv2-encoders
+CVQ=(--qualities 1,5,10,15,20,30,50,70,90,95,100)
+CVTABLES=($CV/frontier/*.json $CV-low/frontier/*.json $CV-high/frontier/*.json)
+$J4D eval "${CVTABLES[@]}" -m camvid_deeplabv3_mobilenet_v2 -c mozjpeg \
+    --encoder pillow --encoder trellis "${CVQ[@]}" --accuracies qf:90,qf:95,qf:100 \
+    --rates 0.2,0.27,0.3,1,2 -q -o $CV-encoders
+$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 -c mozjpeg \
+    --encoder pillow --encoder trellis --accuracies 0.8,0.85,0.88,0.9,0.91 \
+    -q -o results/cifar10-resnet20-encoders
+rm -rf src/j4d/zoo/mobilenet_v2 src/j4d/zoo/camvid_deeplabv3_mobilenet_v2
+mkdir -p src/j4d/zoo/mobilenet_v2 src/j4d/zoo/camvid_deeplabv3_mobilenet_v2
+cp results/imagenet-mobilenetv2-encoders/frontier/j4d-trellis/*.json src/j4d/zoo/mobilenet_v2/
+cp $CV-encoders/frontier/j4d-trellis/*.json src/j4d/zoo/camvid_deeplabv3_mobilenet_v2/
+
+# 26. Model-aware encoding (issue 24): per-image rate control over the trellis front's 12
+#     tables (the ladder; MobileNetV2 picks each image's rung) at 7 KL tolerances; the same
+#     files read by EfficientNet-Lite0, which did not guide them (650 class-balanced images);
+#     the CamVid ladder over its 8 tables.
+LADDER=(--ladder 0.01 --ladder 0.03 --ladder 0.1 --ladder 0.3 --ladder 1 --ladder 3 --ladder 10)
+L=results/imagenet-mobilenetv2-ladder
+mkdir -p $L/cache && cp results/imagenet-mobilenetv2-encoders/cache/*.json $L/cache/
+$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m mobilenet_v2 -c mozjpeg \
+    --encoder trellis "${LADDER[@]}" --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o $L
+$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m efficientnet_lite0 \
+    --guide mobilenet_v2 --encoder trellis --test-size 650 "${LADDER[@]}" \
+    --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o results/imagenet-efficientnetlite0-ladder
+mkdir -p $CV-ladder/cache && cp $CV-encoders/cache/*.json $CV-ladder/cache/
+$J4D eval "${CVTABLES[@]}" -m camvid_deeplabv3_mobilenet_v2 -c mozjpeg --encoder trellis \
+    --ladder 0.003 --ladder 0.01 --ladder 0.03 --ladder 0.1 --ladder 0.3 --ladder 1 "${CVQ[@]}" \
+    --accuracies qf:90,qf:95,qf:100 --rates 0.2,0.27,0.3,1,2 -q -o $CV-ladder

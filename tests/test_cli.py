@@ -200,19 +200,49 @@ def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
 
 
 def test_zoo_tables_are_the_committed_frontiers():
-    """The zoo ships copies of results/<sweep>/frontier/ (run_all.sh copies them)."""
+    """The zoo ships copies of committed frontiers (run_all.sh copies them)."""
     from pathlib import Path
 
     from j4d.zoo import ZOO_DIR, zoo_models
 
     results = Path(__file__).resolve().parents[1] / "results"
-    sources = {"resnet20": "cifar10-resnet20", "mobilenet_v2": "imagenet-mobilenetv2-all"}
+    sources = {
+        "resnet20": "cifar10-resnet20/frontier",
+        "mobilenet_v2": "imagenet-mobilenetv2-encoders/frontier/j4d-trellis",
+        "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-encoders/frontier/j4d-trellis",
+    }
     for model in zoo_models():
-        frontier = results / sources[model] / "frontier"
+        frontier = results / sources[model]
         shipped = sorted(p.name for p in (ZOO_DIR / model).glob("*.json"))
         assert shipped == sorted(p.name for p in frontier.glob("*.json"))
         for name in shipped:
             assert (ZOO_DIR / model / name).read_bytes() == (frontier / name).read_bytes()
+
+
+def test_zoo_tables_reproduce_the_files_they_measured(tmp_path, capsys, data_root):
+    """Each zoo entry records the encoder of its measured files; `j4d tables --zoo` then
+    `j4d encode --tables` writes the files of that encoder."""
+    from j4d.jpegio import load_image, parse_layout
+    from j4d.jpegio.encoders import ENCODERS, encode_with, encoder_of
+    from j4d.zoo import nearest, zoo_entries
+
+    for entry in zoo_entries():
+        tables = entry.load()
+        assert encoder_of(tables).name == entry.encoder
+        assert tables.meta["test"]["frame"] == ENCODERS[entry.encoder].settings["frame"]
+    image_file = sorted((data_root / "imagenet-val").glob("*/*"))[0]
+    status, _, _ = run(
+        capsys, "tables", "--zoo", "mobilenet_v2", "--bpp", 1, "-o", tmp_path / "t.json"
+    )
+    assert status == 0
+    status, _, _ = run(
+        capsys, "encode", image_file, "--tables", tmp_path / "t.json", "-o", tmp_path / "out"
+    )
+    assert status == 0
+    written = (tmp_path / "out" / f"{image_file.stem}.jpg").read_bytes()
+    expected = nearest("mobilenet_v2", 1.0)
+    assert written == encode_with(load_image(image_file), expected.load(), expected.encoder)
+    assert (parse_layout(written).frame == "progressive") == (expected.encoder == "trellis")
 
 
 def test_compare_puts_default_jpeg_at_the_tables_rate(tmp_path, capsys, cifar_test_files):

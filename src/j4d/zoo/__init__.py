@@ -87,14 +87,14 @@ def nearest(model: str, bpp: float) -> ZooEntry:
 def zoo_listing() -> str:
     """A table of every zoo entry with what it measured."""
     lines = [
-        f"{'model':30s} {'tables':22s} {'encoder':11s} {'scan bpp':>9s} {'file bpp':>9s} "
+        f"{'model':30s} {'tables':28s} {'encoder':11s} {'scan bpp':>9s} {'file bpp':>9s} "
         f"{'metric':>6s} {'%':>6s} {'agree %':>8s}  measured on"
     ]
     for e in zoo_entries():
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
         source = _data_relative(e.source)
         lines.append(
-            f"{e.model:30s} {e.name:22s} {e.encoder:11s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
+            f"{e.model:30s} {e.name:28s} {e.encoder:11s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
             f"{e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  {e.images} {source} images"
         )
     return "\n".join(lines)
