@@ -283,7 +283,7 @@ cp $CV-encoders/frontier/j4d-trellis/*.json src/j4d/zoo/camvid_deeplabv3_mobilen
 
 # 26. Model-aware encoding (issue 24): per-image rate control over the trellis front's 12
 #     tables (the ladder; MobileNetV2 picks each image's rung) at 7 KL tolerances; the same
-#     files read by EfficientNet-Lite0, which did not guide them (650 class-balanced images);
+#     files read by EfficientNet-Lite0, which did not guide them (390 class-balanced images);
 #     the CamVid ladder over its 8 tables.
 LADDER=(--ladder 0.01 --ladder 0.03 --ladder 0.1 --ladder 0.3 --ladder 1 --ladder 3 --ladder 10)
 L=results/imagenet-mobilenetv2-ladder
@@ -291,7 +291,7 @@ mkdir -p $L/cache && cp results/imagenet-mobilenetv2-encoders/cache/*.json $L/ca
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m mobilenet_v2 -c mozjpeg \
     --encoder trellis "${LADDER[@]}" --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o $L
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m efficientnet_lite0 \
-    --guide mobilenet_v2 --encoder trellis --test-size 650 "${LADDER[@]}" \
+    --guide mobilenet_v2 --encoder trellis --test-size 390 "${LADDER[@]}" \
     --qualities 1,5,10,30,50,70,90,95,100 "${IREAD[@]}" -q -o results/imagenet-efficientnetlite0-ladder
 mkdir -p $CV-ladder/cache && cp $CV-encoders/cache/*.json $CV-ladder/cache/
 $J4D eval "${CVTABLES[@]}" -m camvid_deeplabv3_mobilenet_v2 -c mozjpeg --encoder trellis \
