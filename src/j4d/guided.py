@@ -43,7 +43,7 @@ from j4d.jpegio import decode
 from j4d.jpegio.encoders import TablesEncoder
 from j4d.models import models_device
 from j4d.tables import QuantTables
-from j4d.tasks import distillation_loss
+from j4d.tasks import distillation_loss, kl_divergence
 
 
 def block_sensitivity(
@@ -122,9 +122,7 @@ def divergence_per_image(
     device = models_device([model])
     with torch.no_grad():
         output = model(decoded.to(device, torch.float32))
-    log_p = torch.log_softmax(output, dim=1)
-    log_reference = torch.log_softmax(reference, dim=1)
-    kl = (log_reference.exp() * (log_reference - log_p)).sum(dim=1)
+    kl = kl_divergence(output, reference)
     return kl.reshape(len(kl), -1).mean(dim=1).cpu().tolist()
 
 

@@ -6,7 +6,14 @@ Registered models carry theirs as ``model.task``: :class:`Classification` (top-1
 agreement) or :class:`Segmentation` (mIoU, pixel accuracy, agreement).
 """
 
-from j4d.tasks.base import TASK_LOSSES, Task, describe_metric, distillation_loss, task_of
+from j4d.tasks.base import (
+    TASK_LOSSES,
+    Task,
+    describe_metric,
+    distillation_loss,
+    kl_divergence,
+    task_of,
+)
 from j4d.tasks.classification import Classification
 from j4d.tasks.segmentation import Segmentation
 
@@ -17,5 +24,6 @@ __all__ = [
     "Task",
     "describe_metric",
     "distillation_loss",
+    "kl_divergence",
     "task_of",
 ]

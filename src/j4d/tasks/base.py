@@ -16,16 +16,23 @@ TASK_LOSSES = ("cross_entropy", "distillation")
 UNLABELED = -1
 
 
+def kl_divergence(
+    logits: torch.Tensor, reference_logits: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """``KL(softmax(reference/T) || softmax(logits/T))`` over the class dimension (1), at every
+    other position: (N,) for a classifier, (N, H, W) for dense outputs."""
+    log_p = F.log_softmax(logits / temperature, dim=1)
+    log_reference = F.log_softmax(reference_logits / temperature, dim=1)
+    return (log_reference.exp() * (log_reference - log_p)).sum(dim=1)
+
+
 def distillation_loss(
     logits: torch.Tensor, reference_logits: torch.Tensor, temperature: float
 ) -> torch.Tensor:
-    """``T^2 KL(softmax(reference/T) || softmax(logits/T))`` over the class dimension (1), mean
-    over every other position (images; images and pixels for dense outputs). The ``T^2`` keeps
+    """``T^2 KL(softmax(reference/T) || softmax(logits/T))`` (:func:`kl_divergence`), mean over
+    every position (images; images and pixels for dense outputs). The ``T^2`` keeps
     gradients of the size of cross-entropy's when T changes (Hinton et al. 2015)."""
-    log_p = F.log_softmax(logits / temperature, dim=1)
-    log_reference = F.log_softmax(reference_logits / temperature, dim=1)
-    kl = (log_reference.exp() * (log_reference - log_p)).sum(dim=1)
-    return kl.mean() * temperature**2
+    return kl_divergence(logits, reference_logits, temperature).mean() * temperature**2
 
 
 class Task(ABC):
