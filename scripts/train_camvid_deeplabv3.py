@@ -15,20 +15,19 @@ horizontal flip, a random scale in [0.75, 1.5] and a random 360x480 crop (void p
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import math
 import time
 from pathlib import Path
 
 import torch
+from _training import cosine_schedule, resume, save_checkpoint, write_fp16_weights
 from torch.nn import functional as F
 from tqdm import tqdm
 
 from j4d.data import require_data_root
 from j4d.evaluation.realfile import load_split
-from j4d.fileutil import atomic_write_bytes, atomic_write_text
+from j4d.fileutil import atomic_write_text
 from j4d.models.deeplab import DeepLabV3MobileNetV2
 from j4d.models.registry import IMAGENET_MEAN, IMAGENET_STD
 from j4d.paired import PairedFolderDataset, read_segmentation_classes
@@ -142,18 +141,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     steps_per_epoch = math.ceil(len(train_images) / args.batch_size)
     total = args.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-    )
+    schedule = cosine_schedule(optimizer, total)
     checkpoint = args.work / "checkpoint.pt"
     history, start = [], 0
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
+    if state := resume(checkpoint, model, optimizer, schedule):
         history, start = state["history"], state["epoch"]
-        print(f"resumed after epoch {start}")
     for epoch in range(start, args.epochs):
         set_mode(model)
         generator = torch.Generator().manual_seed(args.seed * 1000 + epoch)
@@ -183,26 +175,9 @@ def main(argv: list[str] | None = None) -> None:
             row |= {"val_miou": measured["miou"], "val_pixel_accuracy": measured["pixel_accuracy"]}
         history.append(row)
         print(json.dumps(row))
-        buffer = io.BytesIO()
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "history": history,
-                "epoch": epoch + 1,
-            },
-            buffer,
-        )
-        atomic_write_bytes(checkpoint, buffer.getvalue())
+        save_checkpoint(checkpoint, model, optimizer, schedule, history=history, epoch=epoch + 1)
     final = evaluate(model, val_images, val_labels, classes)
-    buffer = io.BytesIO()
-    torch.save(
-        {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, buffer
-    )
-    atomic_write_bytes(args.weights, buffer.getvalue())
-    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
-    atomic_write_text(args.weights.with_suffix(".sha256"), f"{digest}  {args.weights.name}\n")
+    digest = write_fp16_weights(model, args.weights)
     report = {
         "val": final,
         "history": history,

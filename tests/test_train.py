@@ -25,7 +25,7 @@ from j4d.train import (
     compute_sensitivity,
     train_tables,
 )
-from j4d.train.trainer import Trainer, data_fingerprint, saved_run
+from j4d.train.trainer import Trainer, data_fingerprint, initial_tables, saved_run
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +192,8 @@ def test_bad_settings_are_clear_errors(data_root, tmp_path):
         TrainConfig(init="flat:3")
     with pytest.raises(InvalidInputError, match=r"integer 1\.\.100"):
         TrainConfig(init="qf:0")
+    with pytest.raises(InvalidInputError, match=r"integer 1\.\.100"):
+        TrainConfig(init="mozjpeg:101")
     with pytest.raises(InvalidInputError, match="learning rate"):
         TrainConfig(lr=0)
     with pytest.raises(InvalidInputError, match="softness"):
@@ -300,3 +302,10 @@ def test_a_learned_dead_zone_moves_is_written_and_resumes_exactly(model, few_ima
 def test_a_dead_zone_needs_the_j4d_method():
     with pytest.raises(InvalidInputError, match="--deadzone needs --method j4d"):
         TrainConfig(deadzone=True, method="autojpeg")
+
+
+def test_mozjpeg_init_starts_from_mozjpegs_tables():
+    config = TrainConfig(init="mozjpeg:60")
+    tables = initial_tables(config, [], [])
+    assert tables.luma == QuantTables.from_mozjpeg(60).luma
+    assert tables.meta["init"] == "mozjpeg:60"

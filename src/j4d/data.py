@@ -49,6 +49,11 @@ IMAGENET = DataDefaults(
 CAMVID = DataDefaults("camvid", "camvid/train", "camvid/val", (), "none", "camvid/classes.txt")
 
 
+#: CUB-200-2011's birds, 50 classes (227x227 JPEG q75 already: crop only; the sorted folders
+#: ``NNN.Name`` are the classes).
+CUB50 = DataDefaults("cub50", "cub50/train", "cub50/test", (), "none")
+
+
 def default_data_root() -> Path:
     """The data folder: ``$J4D_DATA``, else ``../shared/data`` beside the working directory or
     beside this source checkout (the first that exists)."""

@@ -140,6 +140,20 @@ class QuantTables:
         )
 
     @classmethod
+    def from_mozjpeg(cls, quality: int) -> QuantTables:
+        """The tables mozjpeg 4.0.3 writes at an IJG quality (1..100): its default set
+        (Klein-Silverstein-Carney) scaled as libjpeg scales Annex K, read from a file it wrote;
+        entries above 255 (mozjpeg's 16-bit tables below about quality 60) are clipped."""
+        from j4d.jpegio.reference import mozjpeg_tables
+
+        steps = np.clip(mozjpeg_tables(quality), MIN_STEP, MAX_STEP)
+        return cls(
+            tuple(steps[0]),
+            tuple(steps[1]),
+            meta={"init": f"mozjpeg{int(quality)}", "quality": int(quality)},
+        )
+
+    @classmethod
     def from_tensor(
         cls, steps: torch.Tensor, order: str = "zigzag", meta: Mapping[str, Any] | None = None
     ) -> QuantTables:

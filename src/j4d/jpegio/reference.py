@@ -66,6 +66,21 @@ def encode_mozjpeg(image: np.ndarray, quality: int) -> bytes:
     return _write_mozjpeg(_check(image, quality), int(quality), MOZJPEG_FLAGS)
 
 
+def mozjpeg_tables(quality: int) -> np.ndarray:
+    """The (luma, chroma) tables, (2, 64) in natural order, that mozjpeg writes at ``quality``.
+
+    Below about quality 60 some entries exceed 255 (mozjpeg then writes 16-bit tables)."""
+    import jpeglib
+
+    data = encode_mozjpeg(np.full((8, 8, 3), 128, np.uint8), quality)
+    with scratch_file(data) as path:
+        jpeg = jpeglib.read_dct(path)
+        jpeg.load()
+        qt = np.asarray(jpeg.qt).reshape(-1, 64)
+        slots = [int(s) for s in jpeg.quant_tbl_no]
+    return np.stack([qt[slots[0]], qt[slots[1]]]).astype(np.int64)
+
+
 def encode_jpegli(image: np.ndarray, quality: int) -> bytes:
     """jpegli at ``quality`` (1..100), as pyjpegli writes it (4:2:0, baseline)."""
     import pyjpegli

@@ -6,8 +6,9 @@ option-B CIFAR ResNet-20 and ShuffleNetV2 x0.5 of chenyaofo (``cifar_resnet20``,
 ``cifar_shufflenetv2_x0_5``), whose weights live in ``<data>/models/cifar10``; the ImageNet-1K
 ``mobilenet_v2`` (torchvision's architecture, weights in ``<data>/models/imagenet``) and
 ``efficientnet_lite0`` (architecture and weights from pip packages: :mod:`.efficientnet`); the
-CamVid ``camvid_deeplabv3_mobilenet_v2`` (weights trained by ``scripts/``); and any
-torchvision classification model as ``torchvision:<name>`` with a local weights file.
+CamVid ``camvid_deeplabv3_mobilenet_v2`` and the CUB-50 ``cub50_mobilenet_v2`` (weights trained
+by ``scripts/``); and any torchvision classification model as ``torchvision:<name>`` with a local
+weights file.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from j4d.data import CAMVID, CIFAR10, IMAGENET, DataDefaults, default_data_root
+from j4d.data import CAMVID, CIFAR10, CUB50, IMAGENET, DataDefaults, default_data_root
 from j4d.errors import InvalidInputError
 from j4d.models.cifar_resnet import CifarResNet
 from j4d.models.deeplab import DeepLabV3MobileNetV2
@@ -38,6 +39,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 CAMVID_CLASSES = 11  # label 11 is void
+CUB50_CLASSES = 50
 CAMVID_CLASS_NAMES = (
     "Sky", "Building", "Pole", "Road", "Pavement", "Tree",
     "SignSymbol", "Fence", "Car", "Pedestrian", "Bicyclist",
@@ -74,11 +76,11 @@ def _akamaster(depth: int, top1: float, digest: str) -> ModelSpec:
     )
 
 
-def _torchvision_builder(name: str) -> Callable[[], nn.Module]:
-    def build() -> nn.Module:
+def _torchvision_builder(name: str) -> Callable[..., nn.Module]:
+    def build(**options) -> nn.Module:
         import torchvision
 
-        return torchvision.models.get_model(name, weights=None)
+        return torchvision.models.get_model(name, weights=None, **options)
 
     return build
 
@@ -133,6 +135,17 @@ REGISTRY: dict[str, ModelSpec] = {
         data=CAMVID,
         channels_last=True,
         task=Segmentation(CAMVID_CLASSES, CAMVID_CLASSES, CAMVID_CLASS_NAMES),
+        packaged=True,
+    ),
+    # scripts/train_cub50_mobilenetv2.py: the ImageNet MobileNetV2 fine-tuned on cub50/train
+    "cub50_mobilenet_v2": ModelSpec(
+        lambda: _torchvision_builder("mobilenet_v2")(num_classes=CUB50_CLASSES),
+        "cub50_mobilenet_v2.pt",
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        224,
+        data=CUB50,
+        channels_last=True,
         packaged=True,
     ),
 }

@@ -19,17 +19,20 @@ TRAINING_METHODS = ("j4d", "autojpeg", "google")
 LR_SCHEDULES = ("constant", "cosine")
 #: alpha = value / q^2 (``hardness``) or alpha = value (``fixed``).
 SOFTNESS_MODES = ("hardness", "fixed")
-_INIT = re.compile(r"^(qf|sensitivity):(\d+(?:\.\d+)?)$")
+_INIT = re.compile(r"^(qf|mozjpeg|sensitivity):(\d+(?:\.\d+)?)$")
 
 
 def parse_init(spec: str) -> tuple[str, float]:
-    """``qf:Q`` (default tables at IJG quality Q, 1..100) or ``sensitivity:F`` (steps from the
-    model's sensitivity, scaled by F > 0) -> (kind, number)."""
+    """``qf:Q`` (default tables at IJG quality Q, 1..100), ``mozjpeg:Q`` (the tables mozjpeg
+    writes at quality Q) or ``sensitivity:F`` (steps from the model's sensitivity, scaled by
+    F > 0) -> (kind, number)."""
     match = _INIT.match(spec.strip())
     if not match:
-        raise InvalidInputError(f"initialization must be 'qf:Q' or 'sensitivity:F', got {spec!r}")
+        raise InvalidInputError(
+            f"initialization must be 'qf:Q', 'mozjpeg:Q' or 'sensitivity:F', got {spec!r}"
+        )
     kind, number = match.group(1), float(match.group(2))
-    if kind == "qf" and not (number == int(number) and 1 <= number <= 100):
+    if kind in ("qf", "mozjpeg") and not (number == int(number) and 1 <= number <= 100):
         raise InvalidInputError(f"initial quality factor must be an integer 1..100, got {spec!r}")
     if kind == "sensitivity" and number <= 0:
         raise InvalidInputError(f"sensitivity scale factor must be > 0, got {spec!r}")
@@ -43,7 +46,7 @@ class TrainConfig:
     ``lam`` weighs the estimated bpp against the task loss (``task_loss``: cross-entropy, or
     distillation from the model's output on the original at ``temperature``); ``softness`` is
     ``hardness`` (alpha = value / q^2) or ``fixed`` (alpha = value, the paper's 100); ``init``
-    is ``qf:Q`` or ``sensitivity:F``."""
+    is ``qf:Q``, ``mozjpeg:Q`` or ``sensitivity:F``."""
 
     lam: float = 1.0
     init: str = "qf:50"

@@ -85,6 +85,8 @@ def initial_tables(
     kind, number = parse_init(config.init)
     if kind == "qf":
         return QuantTables.from_quality(int(number)).with_meta(init=config.init)
+    if kind == "mozjpeg":
+        return QuantTables.from_mozjpeg(int(number)).with_meta(init=config.init)
     if sensitivity is None:
         sensitivity = compute_sensitivity(
             models, dataset, config.sensitivity_images, progress=progress
