@@ -86,3 +86,21 @@ def test_two_steps_on_birds_lower_the_objective(birds, data_root):
     result = train_tables(birds, train, config, progress=False)
     assert result.history[-1]["step"] == 2
     assert objective(result.tables) < objective(QuantTables.from_quality(50))
+
+
+def test_compare_crops_birds_to_the_model_input(tmp_path, capsys, data_root):
+    from j4d.cli import main
+    from j4d.cli.compare import centre_crop
+    from j4d.errors import InvalidInputError
+
+    image = torch.randint(0, 256, (227, 227, 3), dtype=torch.uint8).numpy()
+    # torchvision's centre crop: top = round((227 - 224) / 2) = 2
+    assert (centre_crop(image, 224, "bird.jpg") == image[2:226, 2:226]).all()
+    with pytest.raises(InvalidInputError, match=r"bird\.jpg: image is 227x227, smaller"):
+        centre_crop(image, 256, "bird.jpg")
+    QuantTables.from_quality(30).save(tmp_path / "t.json")
+    birds = sorted((data_root / "cub50" / "test" / "000.Black_footed_Albatross").iterdir())[:2]
+    argv = ["compare", *birds, "--tables", tmp_path / "t.json", "-m", NAME, "--crop"]
+    assert main([*map(str, argv), "-o", str(tmp_path / "f.png")]) == 0
+    out = capsys.readouterr().out
+    assert f"{birds[0].name}: JPEG QF" in out and (tmp_path / "f.png").stat().st_size > 0

@@ -6,15 +6,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
+import torch
 
 from j4d.cli.options import data_option
 from j4d.data import require_data_root
+from j4d.datasets import NO_RESIZE, preprocess
+from j4d.errors import InvalidInputError
 from j4d.evaluation.compare import compare
 from j4d.jpegio import load_image
 from j4d.models import create_models
 from j4d.plots import comparison
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
+
+
+def centre_crop(image: np.ndarray, size: int, path: Path) -> np.ndarray:
+    """The (size, size) centre of an (H, W, 3) image; a one-line error if it is smaller."""
+    try:
+        tensor = preprocess(torch.as_tensor(np.array(image)).permute(2, 0, 1), size, NO_RESIZE)
+    except InvalidInputError as error:
+        raise InvalidInputError(error.problem, path) from None
+    return tensor.permute(1, 2, 0).contiguous().numpy()
 
 
 @click.command("compare", short_help="Images vs default JPEG at the same rate (figure).")
@@ -44,6 +57,13 @@ from j4d.tasks import task_of
     help="Figure (.png, .svg or .pdf).",
 )
 @click.option("--label", default="j4d", show_default=True, help="Name of the tables.")
+@click.option(
+    "--crop/--no-crop",
+    default=False,
+    show_default=True,
+    help="Centre-crop each image to the model's input size first (no resize), as eval reads "
+    "crop-only test sets such as imagenet-val and cub50.",
+)
 def command(
     images: tuple[Path, ...],
     tables_path: Path,
@@ -51,8 +71,9 @@ def command(
     data_root: Path | None,
     out_path: Path,
     label: str,
+    crop: bool,
 ) -> int:
-    """Each IMAGE (as it is: give crops of the model's input size, e.g. 224x224, or whole
+    """Each IMAGE (as it is, or centre-cropped to the model's input size with --crop; or whole
     CamVid frames) beside default JPEG (Pillow, 4:4:4, optimized Huffman) at the quality whose
     scan bpp on that image is closest to the tables' own, and the tables' version, with what
     the model predicts on each (class maps for a segmentation model)."""
@@ -61,7 +82,10 @@ def command(
     rows = []
     with click.progressbar(images, label="compare") as bar:
         for path in bar:
-            rows.append(compare(model, load_image(path), tables, label))
+            image = load_image(path)
+            if crop:
+                image = centre_crop(image, model.input_size, path)
+            rows.append(compare(model, image, tables, label))
     title = f"{model_spec}; {tables_path.name}"
     comparison(rows, [out_path], title, legend=task_of(model).legend())
     for path, versions in zip(images, rows, strict=True):
