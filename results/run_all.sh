@@ -309,8 +309,17 @@ mkdir -p $CUB && cp runs/cub50-mobilenetv2/report.json $CUB/model_training.json
 CUBREAD=(--accuracies qf:75,qf:90,qf:100 --rates qf:1,0.25,0.3,0.5,1,1.5)
 CUBQ=(--qualities 1,5,10,15,20,30,50,75,90,95,100)
 CUBTRAIN=(-m cub50_mobilenet_v2 --batch-size 32)
-$J4D sweep "${CUBTRAIN[@]}" --epochs 3 --init qf:50 --lams 0.1,0.3,1,3,10 "${CUBQ[@]}" \
+$J4D sweep "${CUBTRAIN[@]}" --epochs 3 --init qf:50 --lams 0.03,0.1,0.3,1,3,10 "${CUBQ[@]}" \
     "${CUBREAD[@]}" -q -o $CUB
 mkdir -p $CUB-low/cache && cp $CUB/cache/jpeg_q*.json $CUB-low/cache/
-$J4D sweep "${CUBTRAIN[@]}" --epochs 6 --init qf:10 --lams 10,30 "${CUBQ[@]}" "${CUBREAD[@]}" \
+$J4D sweep "${CUBTRAIN[@]}" --epochs 6 --init qf:10 --lams 1,3,10,30 "${CUBQ[@]}" "${CUBREAD[@]}" \
     -q -o $CUB-low
+# ... the two fronts together, by plain rounding and by trellis, against default JPEG, mozjpeg
+#     and jpegli; the ImageNet MobileNetV2 joint front on the CUB model (transfer, Fig. 16c)
+mkdir -p $CUB-all/cache && cp $CUB/cache/*.json $CUB-all/cache/
+$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json -m cub50_mobilenet_v2 -c mozjpeg -c jpegli \
+    --encoder pillow --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $CUB-all
+mkdir -p results/cub50-transfer-from-imagenet/cache
+cp $CUB/cache/jpeg_q*.json results/cub50-transfer-from-imagenet/cache/
+$J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m cub50_mobilenet_v2 --encoder pillow \
+    "${CUBQ[@]}" "${CUBREAD[@]}" -q -o results/cub50-transfer-from-imagenet
