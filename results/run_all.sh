@@ -314,12 +314,18 @@ $J4D sweep "${CUBTRAIN[@]}" --epochs 3 --init qf:50 --lams 0.03,0.1,0.3,1,3,10 "
 mkdir -p $CUB-low/cache && cp $CUB/cache/jpeg_q*.json $CUB-low/cache/
 $J4D sweep "${CUBTRAIN[@]}" --epochs 6 --init qf:10 --lams 1,3,10,30 "${CUBQ[@]}" "${CUBREAD[@]}" \
     -q -o $CUB-low
-# ... the two fronts together, by plain rounding and by trellis, against default JPEG, mozjpeg
-#     and jpegli; the ImageNet MobileNetV2 joint front on the CUB model (transfer, Fig. 16c)
-mkdir -p $CUB-all/cache && cp $CUB/cache/*.json $CUB-all/cache/
-$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json -m cub50_mobilenet_v2 -c mozjpeg -c jpegli \
+# ... the two fronts together, by plain rounding and by trellis, against default JPEG (mozjpeg
+#     and jpegli next: trellis files cost about 2 min a point on 1500 birds); the ImageNet
+#     MobileNetV2 joint front on the CUB model (transfer, Fig. 16c)
+mkdir -p $CUB-all/cache && cp $CUB/cache/*.json $CUB-low/cache/qf10*.json $CUB-all/cache/
+$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json -m cub50_mobilenet_v2 \
     --encoder pillow --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $CUB-all
 mkdir -p results/cub50-transfer-from-imagenet/cache
 cp $CUB/cache/jpeg_q*.json results/cub50-transfer-from-imagenet/cache/
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m cub50_mobilenet_v2 --encoder pillow \
     "${CUBQ[@]}" "${CUBREAD[@]}" -q -o results/cub50-transfer-from-imagenet
+rm -rf src/j4d/zoo/cub50_mobilenet_v2 && mkdir -p src/j4d/zoo/cub50_mobilenet_v2
+cp $CUB-all/frontier/j4d-trellis/*.json src/j4d/zoo/cub50_mobilenet_v2/
+$J4D compare $DATA/cub50/test/{000.Black_footed_Albatross,025.Red_breasted_Merganser}/0030.jpg \
+    --tables $CUB-all/frontier/j4d-trellis/qf10_lam3_trellis.json -m cub50_mobilenet_v2 --crop \
+    -o $CUB-all/compare_qf10_lam3_trellis.png

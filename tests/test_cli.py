@@ -210,6 +210,7 @@ def test_zoo_tables_are_the_committed_frontiers():
         "resnet20": "cifar10-resnet20/frontier",
         "mobilenet_v2": "imagenet-mobilenetv2-encoders/frontier/j4d-trellis",
         "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-encoders/frontier/j4d-trellis",
+        "cub50_mobilenet_v2": "cub50-mobilenetv2-all/frontier/j4d-trellis",
     }
     for model in zoo_models():
         frontier = results / sources[model]
