@@ -314,11 +314,11 @@ $J4D sweep "${CUBTRAIN[@]}" --epochs 3 --init qf:50 --lams 0.03,0.1,0.3,1,3,10 "
 mkdir -p $CUB-low/cache && cp $CUB/cache/jpeg_q*.json $CUB-low/cache/
 $J4D sweep "${CUBTRAIN[@]}" --epochs 6 --init qf:10 --lams 1,3,10,30 "${CUBQ[@]}" "${CUBREAD[@]}" \
     -q -o $CUB-low
-# ... the two fronts together, by plain rounding and by trellis, against default JPEG (mozjpeg
-#     and jpegli next: trellis files cost about 2 min a point on 1500 birds); the ImageNet
-#     MobileNetV2 joint front on the CUB model (transfer, Fig. 16c)
+# ... the two fronts together, by plain rounding and by trellis, against default JPEG and
+#     mozjpeg (jpegli next); the ImageNet MobileNetV2 joint front on the CUB model (transfer,
+#     Fig. 16c)
 mkdir -p $CUB-all/cache && cp $CUB/cache/*.json $CUB-low/cache/qf10*.json $CUB-all/cache/
-$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json -m cub50_mobilenet_v2 \
+$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json -m cub50_mobilenet_v2 -c mozjpeg \
     --encoder pillow --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $CUB-all
 mkdir -p results/cub50-transfer-from-imagenet/cache
 cp $CUB/cache/jpeg_q*.json results/cub50-transfer-from-imagenet/cache/
