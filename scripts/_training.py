@@ -59,3 +59,16 @@ def cosine_schedule(optimizer, total_steps: int):
         optimizer,
         lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)),
     )
+
+
+def fine_tuning(model, head, frozen_blocks: int, lr: float, backbone_lr: float, total_steps: int):
+    """AdamW over ``model.features`` after its first ``frozen_blocks`` (no backward through
+    those) at ``backbone_lr`` and over ``head`` at ``lr``, weight decay 1e-4, with a cosine
+    schedule over ``total_steps``: (optimizer, schedule)."""
+    model.features[:frozen_blocks].requires_grad_(False)
+    trained = [p for p in model.features.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [{"params": trained, "lr": backbone_lr}, {"params": head.parameters(), "lr": lr}],
+        weight_decay=1e-4,
+    )
+    return optimizer, cosine_schedule(optimizer, total_steps)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import torch
-from _training import cosine_schedule, resume, save_checkpoint, write_fp16_weights
+from _training import fine_tuning, resume, save_checkpoint, write_fp16_weights
 from torch.nn import functional as F
 from tqdm import tqdm
 
@@ -130,18 +130,11 @@ def main(argv: list[str] | None = None) -> None:
         val_images, val_labels = val_images[: args.limit], val_labels[: args.limit]
     weights = median_frequency_weights(train_labels, classes.num_classes)
     model = build(data, classes.num_classes)
-    model.features[: args.frozen_blocks].requires_grad_(False)  # no backward through them
-    trained = [p for p in model.features.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": trained, "lr": args.backbone_lr},
-            {"params": model.head.parameters(), "lr": args.lr},
-        ],
-        weight_decay=1e-4,
-    )
     steps_per_epoch = math.ceil(len(train_images) / args.batch_size)
     total = args.epochs * steps_per_epoch
-    schedule = cosine_schedule(optimizer, total)
+    optimizer, schedule = fine_tuning(
+        model, model.head, args.frozen_blocks, args.lr, args.backbone_lr, total
+    )
     checkpoint = args.work / "checkpoint.pt"
     history, start = [], 0
     if state := resume(checkpoint, model, optimizer, schedule):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 import torchvision
-from _training import cosine_schedule, resume, save_checkpoint, write_fp16_weights
+from _training import fine_tuning, resume, save_checkpoint, write_fp16_weights
 from torch.nn import functional as F
 from tqdm import tqdm
 
@@ -170,18 +170,11 @@ def main(argv: list[str] | None = None) -> None:
         head.bias.data.copy_(bias)
         probe = {"probe_test_top1": top1(model, test_images, test_labels)}
         print(json.dumps(probe))
-    model.features[: args.frozen_blocks].requires_grad_(False)  # no backward through them
-    trained = [p for p in model.features.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": trained, "lr": args.backbone_lr},
-            {"params": model.classifier.parameters(), "lr": args.lr},
-        ],
-        weight_decay=1e-4,
-    )
     steps_per_epoch = math.ceil(len(train_images) / args.batch_size)
     total = args.epochs * steps_per_epoch
-    schedule = cosine_schedule(optimizer, total)
+    optimizer, schedule = fine_tuning(
+        model, model.classifier, args.frozen_blocks, args.lr, args.backbone_lr, total
+    )
     history, start = [], 0
     if state := resume(checkpoint, model, optimizer, schedule):
         history, start, probe = state["history"], state["epoch"], state["probe"]
