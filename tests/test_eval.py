@@ -180,6 +180,13 @@ def test_eval_with_two_models_reports_each(data_root, tmp_path):
     own = summary["per_model"]["cifar_shufflenetv2_x0_5"]["methods"]["j4d"]
     assert own["bd_rate"] == pytest.approx(0, abs=1e-6)  # the same tables as default JPEG
     assert "## cifar_shufflenetv2_x0_5 alone" in (tmp_path / "e" / "summary.md").read_text()
+    saved = sorted((tmp_path / "e" / "frontier").glob("*.json"))
+    assert saved
+    for path in saved:
+        test = QuantTables.load(path).meta["test"]
+        assert test["top1"] == pytest.approx(
+            (test["top1[resnet20]"] + test["top1[cifar_shufflenetv2_x0_5]"]) / 2
+        )
 
 
 def test_one_unreadable_image_is_skipped_and_counted(data_root, tmp_path, capsys):

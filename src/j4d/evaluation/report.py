@@ -222,12 +222,15 @@ def save_frontier_tables(
     task: Task,
 ) -> list[Path]:
     """``out/<point>.json``: the tables of each frontier point, with what they measured on the
-    test split in ``meta["test"]`` (what the zoo ships)."""
+    test split in ``meta["test"]`` (what the zoo ships); with several models the metrics are
+    their mean, and each model's primary metric is there too."""
     by_name = {p.name: p for p in points if p.tables is not None}
     tables = {name: p.tables for name, p in by_name.items()}
     written = []
     for row in [r for r in rows if r["name"] in frontier and r["name"] in tables]:
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
+        # universal tables: each model's own metric beside the mean (e.g. top1[mobilenet_v2])
+        measured.update({k: v for k, v in row.items() if k.startswith(f"{task.primary}[")})
         measured.update({"images": len(test.labels), "source": test.source})
         settings = by_name[row["name"]].settings
         measured.update({k: settings[k] for k in _SETTING_KEYS if k in settings})

@@ -35,6 +35,7 @@ class ZooEntry:
     images: int
     source: str
     encoder: str  # how its measured files were made (j4d.jpegio.encoders)
+    per_model: dict[str, float]  # universal tables: each model's metric (value is their mean)
 
     def load(self) -> QuantTables:
         return QuantTables.load(self.path)
@@ -71,6 +72,11 @@ def zoo_entries(model: str | None = None) -> list[ZooEntry]:
                     int(test["images"]),
                     str(test.get("source", "")),
                     str(tables.meta.get("encoder", DEFAULT_ENCODER)),
+                    {
+                        key[len(metric) + 1 : -1]: float(value)
+                        for key, value in test.items()
+                        if key.startswith(f"{metric}[")
+                    },
                 )
             )
     return sorted(entries, key=lambda e: (e.model, e.scan_bpp))
@@ -92,10 +98,12 @@ def zoo_listing() -> str:
     ]
     for e in zoo_entries():
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
-        source = _data_relative(e.source)
+        source = f"{e.images} {_data_relative(e.source)} images"
+        each = ", ".join(f"{m} {100 * v:.2f}" for m, v in e.per_model.items())
+        models = f" (% is the mean of {each})" if each else ""
         lines.append(
             f"{e.model:30s} {e.name:28s} {e.encoder:11s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
-            f"{e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  {e.images} {source} images"
+            f"{e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  {source}{models}"
         )
     return "\n".join(lines)
 
