@@ -315,11 +315,11 @@ mkdir -p $CUB-low/cache && cp $CUB/cache/jpeg_q*.json $CUB-low/cache/
 $J4D sweep "${CUBTRAIN[@]}" --epochs 6 --init qf:10 --lams 1,3,10,30 "${CUBQ[@]}" "${CUBREAD[@]}" \
     -q -o $CUB-low
 # ... the two fronts together, by plain rounding and by trellis, against default JPEG and
-#     mozjpeg (jpegli next); the ImageNet MobileNetV2 joint front on the CUB model (transfer,
+#     mozjpeg and jpegli; the ImageNet MobileNetV2 joint front on the CUB model (transfer,
 #     Fig. 16c)
 mkdir -p $CUB-all/cache && cp $CUB/cache/*.json $CUB-low/cache/qf10*.json $CUB-all/cache/
 $J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json -m cub50_mobilenet_v2 -c mozjpeg \
-    --encoder pillow --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $CUB-all
+    -c jpegli --encoder pillow --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $CUB-all
 mkdir -p results/cub50-transfer-from-imagenet/cache
 cp $CUB/cache/jpeg_q*.json results/cub50-transfer-from-imagenet/cache/
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m cub50_mobilenet_v2 --encoder pillow \
@@ -329,3 +329,30 @@ cp $CUB-all/frontier/j4d-trellis/*.json src/j4d/zoo/cub50_mobilenet_v2/
 $J4D compare $DATA/cub50/test/{000.Black_footed_Albatross,025.Red_breasted_Merganser}/0030.jpg \
     --tables $CUB-all/frontier/j4d-trellis/qf10_lam3_trellis.json -m cub50_mobilenet_v2 --crop \
     -o $CUB-all/compare_qf10_lam3_trellis.png
+
+# 28. EfficientNet-Lite0 and universal tables at 224 (issue 23): step 18's recipe with the
+#     second ImageNet model (12 runs of about 3 min), its front by plain rounding and by trellis
+#     against mozjpeg; one set of tables for MobileNetV2 and EfficientNet-Lite0 together (losses
+#     averaged; qf:50 x the lambdas of MobileNetV2's 1-3 bpp runs), measured on both; transfer
+#     both ways (plain rounding, all 1300 imagenet-val images). The zoo ships the trellis front
+#     and the universal tables.
+EN=results/imagenet-efficientnetlite0
+Q9=(--qualities 1,5,10,30,50,70,90,95,100)
+$J4D sweep -m efficientnet_lite0 --epochs 2 --unlabeled-crops 2048 --batch-size 32 --init qf:50 \
+    --init sensitivity:5 --lams 0.03,0.3,1,3,10,30 "${IREAD[@]}" -q -o $EN
+$J4D sweep -m mobilenet_v2 -m efficientnet_lite0 --epochs 2 --unlabeled-crops 2048 \
+    --batch-size 32 --init qf:50 --lams 0.03,0.3,1 "${Q9[@]}" "${IREAD[@]}" -q \
+    -o results/imagenet-universal
+mkdir -p $EN-encoders/cache && cp $EN/cache/*.json $EN-encoders/cache/
+$J4D eval $EN/frontier/*.json -m efficientnet_lite0 -c mozjpeg --encoder pillow --encoder trellis \
+    "${Q9[@]}" "${IREAD[@]}" -q -o $EN-encoders
+M2E=results/imagenet-transfer-mobilenetv2-to-efficientnetlite0
+E2M=results/imagenet-transfer-efficientnetlite0-to-mobilenetv2
+mkdir -p $M2E/cache $E2M/cache && cp $EN/cache/jpeg_q*.json $M2E/cache/
+cp $MNV2/cache/jpeg_q*.json $E2M/cache/
+$J4D eval $ALL/frontier/*.json -m efficientnet_lite0 --encoder pillow "${IREAD[@]}" -q -o $M2E
+$J4D eval $EN/frontier/*.json -m mobilenet_v2 --encoder pillow "${IREAD[@]}" -q -o $E2M
+rm -rf src/j4d/zoo/efficientnet_lite0 src/j4d/zoo/imagenet-universal
+mkdir -p src/j4d/zoo/efficientnet_lite0 src/j4d/zoo/imagenet-universal
+cp $EN-encoders/frontier/j4d-trellis/*.json src/j4d/zoo/efficientnet_lite0/
+cp results/imagenet-universal/frontier/*.json src/j4d/zoo/imagenet-universal/

@@ -1,0 +1,100 @@
+"""Overlay the fronts of several evaluations measured on the same images with the same decoder
+(e.g. universal tables against each model's own front), as one rate-accuracy plot and one
+Markdown table: accuracy at fixed scan bpp, gain over the first curve, BD-rate against it.
+
+Each curve is ``LABEL=EVAL_DIR:METHOD:METRIC``: the Pareto front of METHOD's points in
+``EVAL_DIR/points.json``, by METRIC (a column such as ``top1``, ``agreement`` or, in a
+several-model evaluation, ``top1[mobilenet_v2]``). The first curve is the reference.
+
+Usage:
+    python scripts/plot_fronts.py --rates 1,2,3 -o results/x/own_vs_universal \\
+        "default JPEG=results/imagenet-mobilenetv2-all:jpeg:top1" \\
+        "own=results/imagenet-mobilenetv2-all:j4d:top1" \\
+        "universal=results/imagenet-universal:j4d:top1[mobilenet_v2]"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from j4d.errors import InvalidInputError
+from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, or_none
+from j4d.evaluation.summary import method_curve
+from j4d.fileutil import atomic_write_text
+from j4d.plots import rate_accuracy
+
+
+def load_curve(spec: str) -> Curve:
+    """``LABEL=EVAL_DIR:METHOD:METRIC`` -> that method's front by that metric."""
+    label, sep, rest = spec.partition("=")
+    parts = rest.rsplit(":", 2)
+    if not sep or len(parts) != 3:
+        raise InvalidInputError(f"curve {spec!r}: expected LABEL=EVAL_DIR:METHOD:METRIC")
+    folder, method, metric = parts
+    path = Path(folder) / "points.json"
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such file (not an evaluation folder)")
+    rows = json.loads(path.read_text())["points"]
+    own = [r for r in rows if r["method"] == method]
+    if not own:
+        raise InvalidInputError(f"{path}: no points of method {method!r}")
+    if metric not in own[0]:
+        raise InvalidInputError(f"{path}: no column {metric!r}")
+    curve = method_curve(own, method, metric).frontier()
+    return Curve(label, curve.rates, curve.accuracies)
+
+
+def table(curves: list[Curve], rates: list[float], metric_name: str) -> str:
+    reference = curves[0]
+    head = "| curve | " + " | ".join(f"{r:g} bpp" for r in rates) + " | BD-rate |"
+    lines = [f"{metric_name} (%) at a fixed scan bpp (gain over {reference.label} in points)", ""]
+    lines += [head, "|---|" + "---:|" * (len(rates) + 1)]
+    for curve in curves:
+        cells = []
+        for rate in rates:
+            value = accuracy_at_rate(curve, rate)
+            base = accuracy_at_rate(reference, rate)
+            if value is None:
+                cells.append("n/a")
+            elif curve is reference or base is None:
+                cells.append(f"{100 * value:.2f}")
+            else:
+                cells.append(f"{100 * value:.2f} ({100 * (value - base):+.2f})")
+        bd = None if curve is reference else or_none(bd_rate, reference, curve)
+        cells.append("" if bd is None else f"{bd:+.1f} %")  # bd_rate is in percent
+        lines.append(f"| {curve.label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("curves", nargs="+", help="LABEL=EVAL_DIR:METHOD:METRIC")
+    parser.add_argument("--rates", default="0.5,1,2,3", help="scan bpp read-offs")
+    parser.add_argument("--ylabel", default="top-1 accuracy")
+    parser.add_argument("--title", default="")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="stem of .png/.svg/.md")
+    args = parser.parse_args(argv)
+    try:
+        curves = [load_curve(spec) for spec in args.curves]
+        rates = [float(r) for r in args.rates.split(",")]
+    except (InvalidInputError, ValueError) as error:
+        print(f"plot_fronts: error: {error}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    rate_accuracy(
+        [(c.label, c.rates, c.accuracies) for c in curves],
+        [args.out.with_suffix(".png"), args.out.with_suffix(".svg")],
+        title=args.title,
+        ylabel=f"{args.ylabel} (%)",
+    )
+    text = table(curves, rates, args.ylabel)
+    atomic_write_text(args.out.with_suffix(".md"), text)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
