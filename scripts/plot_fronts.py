@@ -49,9 +49,9 @@ def load_curve(spec: str) -> Curve:
 
 def table(curves: list[Curve], rates: list[float], metric_name: str) -> str:
     reference = curves[0]
-    head = "| curve | " + " | ".join(f"{r:g} bpp" for r in rates) + " | BD-rate |"
+    head = "| curve | " + " | ".join(f"{r:g} bpp" for r in rates) + " | BD-rate | over (%) |"
     lines = [f"{metric_name} (%) at a fixed scan bpp (gain over {reference.label} in points)", ""]
-    lines += [head, "|---|" + "---:|" * (len(rates) + 1)]
+    lines += [head, "|---|" + "---:|" * (len(rates) + 2)]
     for curve in curves:
         cells = []
         for rate in rates:
@@ -65,6 +65,11 @@ def table(curves: list[Curve], rates: list[float], metric_name: str) -> str:
                 cells.append(f"{100 * value:.2f} ({100 * (value - base):+.2f})")
         bd = None if curve is reference else or_none(bd_rate, reference, curve)
         cells.append("" if bd is None else f"{bd:+.1f} %")  # bd_rate is in percent
+        # BD-rate averages over the shared accuracy range only: curves over different ranges
+        # are not comparable by it
+        low = max(min(reference.accuracies), min(curve.accuracies))
+        high = min(max(reference.accuracies), max(curve.accuracies))
+        cells.append("" if bd is None else f"{100 * low:.2f}-{100 * high:.2f}")
         lines.append(f"| {curve.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
