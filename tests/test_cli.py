@@ -193,6 +193,11 @@ def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
     assert QuantTables.load(tmp_path / "z.json") == nearest("resnet20", 2.0).load()
     status, out, _ = run(capsys, "tables", "--zoo", "list")
     assert status == 0 and all(e.name in out for e in entries)
+    universal = [line for line in out.splitlines() if line.startswith("imagenet-universal")]
+    assert universal and all(
+        "(means of 2 models; top1: mobilenet_v2 " in line and "efficientnet_lite0" in line
+        for line in universal
+    )
     status, _, err = run(capsys, "tables", "--zoo", "alexnet", "--bpp", 1)
     assert_one_line_error(status, err, "no zoo tables for model 'alexnet'")
     status, _, err = run(capsys, "tables", "--zoo", "resnet20")
@@ -211,6 +216,7 @@ def test_zoo_tables_are_the_committed_frontiers():
         "mobilenet_v2": "imagenet-mobilenetv2-encoders/frontier/j4d-trellis",
         "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-encoders/frontier/j4d-trellis",
         "cub50_mobilenet_v2": "cub50-mobilenetv2-all/frontier/j4d-trellis",
+        "imagenet-universal": "imagenet-universal/frontier",
     }
     for model in zoo_models():
         frontier = results / sources[model]

@@ -100,7 +100,7 @@ def zoo_listing() -> str:
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
         source = f"{e.images} {_data_relative(e.source)} images"
         each = ", ".join(f"{m} {100 * v:.2f}" for m, v in e.per_model.items())
-        models = f" (% is the mean of {each})" if each else ""
+        models = f" (means of {len(e.per_model)} models; {e.metric}: {each})" if each else ""
         lines.append(
             f"{e.model:30s} {e.name:28s} {e.encoder:11s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
             f"{e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  {source}{models}"
