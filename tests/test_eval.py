@@ -88,6 +88,16 @@ def test_points_are_cached_and_remeasured_when_tables_change(data_root, tmp_path
         [tables_point(path, name="t.frontier_2")], [model], test, tmp_path / "cache"
     )
     assert renamed == [{**rows[0], "name": "t.frontier_2"}]
+    # a sweep's run measured again from a copy (an evaluation of its frontier) is one measurement:
+    # the row keeps what was measured and takes the copy's provenance
+    swept = tables_point(path, name="run", init="qf:40", lam=1.0, tables="runs/run/tables.json")
+    swept_row = measure_points([swept], [model], test, tmp_path / "cache")[0]
+    assert swept_row["lam"] == 1.0 and swept_row["tables"] == "runs/run/tables.json"
+    copy = path.with_name("frontier_copy.json")
+    copy.write_bytes(path.read_bytes())
+    [reused] = measure_points([tables_point(copy)], [model], test, tmp_path / "cache")
+    assert reused == {**rows[0], "name": "frontier_copy", "tables": str(copy)}
+    assert list(reused) == list(rows[0])  # no sweep columns (lam, init) carried over
     QuantTables.from_quality(80).save(path)  # same file name, new tables
     with pytest.raises(AssertionError, match="coded again"):
         measure_points([tables_point(path)], [model], test, tmp_path / "cache")

@@ -98,7 +98,7 @@ def measure_points(
     for point in points:
         key = _cache_key(point, test, models)
         cached = cached_rows.get(_lookup(key))
-        rows.append(None if cached is None else {**cached, "name": point.name})
+        rows.append(None if cached is None else _reused_row(point, *cached))
         if cached is None:
             todo.append((len(rows) - 1, point, key))
     if not todo:
@@ -122,15 +122,31 @@ def _without_name(described: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in described.items() if k != "name"}
 
 
+#: Columns of a point's row that say where its tables came from, not how its files are made:
+#: the same tables measured by a sweep (``runs/qf50_lam1/tables.json``, its lambda) and by an
+#: evaluation of its frontier (``frontier/qf50_lam1.json``) are one measurement.
+PROVENANCE = ("tables", "init", "lam", "alpha")
+
+
 def _lookup(key: dict[str, Any]) -> str:
     """A cache key without the point's name, which depends on the other points of a run
-    (``method.frontier_2``): the same tables under another name reuse their row."""
-    return json.dumps({**key, "point": _without_name(key["point"])}, sort_keys=True)
+    (``method.frontier_2``), nor its provenance: the same tables (by content) with the same
+    encoder on the same images reuse their row."""
+    point = {k: v for k, v in _without_name(key["point"]).items() if k not in PROVENANCE}
+    return json.dumps({**key, "point": point}, sort_keys=True)
 
 
-def _cached_rows(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
-    """The cache's rows by :func:`_lookup` of their key, read once per measurement."""
-    rows: dict[str, dict[str, Any]] = {}
+def _reused_row(point: CodecPoint, key: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A cached row under this point's name and provenance: the measured columns are the
+    row's, the descriptive ones (those of the key's point) this point's."""
+    measured = {k: v for k, v in row.items() if k != "name" and k not in key["point"]}
+    return {"name": point.name, **_without_name(point.describe())} | measured
+
+
+def _cached_rows(cache_dir: Path | None) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """The cache's (key, row) pairs by :func:`_lookup` of their key, read once per
+    measurement."""
+    rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     if cache_dir is None or not cache_dir.is_dir():
         return rows
     for path in sorted(cache_dir.glob("*.json")):
@@ -142,5 +158,5 @@ def _cached_rows(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
         except (OSError, ValueError, KeyError, TypeError) as error:
             warn(f"damaged cache row ({error}); its point is measured again", path)
             continue
-        rows.setdefault(_lookup(key), saved["row"])
+        rows.setdefault(_lookup(key), (key, saved["row"]))
     return rows
