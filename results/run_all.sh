@@ -331,32 +331,28 @@ $J4D compare $DATA/cub50/test/{000.Black_footed_Albatross,025.Red_breasted_Merga
     -o $CUB-all/compare_qf10_lam3_trellis.png
 
 # 28. EfficientNet-Lite0 and universal tables at 224 (issue 23): step 18's recipe with the
-#     second ImageNet model (12 runs of about 3 min) and its high end (sensitivity init, smaller
-#     lambdas), the joint front by plain rounding and by trellis against mozjpeg; one set of
-#     tables for MobileNetV2 and EfficientNet-Lite0 together (losses averaged; qf:50 x the
-#     lambdas of MobileNetV2's 1-4 bpp runs), measured on both; transfer both ways (plain
-#     rounding, all 1300 imagenet-val images). The zoo ships the trellis front and the
-#     universal tables.
+#     second ImageNet model (12 runs of about 3 min), its front by plain rounding and by
+#     trellis against mozjpeg; one set of tables for MobileNetV2 and EfficientNet-Lite0
+#     together (losses averaged; qf:50 x the lambdas of MobileNetV2's 1-4 bpp runs; about 12
+#     min a run), measured on both; transfer both ways (plain rounding, all 1300 imagenet-val
+#     images). The zoo ships the trellis front and the universal tables.
 EN=results/imagenet-efficientnetlite0
 Q9=(--qualities 1,5,10,30,50,70,90,95,100)
 ENTRAIN=(-m efficientnet_lite0 --epochs 2 --unlabeled-crops 2048 --batch-size 32)
 $J4D sweep "${ENTRAIN[@]}" --init qf:50 --init sensitivity:5 --lams 0.03,0.3,1,3,10,30 \
     "${IREAD[@]}" -q -o $EN
-mkdir -p $EN-high/cache && cp $EN/cache/jpeg_q*.json $EN-high/cache/
-cp $EN/sensitivity.json $EN-high/
-$J4D sweep "${ENTRAIN[@]}" --init sensitivity:5 --lams 0.003,0.01 "${IREAD[@]}" -q -o $EN-high
-mkdir -p $EN-all/cache && cp $EN/cache/*.json $EN-high/cache/sens*.json $EN-all/cache/
-$J4D eval $EN/frontier/*.json $EN-high/frontier/*.json -m efficientnet_lite0 -c mozjpeg \
-    --encoder pillow --encoder trellis "${Q9[@]}" "${IREAD[@]}" -q -o $EN-all
+mkdir -p $EN-all/cache && cp $EN/cache/*.json $EN-all/cache/
+$J4D eval $EN/frontier/*.json -m efficientnet_lite0 -c mozjpeg --encoder pillow --encoder trellis \
+    "${Q9[@]}" "${IREAD[@]}" -q -o $EN-all
 $J4D sweep -m mobilenet_v2 -m efficientnet_lite0 --epochs 2 --unlabeled-crops 2048 \
     --batch-size 32 --init qf:50 --lams 0.03,0.3,1 "${Q9[@]}" "${IREAD[@]}" -q \
     -o results/imagenet-universal
 M2E=results/imagenet-transfer-mobilenetv2-to-efficientnetlite0
 E2M=results/imagenet-transfer-efficientnetlite0-to-mobilenetv2
 mkdir -p $M2E/cache $E2M/cache && cp $EN/cache/jpeg_q*.json $M2E/cache/
-cp $MNV2/cache/jpeg_q*.json $E2M/cache/
+cp results/imagenet-mobilenetv2-encoders/cache/jpeg_q*.json $E2M/cache/
 $J4D eval $ALL/frontier/*.json -m efficientnet_lite0 --encoder pillow "${IREAD[@]}" -q -o $M2E
-$J4D eval $EN/frontier/*.json -m mobilenet_v2 --encoder pillow "${IREAD[@]}" -q -o $E2M
+$J4D eval $EN/frontier/*.json -m mobilenet_v2 --encoder pillow "${Q9[@]}" "${IREAD[@]}" -q -o $E2M
 rm -rf src/j4d/zoo/efficientnet_lite0 src/j4d/zoo/imagenet-universal
 mkdir -p src/j4d/zoo/efficientnet_lite0 src/j4d/zoo/imagenet-universal
 cp $EN-all/frontier/j4d-trellis/*.json src/j4d/zoo/efficientnet_lite0/

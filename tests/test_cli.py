@@ -217,6 +217,7 @@ def test_zoo_tables_are_the_committed_frontiers():
         "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-encoders/frontier/j4d-trellis",
         "cub50_mobilenet_v2": "cub50-mobilenetv2-all/frontier/j4d-trellis",
         "imagenet-universal": "imagenet-universal/frontier",
+        "efficientnet_lite0": "imagenet-efficientnetlite0-all/frontier/j4d-trellis",
     }
     for model in zoo_models():
         frontier = results / sources[model]
