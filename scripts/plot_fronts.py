@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from j4d.errors import InvalidInputError
-from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, or_none
+from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, or_none, shared_range
 from j4d.evaluation.summary import method_curve
 from j4d.fileutil import atomic_write_text
 from j4d.plots import rate_accuracy
@@ -67,8 +67,7 @@ def table(curves: list[Curve], rates: list[float], metric_name: str) -> str:
         cells.append("" if bd is None else f"{bd:+.1f} %")  # bd_rate is in percent
         # BD-rate averages over the shared accuracy range only: curves over different ranges
         # are not comparable by it
-        low = max(min(reference.accuracies), min(curve.accuracies))
-        high = min(max(reference.accuracies), max(curve.accuracies))
+        low, high = (0.0, 0.0) if bd is None else shared_range(reference, curve)
         cells.append("" if bd is None else f"{100 * low:.2f}-{100 * high:.2f}")
         lines.append(f"| {curve.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -84,12 +84,19 @@ def rate_at_accuracy(curve: Curve, accuracy: float) -> float | None:
     return float(np.exp(np.interp(accuracy, accuracies, np.log(rates))))
 
 
+def shared_range(anchor: Curve, test: Curve) -> tuple[float, float]:
+    """The accuracy range both frontiers cover (low > high when they do not overlap)."""
+    _, a = _monotone(anchor, "anchor")
+    _, t = _monotone(test, "test")
+    return max(a[0], t[0]), min(a[-1], t[-1])
+
+
 def overlap(anchor: Curve, test: Curve) -> float:
     """Shared accuracy range of the two frontiers, as a fraction of the smaller range."""
     _, a = _monotone(anchor, "anchor")
     _, t = _monotone(test, "test")
-    shared = min(a[-1], t[-1]) - max(a[0], t[0])
-    return max(0.0, shared) / min(a[-1] - a[0], t[-1] - t[0])
+    low, high = shared_range(anchor, test)
+    return max(0.0, high - low) / min(a[-1] - a[0], t[-1] - t[0])
 
 
 def bd_rate(anchor: Curve, test: Curve) -> float:

@@ -66,6 +66,13 @@ def metric_columns(
     return columns
 
 
+def per_model_columns(row: dict[str, Any], metric: str) -> dict[str, str]:
+    """The row's per-model columns of ``metric`` by model name (``top1[resnet20]`` ->
+    ``resnet20``; see :func:`metric_columns`), empty with one model."""
+    prefix = f"{metric}["
+    return {key[len(prefix) : -1]: key for key in row if key.startswith(prefix)}
+
+
 def _cache_key(point: CodecPoint, test: TestImages, models: Sequence[nn.Module]) -> dict:
     key = {
         "point": point.describe(),

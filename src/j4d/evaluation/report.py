@@ -14,6 +14,7 @@ import numpy as np
 from j4d import __version__
 from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint
 from j4d.evaluation.curves import pareto_frontier
+from j4d.evaluation.points import per_model_columns
 from j4d.evaluation.realfile import DECODER
 from j4d.evaluation.summary import (
     DEFAULT_RATES,
@@ -77,10 +78,9 @@ def write_eval_report(
     summary = summarize(rows, anchor, rates, accuracies, metric=primary)
     summary["meta"] = meta
     summary["frontier"] = {name: [r["name"] for r in fronts[name]] for name in names}
-    model_columns = [key for key in rows[0] if key.startswith(f"{primary}[")]
     summary["per_model"] = {
-        key[len(primary) + 1 : -1]: summarize(rows, anchor, rates, accuracies, metric=key)
-        for key in model_columns
+        model: summarize(rows, anchor, rates, accuracies, metric=column)
+        for model, column in per_model_columns(rows[0], primary).items()
     }
     # rows measured before agreement was a column (committed reports) have none
     has_agreement = all(np.isfinite(r.get("agreement", np.nan)) for r in rows)
@@ -230,7 +230,7 @@ def save_frontier_tables(
     for row in [r for r in rows if r["name"] in frontier and r["name"] in tables]:
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
         # universal tables: each model's own metric beside the mean (e.g. top1[mobilenet_v2])
-        measured.update({k: v for k, v in row.items() if k.startswith(f"{task.primary}[")})
+        measured.update({c: row[c] for c in per_model_columns(row, task.primary).values()})
         measured.update({"images": len(test.labels), "source": test.source})
         settings = by_name[row["name"]].settings
         measured.update({k: settings[k] for k in _SETTING_KEYS if k in settings})

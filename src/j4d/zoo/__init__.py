@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from j4d.errors import InvalidInputError
+from j4d.evaluation.points import per_model_columns
 from j4d.jpegio.encoders import DEFAULT_ENCODER
 from j4d.tables import QuantTables
 
@@ -72,11 +73,7 @@ def zoo_entries(model: str | None = None) -> list[ZooEntry]:
                     int(test["images"]),
                     str(test.get("source", "")),
                     str(tables.meta.get("encoder", DEFAULT_ENCODER)),
-                    {
-                        key[len(metric) + 1 : -1]: float(value)
-                        for key, value in test.items()
-                        if key.startswith(f"{metric}[")
-                    },
+                    {m: float(test[c]) for m, c in per_model_columns(test, metric).items()},
                 )
             )
     return sorted(entries, key=lambda e: (e.model, e.scan_bpp))
