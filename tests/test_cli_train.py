@@ -48,6 +48,7 @@ def test_train_learns_from_unlabeled_crops(data_root, tmp_path):
         (["--model", "resnet99"], "unknown model 'resnet99'"),
         (["--model", "resnet20=/nonexistent/w.th"], "/nonexistent/w.th"),
         (["--init", "flat"], "initialization must be"),
+        (["--init", "tables:/nonexistent/t.json"], "/nonexistent/t.json"),
         (["--lr", "-1"], "learning rate"),
         (["--val-size", "8", "--unlabeled", "/nonexistent/photos"], "/nonexistent/photos"),
         (["--val-size", "8", "--unlabeled", ".", "--crop-padding", "4"], "--crop-padding"),
@@ -139,6 +140,21 @@ def test_sweep_writes_frontier_and_skips_finished_runs(data_root, tmp_path, caps
     assert main([*args, "--unlabeled", str(data_root / "kodak24")]) == 2
     err = capsys.readouterr().err
     assert "qf50_lam0.05" in err and "or data" in err and len(err.splitlines()) == 1
+
+
+def test_a_sweep_checks_its_init_tables_before_the_first_run(data_root, tmp_path, capsys):
+    start = QuantTables.from_quality(40).save(tmp_path / "a" / "start.json")
+    QuantTables.from_quality(60).save(tmp_path / "b" / "start.json")
+    args = ["sweep", "--data", str(data_root), "-o", str(tmp_path / "s"), "--lams", "1", *SMALL]
+    missing = tmp_path / "none.json"
+    assert main([*args, "--init", "qf:50", "--init", f"tables:{missing}"]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "not found" in err and len(err.splitlines()) == 1
+    same = ["--init", f"tables:{start}", "--init", f"tables:{tmp_path / 'b' / 'start.json'}"]
+    assert main([*args, *same]) == 2
+    err = capsys.readouterr().err
+    assert "same run names" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "s" / "runs").exists()  # nothing trained
 
 
 def test_a_dead_zone_sweep_measures_and_ships_files_of_the_deadzone_encoder(data_root, tmp_path):

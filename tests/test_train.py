@@ -25,6 +25,7 @@ from j4d.train import (
     compute_sensitivity,
     train_tables,
 )
+from j4d.train.sweep import run_name
 from j4d.train.trainer import Trainer, data_fingerprint, initial_tables, saved_run
 
 
@@ -309,3 +310,20 @@ def test_mozjpeg_init_starts_from_mozjpegs_tables():
     tables = initial_tables(config, [], [])
     assert tables.luma == QuantTables.from_mozjpeg(60).luma
     assert tables.meta["init"] == "mozjpeg:60"
+
+
+def test_tables_init_starts_from_a_files_steps_without_its_provenance(tmp_path):
+    source = QuantTables.from_quality(30).with_meta(
+        encoder="trellis", **{"lambda": 3.0}, deadzone={"luma": [0.1] * 64, "chroma": [0.1] * 64}
+    )
+    path = source.save(tmp_path / "zoo entry.json")
+    config = TrainConfig(init=f"tables:{path}")
+    tables = initial_tables(config, [], [])
+    assert (tables.luma, tables.chroma) == (source.luma, source.chroma)
+    assert tables.meta == {"init": f"tables:{path}"}  # no encoder, lambda or dead zones
+    assert run_name(f"tables:{path}", 0.3) == "tables-zoo entry_lam0.3"
+    with pytest.raises(InvalidInputError, match="needs a path"):
+        TrainConfig(init="tables:")
+    missing = TrainConfig(init=f"tables:{tmp_path / 'none.json'}")  # read when the run starts
+    with pytest.raises(InvalidInputError, match="tables file not found"):
+        initial_tables(missing, [], [])

@@ -29,7 +29,8 @@ from j4d.train.sweep import run_sweep
     multiple=True,
     default=("qf:50",),
     show_default=True,
-    help="Initialization, repeatable: qf:Q, mozjpeg:Q or sensitivity:F.",
+    help="Initialization, repeatable: qf:Q, mozjpeg:Q, sensitivity:F or tables:PATH (a "
+    "tables file's steps, e.g. from j4d tables --zoo).",
 )
 @click.option("--lams", default="0.3,1,3,10,30", show_default=True, help="Comma-separated lambdas.")
 @test_split_options

@@ -36,8 +36,8 @@ from j4d.train.distributed import Processes
     "--init",
     default="qf:50",
     show_default=True,
-    help="qf:Q (default tables at quality Q), mozjpeg:Q (mozjpeg's tables at quality Q) or "
-    "sensitivity:F (scale F, 5..50).",
+    help="qf:Q (default tables at quality Q), mozjpeg:Q (mozjpeg's tables at quality Q), "
+    "sensitivity:F (scale F, 5..50) or tables:PATH (the steps of a tables file).",
 )
 @sensitivity_option("Sensitivity JSON for sensitivity:F (else measured on the training data).")
 @training_options

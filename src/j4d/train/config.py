@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from j4d.codec.quantize import Softness
@@ -22,14 +23,22 @@ SOFTNESS_MODES = ("hardness", "fixed")
 _INIT = re.compile(r"^(qf|mozjpeg|sensitivity):(\d+(?:\.\d+)?)$")
 
 
-def parse_init(spec: str) -> tuple[str, float]:
+def parse_init(spec: str) -> tuple[str, float | Path]:
     """``qf:Q`` (default tables at IJG quality Q, 1..100), ``mozjpeg:Q`` (the tables mozjpeg
-    writes at quality Q) or ``sensitivity:F`` (steps from the model's sensitivity, scaled by
-    F > 0) -> (kind, number)."""
-    match = _INIT.match(spec.strip())
+    writes at quality Q), ``sensitivity:F`` (steps from the model's sensitivity, scaled by
+    F > 0) or ``tables:PATH`` (the steps of a tables file, e.g. a zoo entry or another
+    model's run) -> (kind, number or path). The file is read when the run starts."""
+    spec = spec.strip()
+    if spec.startswith("tables:"):
+        path = spec[len("tables:") :]
+        if not path:
+            raise InvalidInputError("initialization 'tables:PATH' needs a path, got 'tables:'")
+        return "tables", Path(path)
+    match = _INIT.match(spec)
     if not match:
         raise InvalidInputError(
-            f"initialization must be 'qf:Q', 'mozjpeg:Q' or 'sensitivity:F', got {spec!r}"
+            "initialization must be 'qf:Q', 'mozjpeg:Q', 'sensitivity:F' or 'tables:PATH', "
+            f"got {spec!r}"
         )
     kind, number = match.group(1), float(match.group(2))
     if kind in ("qf", "mozjpeg") and not (number == int(number) and 1 <= number <= 100):
@@ -46,7 +55,7 @@ class TrainConfig:
     ``lam`` weighs the estimated bpp against the task loss (``task_loss``: cross-entropy, or
     distillation from the model's output on the original at ``temperature``); ``softness`` is
     ``hardness`` (alpha = value / q^2) or ``fixed`` (alpha = value, the paper's 100); ``init``
-    is ``qf:Q``, ``mozjpeg:Q`` or ``sensitivity:F``."""
+    is ``qf:Q``, ``mozjpeg:Q``, ``sensitivity:F`` or ``tables:PATH``."""
 
     lam: float = 1.0
     init: str = "qf:50"

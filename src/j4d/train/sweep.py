@@ -39,13 +39,16 @@ from j4d.evaluation.summary import DEFAULT_RATES
 from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
-from j4d.train.config import TrainConfig
+from j4d.train.config import TrainConfig, parse_init
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 from j4d.train.trainer import TABLES, data_fingerprint, saved_run, train_tables
 
 
 def run_name(init: str, lam: float) -> str:
-    return f"{init.replace(':', '')}_lam{lam:g}"
+    """``qf50_lam1``; a ``tables:PATH`` init is named by the file: ``tables-qf10_lam3_lam1``."""
+    _, value = parse_init(init)
+    start = f"tables-{value.stem}" if isinstance(value, Path) else init.replace(":", "")
+    return f"{start}_lam{lam:g}"
 
 
 def _finished(
@@ -90,6 +93,7 @@ def run_sweep(
     write the frontier, default JPEG, plot and summary (read off at ``rates`` and
     ``accuracies``, as in :func:`~j4d.evaluation.summary.summarize`) into ``out_dir``. Returns
     the summary."""
+    _check_inits(inits)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sensitivity = _sensitivity(models, train_set, base, inits, out, progress)
@@ -140,6 +144,21 @@ def run_sweep(
     )
     save_frontiers(out / "frontier", rows, points, summary, test, task)
     return summary
+
+
+def _check_inits(inits: Sequence[str]) -> None:
+    """Fail before the first run: unreadable init tables, or two inits of one run name."""
+    names: dict[str, str] = {}
+    for init in inits:
+        kind, value = parse_init(init)
+        if kind == "tables":
+            QuantTables.load(value)
+        name = run_name(init, 1.0)
+        if name in names:
+            raise InvalidInputError(
+                f"initializations {names[name]!r} and {init!r} give the same run names"
+            )
+        names[name] = init
 
 
 def _sensitivity(models, train_set, base, inits, out: Path, progress: bool) -> Sensitivity | None:

@@ -82,16 +82,20 @@ def initial_tables(
     progress: bool = False,
 ) -> QuantTables:
     """The starting tables ``config.init`` asks for (measuring the sensitivity if needed)."""
-    kind, number = parse_init(config.init)
+    kind, value = parse_init(config.init)
+    if kind == "tables":
+        # the steps only: the file's own provenance (lambda, encoder, dead zones) is its run's
+        start = QuantTables.load(value)
+        return QuantTables(start.luma, start.chroma, meta={"init": config.init})
     if kind == "qf":
-        return QuantTables.from_quality(int(number)).with_meta(init=config.init)
+        return QuantTables.from_quality(int(value)).with_meta(init=config.init)
     if kind == "mozjpeg":
-        return QuantTables.from_mozjpeg(int(number)).with_meta(init=config.init)
+        return QuantTables.from_mozjpeg(int(value)).with_meta(init=config.init)
     if sensitivity is None:
         sensitivity = compute_sensitivity(
             models, dataset, config.sensitivity_images, progress=progress
         )
-    return sensitivity.initial_tables(number)
+    return sensitivity.initial_tables(float(value))
 
 
 def _epoch_batches(size: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
