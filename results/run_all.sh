@@ -323,7 +323,7 @@ $J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json -m cub50_mobilenet_v2 -c
 mkdir -p results/cub50-transfer-from-imagenet/cache
 cp $CUB/cache/jpeg_q*.json results/cub50-transfer-from-imagenet/cache/
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m cub50_mobilenet_v2 --encoder pillow \
-    "${CUBQ[@]}" "${CUBREAD[@]}" -q -o results/cub50-transfer-from-imagenet
+    --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o results/cub50-transfer-from-imagenet
 rm -rf src/j4d/zoo/cub50_mobilenet_v2 && mkdir -p src/j4d/zoo/cub50_mobilenet_v2
 cp $CUB-all/frontier/j4d-trellis/*.json src/j4d/zoo/cub50_mobilenet_v2/
 $J4D compare $DATA/cub50/test/{000.Black_footed_Albatross,025.Red_breasted_Merganser}/0030.jpg \
@@ -341,9 +341,13 @@ Q9=(--qualities 1,5,10,30,50,70,90,95,100)
 ENTRAIN=(-m efficientnet_lite0 --epochs 2 --unlabeled-crops 2048 --batch-size 32)
 $J4D sweep "${ENTRAIN[@]}" --init qf:50 --init sensitivity:5 --lams 0.03,0.3,1,3,10,30 \
     "${IREAD[@]}" -q -o $EN
-mkdir -p $EN-all/cache && cp $EN/cache/*.json $EN-all/cache/
-$J4D eval $EN/frontier/*.json -m efficientnet_lite0 -c mozjpeg --encoder pillow --encoder trellis \
-    "${Q9[@]}" "${IREAD[@]}" -q -o $EN-all
+# the high end, as for MobileNetV2: sensitivity init, small lambda, 4 epochs
+mkdir -p $EN-high/cache && cp $EN/cache/jpeg_q*.json $EN-high/cache/ && cp $EN/sensitivity.json $EN-high/
+$J4D sweep -m efficientnet_lite0 --epochs 4 --unlabeled-crops 2048 --batch-size 32 \
+    --init sensitivity:5 --lams 0.003 "${IREAD[@]}" -q -o $EN-high
+mkdir -p $EN-all/cache && cp $EN/cache/*.json $EN-high/cache/sens*.json $EN-all/cache/
+$J4D eval $EN/frontier/*.json $EN-high/frontier/*.json -m efficientnet_lite0 -c mozjpeg \
+    --encoder pillow --encoder trellis "${Q9[@]}" "${IREAD[@]}" -q -o $EN-all
 $J4D sweep -m mobilenet_v2 -m efficientnet_lite0 --epochs 2 --unlabeled-crops 2048 \
     --batch-size 32 --init qf:50 --lams 0.03,0.3,1 "${Q9[@]}" "${IREAD[@]}" -q \
     -o results/imagenet-universal
@@ -357,3 +361,27 @@ rm -rf src/j4d/zoo/efficientnet_lite0 src/j4d/zoo/imagenet-universal
 mkdir -p src/j4d/zoo/efficientnet_lite0 src/j4d/zoo/imagenet-universal
 cp $EN-all/frontier/j4d-trellis/*.json src/j4d/zoo/efficientnet_lite0/
 cp results/imagenet-universal/frontier/*.json src/j4d/zoo/imagenet-universal/
+
+# 29. CUB-50 from ImageNet tables, and CamVid from mozjpeg's tables (issues 23, 24): a CUB sweep
+#     that starts from MobileNetV2's 1 bpp zoo tables (--init tables:), the joint CUB front of
+#     every tables set measured on the birds (own sweeps, the fine-tuned ones, the ImageNet
+#     front) by plain rounding and by trellis; a CamVid sweep from mozjpeg's quality-50 tables,
+#     then the CamVid front with it by both encoders against mozjpeg.
+FT=$CUB-from-imagenet
+mkdir -p $FT/cache && cp $CUB/cache/jpeg_q*.json $FT/cache/
+$J4D tables --zoo mobilenet_v2 --bpp 1 -o $FT/imagenet-1bpp.json
+$J4D sweep "${CUBTRAIN[@]}" --epochs 2 --init tables:$FT/imagenet-1bpp.json --lams 0.1,0.3,1,3 \
+    "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $FT
+mkdir -p $CUB-joint/cache
+cp $CUB-all/cache/*.json results/cub50-transfer-from-imagenet/cache/*.json $FT/cache/*.json \
+    $CUB-joint/cache/
+$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json $FT/frontier/*.json \
+    results/imagenet-mobilenetv2-all/frontier/*.json -m cub50_mobilenet_v2 -c mozjpeg \
+    --encoder pillow --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $CUB-joint
+mkdir -p $CV-mozinit/cache && cp $CV-encoders/cache/jpeg_q*.json $CV-mozinit/cache/
+$J4D sweep "${CVTRAIN[@]}" --init mozjpeg:50 --lams 0.3,1,3 "${CVREAD[@]}" -q -o $CV-mozinit
+mkdir -p $CV-mozinit-encoders/cache
+cp $CV-encoders/cache/*.json $CV-mozinit/cache/mozjpeg50*.json $CV-mozinit-encoders/cache/
+$J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json -m camvid_deeplabv3_mobilenet_v2 \
+    -c mozjpeg --encoder pillow --encoder trellis "${CVQ[@]}" --accuracies qf:90,qf:95,qf:100 \
+    --rates 0.2,0.27,0.3,1,2 -q -o $CV-mozinit-encoders
