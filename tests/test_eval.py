@@ -103,6 +103,29 @@ def test_points_are_cached_and_remeasured_when_tables_change(data_root, tmp_path
         measure_points([tables_point(path)], [model], test, tmp_path / "cache")
 
 
+def test_caches_of_two_folders_merge_by_copying(data_root, tmp_path, monkeypatch):
+    test = _test_images(data_root, count=8)
+    model = create_model("resnet20", data_root=data_root)
+    points = []
+    for folder, quality in (("a", 30), ("b", 70)):  # one point name, other tables
+        path = QuantTables.from_quality(quality).save(tmp_path / folder / "t.json")
+        points.append(tables_point(path, name=f"{folder}.t"))
+        measure_points([tables_point(path)], [model], test, tmp_path / folder / "cache")
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    for folder in ("a", "b"):
+        for cached in (tmp_path / folder / "cache").glob("*.json"):
+            assert not (merged / cached.name).exists()  # no file of one hides the other's
+            shutil.copy(cached, merged)
+
+    def no_coding(*args, **kwargs):
+        raise AssertionError("cached points must not be coded again")
+
+    monkeypatch.setattr("j4d.evaluation.points.code_images", no_coding)
+    rows = measure_points(points, [model], test, merged)
+    assert rows[0]["scan_bpp"] < rows[1]["scan_bpp"]
+
+
 def test_worker_processes_give_the_same_rows(data_root):
     test = _test_images(data_root, 12)
     model = create_model("resnet20", data_root=data_root)

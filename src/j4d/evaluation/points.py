@@ -120,7 +120,7 @@ def measure_points(
             fault_point("point")
             if cache_dir is not None:
                 text = json.dumps({"key": key, "row": row}, indent=1) + "\n"
-                atomic_write_text(cache_dir / f"{point.name}.json", text)
+                atomic_write_text(cache_dir / _cache_file_name(point.name, key), text)
             rows[index] = row
     return rows
 
@@ -141,6 +141,14 @@ def _lookup(key: dict[str, Any]) -> str:
     encoder on the same images reuse their row."""
     point = {k: v for k, v in _without_name(key["point"]).items() if k not in PROVENANCE}
     return json.dumps({**key, "point": point}, sort_keys=True)
+
+
+def _cache_file_name(name: str, key: dict[str, Any]) -> str:
+    """``qf50_lam1.3f9a0c2e.json``: the point's name and a digest of what it measures, so the
+    caches of several folders merge into one by copying (two folders' ``qf50_lam1`` may be
+    other tables); files named by the point alone (older caches) are read too."""
+    digest = hashlib.sha1(_lookup(key).encode()).hexdigest()[:8]
+    return f"{name}.{digest}.json"
 
 
 def _reused_row(point: CodecPoint, key: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
