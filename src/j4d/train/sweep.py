@@ -162,7 +162,7 @@ def _check_inits(inits: Sequence[str]) -> None:
 
 
 def _sensitivity(models, train_set, base, inits, out: Path, progress: bool) -> Sensitivity | None:
-    if not any(init.startswith("sensitivity:") for init in inits):
+    if not any(parse_init(init)[0] == "sensitivity" for init in inits):
         return None
     path = out / "sensitivity.json"
     if path.exists():
