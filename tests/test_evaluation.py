@@ -13,6 +13,7 @@ from j4d.evaluation import (
     bd_rate,
     code_images,
     evaluate_tables,
+    lowest_gain,
     pareto_frontier,
     rate_at_accuracy,
     score,
@@ -42,6 +43,20 @@ def test_bd_rate_warns_on_little_overlap_and_refuses_none():
 def test_pareto_frontier_keeps_only_undominated_points():
     points = [(1.0, 0.5), (2.0, 0.4), (0.5, 0.45), (3.0, 0.9), (3.0, 0.7), (1.5, 0.5)]
     assert pareto_frontier(points) == [2, 0, 3]
+
+
+def test_lowest_gain_finds_where_one_curve_dips_under_another():
+    # above CURVE at its own points, under it at rate 2 (between two of its own points)
+    dipping = Curve("f", (0.5, 1.0, 4.0), (0.45, 0.62, 0.95))
+    gain, rate = lowest_gain(CURVE, dipping)
+    assert rate == 2.0
+    assert gain == pytest.approx(0.62 + 0.33 / 2 - 0.8)  # halfway in log-rate from 1 to 4
+    assert lowest_gain(dipping, CURVE)[0] == pytest.approx(-0.05)  # CURVE under it at 0.5
+    assert lowest_gain(CURVE, CURVE) == (0.0, 0.5)
+    # only the shared rates count: above everywhere from 2 on, whatever lies below 2
+    late = Curve("g", (2.0, 3.0), (0.81, 0.9))
+    assert lowest_gain(CURVE, late) == (pytest.approx(0.01), 2.0)
+    assert lowest_gain(CURVE, Curve("h", (5.0, 6.0), (0.9, 0.95))) is None
 
 
 def test_read_offs_interpolate_in_log_rate():

@@ -6,6 +6,7 @@ from j4d.evaluation.curves import (
     Curve,
     accuracy_at_rate,
     bd_rate,
+    lowest_gain,
     pareto_frontier,
     rate_at_accuracy,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "evaluate_tables",
     "load_split",
     "load_test_images",
+    "lowest_gain",
     "measure_points",
     "pareto_frontier",
     "point_row",

@@ -84,6 +84,25 @@ def rate_at_accuracy(curve: Curve, accuracy: float) -> float | None:
     return float(np.exp(np.interp(accuracy, accuracies, np.log(rates))))
 
 
+def lowest_gain(reference: Curve, test: Curve) -> tuple[float, float] | None:
+    """Smallest accuracy gain of ``test`` over ``reference`` across the rates both curves
+    cover, and the rate where it lies: ``(gain, rate)``; None when the rates do not overlap.
+
+    Both read-offs are linear in log-rate between their points (flat past a frontier's last
+    point), so their difference is too, and its minimum lies at a point of either curve or at
+    an end of the shared range: the gain is checked at exactly those rates."""
+    rates_ref, _ = _monotone(reference, "reference")
+    rates_test, _ = _monotone(test, "test")
+    low = max(rates_ref[0], rates_test[0])
+    high = min(max(reference.rates), max(test.rates))
+    if low > high:
+        return None
+    knots = sorted({low, high, *(r for r in (*rates_ref, *rates_test) if low < r < high)})
+    return min(
+        (accuracy_at_rate(test, rate) - accuracy_at_rate(reference, rate), rate) for rate in knots
+    )
+
+
 def shared_range(anchor: Curve, test: Curve) -> tuple[float, float]:
     """The accuracy range both frontiers cover (low > high when they do not overlap)."""
     _, a = _monotone(anchor, "anchor")

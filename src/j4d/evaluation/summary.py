@@ -4,6 +4,8 @@ paper's Tables 1-3: accuracy at fixed rates, rate at fixed accuracies, and BD-ra
 Each method's curve is the Pareto front of its points (top-1 against scan bpp); read-offs
 interpolate linearly in log-rate between measured points and never extrapolate (``n/a``).
 BD-rate uses the ``bjontegaard`` package (PCHIP) with top-1, and separately PSNR, as the metric.
+The lowest gain of each method over each other one, across the rates both cover, says whether a
+curve is above another everywhere (a BD-rate is an average and cannot).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from j4d.evaluation.curves import (
     Curve,
     accuracy_at_rate,
     bd_rate,
+    lowest_gain,
     or_none,
     overlap,
     rate_at_accuracy,
@@ -133,6 +136,11 @@ def summarize(
             "points": len(curve.rates),
             "accuracy_at_rate": [or_none(accuracy_at_rate, curve, r) for r in rates],
             "rate_at_accuracy": [or_none(rate_at_accuracy, curve, a) for a in accuracies],
+            "lowest_gain": {
+                other: or_none(lowest_gain, curves[other], curve)
+                for other in names
+                if other != name
+            },
         }
         if name != anchor:
             delta, shared, notes = _bd(curves[anchor], curve)
@@ -232,5 +240,27 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"{'n/a' if shared is None else f'{100 * shared:.0f} %'} | "
             f"{fmt(entry['bd_rate_psnr'])} | {fmt(entry.get('bd_rate_file'))} |"
         )
+    lines += _lowest_gain_rows(summary, metric)
     lines += ["", *(f"warning: {w}" for w in summary["warnings"])]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _lowest_gain_rows(summary: dict[str, Any], metric: str) -> list[str]:
+    """Markdown table: each method's lowest gain over each other method across the scan bpp
+    both cover (points, and the rate where it lies); a positive cell means above everywhere."""
+    names = list(summary["methods"])
+    lines = [
+        "",
+        f"### Lowest {metric} gain over each method across the scan bpp both cover (points, "
+        "at scan bpp; positive = above it everywhere)\n",
+        "| method | " + " | ".join(f"vs {name}" for name in names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for name in names:
+        gains = summary["methods"][name].get("lowest_gain", {})
+        cells = []
+        for other in names:
+            found = gains.get(other)
+            cells.append("n/a" if found is None else f"{100 * found[0]:+.2f} at {found[1]:.3g}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
