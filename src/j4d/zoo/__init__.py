@@ -89,17 +89,21 @@ def nearest(model: str, bpp: float) -> ZooEntry:
 
 def zoo_listing() -> str:
     """A table of every zoo entry with what it measured."""
+    entries = zoo_entries()
+    model_width = max(len("model"), *(len(e.model) for e in entries))
+    name_width = max(len("tables"), *(len(e.name) for e in entries))
     lines = [
-        f"{'model':30s} {'tables':28s} {'encoder':11s} {'scan bpp':>9s} {'file bpp':>9s} "
-        f"{'metric':>6s} {'%':>6s} {'agree %':>8s}  measured on"
+        f"{'model':{model_width}s} {'tables':{name_width}s} {'encoder':11s} {'scan bpp':>9s} "
+        f"{'file bpp':>9s} {'metric':>6s} {'%':>6s} {'agree %':>8s}  measured on"
     ]
-    for e in zoo_entries():
+    for e in entries:
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
         source = f"{e.images} {_data_relative(e.source)} images"
         each = ", ".join(f"{m} {100 * v:.2f}" for m, v in e.per_model.items())
         models = f" (means of {len(e.per_model)} models; {e.metric}: {each})" if each else ""
         lines.append(
-            f"{e.model:30s} {e.name:28s} {e.encoder:11s} {e.scan_bpp:9.3f} {e.file_bpp:9.3f} "
+            f"{e.model:{model_width}s} {e.name:{name_width}s} {e.encoder:11s} {e.scan_bpp:9.3f} "
+            f"{e.file_bpp:9.3f} "
             f"{e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  {source}{models}"
         )
     return "\n".join(lines)
