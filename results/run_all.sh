@@ -324,8 +324,6 @@ mkdir -p results/cub50-transfer-from-imagenet/cache
 cp $CUB/cache/jpeg_q*.json results/cub50-transfer-from-imagenet/cache/
 $J4D eval results/imagenet-mobilenetv2-all/frontier/*.json -m cub50_mobilenet_v2 --encoder pillow \
     --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o results/cub50-transfer-from-imagenet
-rm -rf src/j4d/zoo/cub50_mobilenet_v2 && mkdir -p src/j4d/zoo/cub50_mobilenet_v2
-cp $CUB-all/frontier/j4d-trellis/*.json src/j4d/zoo/cub50_mobilenet_v2/
 $J4D compare $DATA/cub50/test/{000.Black_footed_Albatross,025.Red_breasted_Merganser}/0030.jpg \
     --tables $CUB-all/frontier/j4d-trellis/qf10_lam3_trellis.json -m cub50_mobilenet_v2 --crop \
     -o $CUB-all/compare_qf10_lam3_trellis.png
@@ -365,8 +363,9 @@ cp results/imagenet-universal/frontier/*.json src/j4d/zoo/imagenet-universal/
 # 29. CUB-50 from ImageNet tables, and CamVid from mozjpeg's tables (issues 23, 24): a CUB sweep
 #     that starts from MobileNetV2's 1 bpp zoo tables (--init tables:), the joint CUB front of
 #     every tables set measured on the birds (own sweeps, the fine-tuned ones, the ImageNet
-#     front) by plain rounding and by trellis; a CamVid sweep from mozjpeg's quality-50 tables,
-#     then the CamVid front with it by both encoders against mozjpeg.
+#     front) by plain rounding and by trellis (the zoo ships its trellis front); a CamVid
+#     sweep from mozjpeg's quality-50 tables, then the CamVid front with it by both encoders
+#     against mozjpeg.
 FT=$CUB-from-imagenet
 mkdir -p $FT/cache && cp $CUB/cache/jpeg_q*.json $FT/cache/
 $J4D tables --zoo mobilenet_v2 --bpp 1 -o $FT/imagenet-1bpp.json
@@ -378,6 +377,8 @@ cp $CUB-all/cache/*.json results/cub50-transfer-from-imagenet/cache/*.json $FT/c
 $J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json $FT/frontier/*.json \
     results/imagenet-mobilenetv2-all/frontier/*.json -m cub50_mobilenet_v2 -c mozjpeg \
     --encoder pillow --encoder trellis "${CUBQ[@]}" "${CUBREAD[@]}" -q -o $CUB-joint
+rm -rf src/j4d/zoo/cub50_mobilenet_v2 && mkdir -p src/j4d/zoo/cub50_mobilenet_v2
+cp $CUB-joint/frontier/j4d-trellis/*.json src/j4d/zoo/cub50_mobilenet_v2/
 mkdir -p $CV-mozinit/cache && cp $CV-encoders/cache/jpeg_q*.json $CV-mozinit/cache/
 $J4D sweep "${CVTRAIN[@]}" --init mozjpeg:50 --lams 0.3,1,3 "${CVREAD[@]}" -q -o $CV-mozinit
 mkdir -p $CV-mozinit-encoders/cache

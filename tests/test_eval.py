@@ -318,6 +318,14 @@ def test_tables_files_with_one_stem_are_named_by_folder(tmp_path):
         "t",
         "ce.qf50_lam1_1",
     ]
+    # two sweeps' frontier files: the sweep's folder and the run, not the shared "frontier"
+    for sweep in ("cub", "imagenet"):
+        (tmp_path / sweep / "frontier").mkdir(parents=True)
+        for run in ("qf10_lam3", "qf50_lam1"):
+            QuantTables.from_quality(30).save(tmp_path / sweep / "frontier" / f"{run}.json")
+    paths = sorted(tmp_path.glob("*/frontier/*.json"))
+    names = [p.name for p in _tables_points(tuple(paths), "j4d", None, None)]
+    assert names == ["cub.qf10_lam3", "cub.qf50_lam1", "imagenet.qf10_lam3", "imagenet.qf50_lam1"]
 
 
 def test_tables_of_several_methods_are_curves_of_their_own(data_root, tmp_path, capsys):

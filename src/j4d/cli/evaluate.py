@@ -203,15 +203,20 @@ def _tables_points(
     guide: nn.Module | None = None,
     strength: float = 0.0,
 ) -> list[CodecPoint]:
-    """Points named by file stem; where stems repeat (``runs/*/tables.json``) by the fewest
-    enclosing folder names that tell them apart (``sweep.qf50_lam1``; folders named ``runs``
-    are left out), numbered where even that repeats."""
+    """Points named by file stem; where stems repeat, prefixed by the fewest enclosing folder
+    names that tell them apart, leaving out folders all of them share
+    (``a/frontier/qf50_lam1.json`` -> ``a.qf50_lam1``) and the layout names of a sweep
+    (``sweep/runs/qf50_lam1/tables.json`` -> ``sweep.qf50_lam1``); numbered where even that
+    repeats."""
     folders = {path: _folders(path) for path in paths}
     seen: Counter[str] = Counter()
     points = []
     for path in paths:
         namesakes = [folders[other] for other in paths if other.stem == path.stem]
-        name = path.stem if len(namesakes) == 1 else _distinct_name(folders[path], namesakes)
+        name = path.stem
+        if len(namesakes) > 1:
+            prefix = _distinct_name(folders[path], namesakes)
+            name = prefix if path.stem == _RUN_TABLES else f"{prefix}.{path.stem}"
         seen[name] += 1
         if seen[name] > 1:
             name = f"{name}_{seen[name] - 1}"
@@ -230,15 +235,23 @@ def _tables_points(
     return points
 
 
+#: The file name of a sweep run's tables (``runs/<run>/tables.json``): it names no run.
+_RUN_TABLES = "tables"
+
+
 def _folders(path: Path) -> list[str]:
     """Enclosing folder names, innermost first, without ``runs`` (a sweep's layout)."""
     return [part for part in reversed(path.resolve().parent.parts[1:]) if part != "runs"]
 
 
 def _distinct_name(mine: list[str], namesakes: list[list[str]]) -> str:
-    """The fewest of ``mine`` (innermost first) that no other of ``namesakes`` shares."""
+    """The fewest of ``mine`` (innermost first) that no other of ``namesakes`` shares, without
+    the folders every one of them has at that depth (``frontier``)."""
     others = [folders for folders in namesakes if folders != mine]
+    kept = []
     for depth in range(1, len(mine) + 1):
+        if any(folders[depth - 1 : depth] != mine[depth - 1 : depth] for folders in namesakes):
+            kept.append(mine[depth - 1])
         if all(other[:depth] != mine[:depth] for other in others):
-            return ".".join(reversed(mine[:depth]))
-    return ".".join(reversed(mine))
+            break
+    return ".".join(reversed(kept or mine))
