@@ -386,3 +386,26 @@ cp $CV-encoders/cache/*.json $CV-mozinit/cache/mozjpeg50*.json $CV-mozinit-encod
 $J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json -m camvid_deeplabv3_mobilenet_v2 \
     -c mozjpeg --encoder pillow --encoder trellis "${CVQ[@]}" --accuracies qf:90,qf:95,qf:100 \
     --rates 0.2,0.27,0.3,1,2 -q -o $CV-mozinit-encoders
+
+# 30. Filling the fronts' gaps (issue 24): ImageNet mid rates (qf:30 x lambda 0.6..2, where the
+#     trellis front had no point from 0.64 to 1.13 bpp) and CamVid's low end (mozjpeg:10 x
+#     lambda 5, 15, 100); each joint front by both encoders against mozjpeg; the ladder over the
+#     ImageNet joint front (16 rungs). The zoo ships the joint trellis fronts.
+MID=results/imagenet-mobilenetv2-mid
+mkdir -p $MID/cache && cp results/imagenet-mobilenetv2-encoders/cache/jpeg_q*.json $MID/cache/
+$J4D sweep "${TRAIN[@]}" --init qf:30 --lams 0.6,1,1.5,2 "${Q9[@]}" "${IREAD[@]}" -q -o $MID
+IJ=results/imagenet-mobilenetv2-joint
+mkdir -p $IJ/cache && cp results/imagenet-mobilenetv2-encoders/cache/*.json $MID/cache/*.json $IJ/cache/
+$J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 -c mozjpeg \
+    --encoder pillow --encoder trellis "${Q9[@]}" "${IREAD[@]}" -q -o $IJ
+mkdir -p $CV-lowest/cache && cp $CV-all/cache/jpeg_q*.json $CV-lowest/cache/
+$J4D sweep "${CVTRAIN[@]}" --init mozjpeg:10 --lams 5,15,100 "${CVREAD[@]}" -q -o $CV-lowest
+mkdir -p $CV-joint/cache
+cp $CV-mozinit-encoders/cache/*.json $CV-lowest/cache/mozjpeg10*.json $CV-joint/cache/
+$J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.json \
+    -m camvid_deeplabv3_mobilenet_v2 -c mozjpeg --encoder pillow --encoder trellis "${CVQ[@]}" \
+    --accuracies qf:90,qf:95,qf:100 --rates 0.1,0.2,0.27,0.3,1,2 -q -o $CV-joint
+LJ=results/imagenet-mobilenetv2-ladder-joint
+mkdir -p $LJ/cache && cp $IJ/cache/*.json $LJ/cache/
+$J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 -c mozjpeg \
+    --encoder trellis "${LADDER[@]}" "${Q9[@]}" "${IREAD[@]}" -q -o $LJ
