@@ -405,6 +405,10 @@ cp $CV-mozinit-encoders/cache/*.json $CV-lowest/cache/mozjpeg10*.json $CV-joint/
 $J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.json \
     -m camvid_deeplabv3_mobilenet_v2 -c mozjpeg --encoder pillow --encoder trellis "${CVQ[@]}" \
     --accuracies qf:90,qf:95,qf:100 --rates 0.1,0.2,0.27,0.3,1,2 -q -o $CV-joint
+rm -rf src/j4d/zoo/mobilenet_v2 src/j4d/zoo/camvid_deeplabv3_mobilenet_v2
+mkdir -p src/j4d/zoo/mobilenet_v2 src/j4d/zoo/camvid_deeplabv3_mobilenet_v2
+cp $IJ/frontier/j4d-trellis/*.json src/j4d/zoo/mobilenet_v2/
+cp $CV-joint/frontier/j4d-trellis/*.json src/j4d/zoo/camvid_deeplabv3_mobilenet_v2/
 LJ=results/imagenet-mobilenetv2-ladder-joint
 mkdir -p $LJ/cache && cp $IJ/cache/*.json $LJ/cache/
 $J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 -c mozjpeg \

@@ -213,8 +213,8 @@ def test_zoo_tables_are_the_committed_frontiers():
     results = Path(__file__).resolve().parents[1] / "results"
     sources = {
         "resnet20": "cifar10-resnet20/frontier",
-        "mobilenet_v2": "imagenet-mobilenetv2-encoders/frontier/j4d-trellis",
-        "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-encoders/frontier/j4d-trellis",
+        "mobilenet_v2": "imagenet-mobilenetv2-joint/frontier/j4d-trellis",
+        "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-joint/frontier/j4d-trellis",
         "cub50_mobilenet_v2": "cub50-mobilenetv2-joint/frontier/j4d-trellis",
         "imagenet-universal": "imagenet-universal/frontier",
         "efficientnet_lite0": "imagenet-efficientnetlite0-all/frontier/j4d-trellis",
