@@ -103,8 +103,8 @@ def zoo_listing() -> str:
         models = f" (means of {len(e.per_model)} models; {e.metric}: {each})" if each else ""
         lines.append(
             f"{e.model:{model_width}s} {e.name:{name_width}s} {e.encoder:11s} {e.scan_bpp:9.3f} "
-            f"{e.file_bpp:9.3f} "
-            f"{e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  {source}{models}"
+            f"{e.file_bpp:9.3f} {e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  "
+            f"{source}{models}"
         )
     return "\n".join(lines)
 
