@@ -54,6 +54,8 @@ def command(
     """Learn tables for ResNet-20 on CIFAR-10 (small sweep), measure every run's tables on real
     files against default JPEG, mozjpeg and jpegli, and write OUTPUT/report.md."""
     from j4d.cli import main
+    from j4d.train.sweep import RUNS
+    from j4d.train.trainer import TABLES
 
     start = time.perf_counter()
     root = require_data_root(data_root)
@@ -78,7 +80,7 @@ def command(
         *common,
     ]
     _run(main, sweep)
-    learned = sorted((sweep_dir / "runs").glob("*/tables.json"))
+    learned = sorted((sweep_dir / RUNS).glob(f"*/{TABLES}"))
     if not learned:
         raise InvalidInputError("the sweep produced no tables", sweep_dir)
     evaluate = [

@@ -36,6 +36,8 @@ from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_r
 from j4d.evaluation.summary import summary_markdown
 from j4d.models import create_models
 from j4d.tasks import task_of
+from j4d.train.sweep import RUNS
+from j4d.train.trainer import TABLES
 
 ANCHOR = "jpeg"
 
@@ -216,7 +218,7 @@ def _tables_points(
         name = path.stem
         if len(namesakes) > 1:
             prefix = _distinct_name(folders[path], namesakes)
-            name = prefix if path.stem == _RUN_TABLES else f"{prefix}.{path.stem}"
+            name = prefix if path.name == TABLES else f"{prefix}.{path.stem}"  # names no run
         seen[name] += 1
         if seen[name] > 1:
             name = f"{name}_{seen[name] - 1}"
@@ -235,13 +237,9 @@ def _tables_points(
     return points
 
 
-#: The file name of a sweep run's tables (``runs/<run>/tables.json``): it names no run.
-_RUN_TABLES = "tables"
-
-
 def _folders(path: Path) -> list[str]:
     """Enclosing folder names, innermost first, without ``runs`` (a sweep's layout)."""
-    return [part for part in reversed(path.resolve().parent.parts[1:]) if part != "runs"]
+    return [part for part in reversed(path.resolve().parent.parts[1:]) if part != RUNS]
 
 
 def _distinct_name(mine: list[str], namesakes: list[list[str]]) -> str:

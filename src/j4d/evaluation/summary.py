@@ -257,7 +257,7 @@ def _lowest_gain_rows(summary: dict[str, Any], metric: str) -> list[str]:
         "|---|" + "---:|" * len(names),
     ]
     for name in names:
-        gains = summary["methods"][name].get("lowest_gain", {})
+        gains = summary["methods"][name]["lowest_gain"]
         cells = []
         for other in names:
             found = gains.get(other)

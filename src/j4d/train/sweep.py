@@ -43,6 +43,9 @@ from j4d.train.config import TrainConfig, parse_init
 from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 from j4d.train.trainer import TABLES, data_fingerprint, saved_run, train_tables
 
+#: The folder of a sweep's runs: ``<out>/runs/<run>/tables.json``.
+RUNS = "runs"
+
 
 def run_name(init: str, lam: float) -> str:
     """``qf50_lam1``; a ``tables:PATH`` init is named by the file: ``tables-qf10_lam3_lam1``."""
@@ -101,7 +104,7 @@ def run_sweep(
     for init in inits:
         for lam in lams:
             name = run_name(init, lam)
-            run_dir = out / "runs" / name
+            run_dir = out / RUNS / name
             config = replace(base, init=init, lam=lam)
             if not _finished(run_dir, config, description):
                 train_tables(
