@@ -3,7 +3,7 @@ encoding, against plain Pillow with the same tables (no pass/fail: the target is
 
 The images are the first ``--images`` of ``DATA/imagenet-val`` preprocessed as the ImageNet
 models read them (224x224 centre crop), the tables the zoo's MobileNetV2 tables nearest 1 bpp,
-4:4:4 with optimized Huffman tables. Model-aware encoding (``j4d.guided``, MobileNetV2 guiding,
+4:4:4 with optimized Huffman tables. Model-aware encoding (``j4d.encoders``, MobileNetV2 guiding,
 strength 1, the tables' encoder) codes batches of 10 and is shown beside MobileNetV2's own
 forward pass at that batch (what a server that runs the model anyway already pays).
 Candidates alternate over ``--rounds``; each keeps its best round.
@@ -26,9 +26,9 @@ import torch
 
 from j4d.cli.options import load_test_split
 from j4d.data import require_data_root
+from j4d.encoders import GuidedEncoder
+from j4d.encoders.registry import ENCODERS, encoder_of
 from j4d.fileutil import atomic_write_text
-from j4d.guided import GuidedEncoder
-from j4d.jpegio.encoders import ENCODERS, encoder_of
 from j4d.models import create_model
 from j4d.zoo import nearest
 

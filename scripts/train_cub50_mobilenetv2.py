@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from j4d.data import require_data_root
-from j4d.datasets import ImageFolderDataset
+from j4d.data.folders import ImageFolderDataset
 from j4d.fileutil import atomic_write_text
 from j4d.models.registry import CUB50_CLASSES, IMAGENET_MEAN, IMAGENET_STD
 

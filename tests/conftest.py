@@ -47,8 +47,8 @@ def kodak_files(data_root: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def pillow_round_trip(cifar_images: list[np.ndarray]):
     """Check that tables make a real file: Pillow writes them as they are and the file decodes."""
+    from j4d.encoders import encode_uniform
     from j4d.jpegio import decode, read_tables
-    from j4d.jpegio.encode import encode_uniform
 
     def check(tables) -> None:
         image = cifar_images[0]

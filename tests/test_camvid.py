@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from j4d.cli import main
+from j4d.data.paired import read_segmentation_classes
+from j4d.data.testset import load_paired_test_images
 from j4d.evaluation.realfile import score
-from j4d.evaluation.testset import load_paired_test_images
 from j4d.models import create_model
 from j4d.models.registry import PACKAGED_WEIGHTS
-from j4d.paired import read_segmentation_classes
 from j4d.tables import QuantTables
 from j4d.tasks import Segmentation
 

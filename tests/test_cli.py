@@ -230,8 +230,8 @@ def test_zoo_tables_are_the_committed_frontiers():
 def test_zoo_tables_reproduce_the_files_they_measured(tmp_path, capsys, data_root):
     """Each zoo entry records the encoder of its measured files; `j4d tables --zoo` then
     `j4d encode --tables` writes the files of that encoder."""
+    from j4d.encoders.registry import ENCODERS, encode_with, encoder_of
     from j4d.jpegio import load_image, parse_layout
-    from j4d.jpegio.encoders import ENCODERS, encode_with, encoder_of
     from j4d.zoo import nearest, zoo_entries
 
     for entry in zoo_entries():
@@ -254,8 +254,9 @@ def test_zoo_tables_reproduce_the_files_they_measured(tmp_path, capsys, data_roo
 
 
 def test_compare_puts_default_jpeg_at_the_tables_rate(tmp_path, capsys, cifar_test_files):
+    from j4d.encoders import encode_uniform
     from j4d.evaluation.compare import same_rate_jpeg
-    from j4d.jpegio import encode_uniform, file_rate, load_image
+    from j4d.jpegio import file_rate, load_image
 
     image = load_image(cifar_test_files[0])
     tables = QuantTables.from_quality(37)

@@ -5,8 +5,9 @@ import torch
 from conftest import smooth_image
 from j4d import EntropyRate, JPEGCodec, QuantTables, Softness
 from j4d.codec import kernels
+from j4d.encoders import encode_uniform
 from j4d.errors import InvalidInputError
-from j4d.jpegio import decode, encode_uniform, to_batch
+from j4d.jpegio import decode, to_batch
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

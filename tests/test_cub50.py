@@ -11,7 +11,7 @@ import torch
 from j4d.cli.options import load_test_split
 from j4d.cli.training import make_setup
 from j4d.data import CUB50
-from j4d.datasets import ImageFolderDataset
+from j4d.data.folders import ImageFolderDataset
 from j4d.evaluation.realfile import score
 from j4d.models import create_model
 from j4d.models.registry import PACKAGED_WEIGHTS

@@ -5,7 +5,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from conftest import smooth_image
-from j4d.datasets import (
+from j4d.data.folders import (
     UNLABELED,
     Augment,
     ImageFolderDataset,

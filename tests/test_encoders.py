@@ -16,6 +16,12 @@ from conftest import smooth_image
 from j4d.cli import main
 from j4d.codec import JPEGCodec
 from j4d.codec.quantize import uniform_indices
+from j4d.encoders.registry import (
+    ENCODERS,
+    encode_with,
+    encoder_of,
+    get_encoder,
+)
 from j4d.errors import InvalidInputError
 from j4d.jpegio import (
     decode,
@@ -27,12 +33,6 @@ from j4d.jpegio import (
     to_batch,
 )
 from j4d.jpegio._jpeglib import scratch_file, use_turbo
-from j4d.jpegio.encoders import (
-    ENCODERS,
-    encode_with,
-    encoder_of,
-    get_encoder,
-)
 from j4d.tables import QuantTables
 
 FRAMES = {"pillow": "baseline", "progressive": "progressive", "trellis": "progressive"}

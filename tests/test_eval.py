@@ -15,19 +15,13 @@ import torch
 
 from conftest import smooth_image
 from j4d.cli import main
+from j4d.data.testset import load_test_images
+from j4d.encoders.reference import encode_jpegli, encode_mozjpeg
 from j4d.errors import InvalidInputError
-from j4d.evaluation import (
-    load_test_images,
-    measure_points,
-    quality_points,
-    summarize,
-    summary_markdown,
-    tables_point,
-)
+from j4d.evaluation import measure_points, quality_points, summarize, summary_markdown, tables_point
 from j4d.evaluation.summary import parse_target
 from j4d.fileutil import read_csv
 from j4d.jpegio import decode, file_rate, parse_layout
-from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
 from j4d.models import create_model
 from j4d.tables import QuantTables
 

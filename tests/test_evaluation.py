@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from j4d.encoders import encode_uniform
 from j4d.errors import InvalidInputError
 from j4d.evaluation import (
     Curve,
@@ -18,7 +19,7 @@ from j4d.evaluation import (
     rate_at_accuracy,
     score,
 )
-from j4d.jpegio import decode, encode_uniform, file_rate
+from j4d.jpegio import decode, file_rate
 from j4d.models import create_model
 from j4d.tables import QuantTables
 

@@ -16,16 +16,16 @@ from torch import nn
 from conftest import smooth_image
 from j4d.cli import main
 from j4d.codec import analyze, channel_steps
-from j4d.errors import InvalidInputError
-from j4d.guided import (
+from j4d.encoders import (
     GuidedEncoder,
     LadderFiles,
     RateLadder,
     block_sensitivity,
     drop_coefficients,
 )
+from j4d.encoders.registry import encoder_of, get_encoder
+from j4d.errors import InvalidInputError
 from j4d.jpegio import decode, read_coefficients, read_tables
-from j4d.jpegio.encoders import encoder_of, get_encoder
 from j4d.models import create_model
 from j4d.tables import QuantTables
 from j4d.zoo import zoo_entries

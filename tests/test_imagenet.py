@@ -13,7 +13,7 @@ from torchvision.transforms.v2 import functional as TF
 from conftest import smooth_image
 from j4d.cli.training import make_setup
 from j4d.data import IMAGENET, read_class_list
-from j4d.datasets import ImageFolderDataset, UnlabeledCrops, parse_resize, preprocess
+from j4d.data.folders import ImageFolderDataset, UnlabeledCrops, parse_resize, preprocess
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import reference_predictions, score
 from j4d.models import create_model

@@ -8,18 +8,9 @@ from PIL import Image
 from conftest import smooth_image
 from j4d import JPEGCodec, QuantTables, Softness
 from j4d.codec import channel_steps, synthesize
+from j4d.encoders import encode_probabilistic, encode_uniform, sample_indices
 from j4d.errors import InvalidInputError
-from j4d.jpegio import (
-    decode,
-    encode_probabilistic,
-    encode_uniform,
-    file_rate,
-    load_image,
-    parse_layout,
-    read_coefficients,
-    sample_indices,
-    to_batch,
-)
+from j4d.jpegio import decode, file_rate, load_image, parse_layout, read_coefficients, to_batch
 from j4d.tables import natural_to_zigzag
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from j4d.datasets import UNLABELED
+from j4d.data.folders import UNLABELED
 from j4d.errors import InvalidInputError
 from j4d.train import TrainConfig
 from j4d.train.objective import distillation_loss, task_loss

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
+from j4d.data.paired import PairedFolderDataset, read_segmentation_classes
 from j4d.errors import InvalidInputError
 from j4d.models.deeplab import DeepLabV3MobileNetV2
-from j4d.paired import PairedFolderDataset, read_segmentation_classes
 from j4d.tasks.segmentation_metrics import (
     class_iou,
     confusion_matrix,

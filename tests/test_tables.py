@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from j4d.encoders.reference import mozjpeg_quant_tables
 from j4d.errors import InvalidInputError
 from j4d.jpegio import read_tables
 from j4d.tables import (
@@ -52,13 +53,13 @@ def test_mozjpeg_tables_are_its_default_set_scaled_and_clipped():
     # mozjpeg's default set (jcparam.c, index 3, Klein-Silverstein-Carney): the same table for
     # luma and chroma; its first row at quality 50 (scale 100 %) and at 75 (50 %, floored)
     first_row = [16, 16, 16, 18, 25, 37, 56, 85]
-    tables = QuantTables.from_mozjpeg(50)
+    tables = mozjpeg_quant_tables(50)
     assert list(tables.luma[:8]) == first_row and tables.chroma == tables.luma
-    assert list(QuantTables.from_mozjpeg(75).luma[:8]) == [(v * 50 + 50) // 100 for v in first_row]
+    assert list(mozjpeg_quant_tables(75).luma[:8]) == [(v * 50 + 50) // 100 for v in first_row]
     assert tables.meta == {"init": "mozjpeg50", "quality": 50}
-    low = QuantTables.from_mozjpeg(10)  # mozjpeg writes steps above 255 here; baseline clips
+    low = mozjpeg_quant_tables(10)  # mozjpeg writes steps above 255 here; baseline clips
     assert max(low.luma) == 255 and min(low.luma) == 80
-    assert QuantTables.from_mozjpeg(100).luma == (1,) * 64
+    assert mozjpeg_quant_tables(100).luma == (1,) * 64
 
 
 @pytest.mark.parametrize("quality", range(1, 101))

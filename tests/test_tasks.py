@@ -87,8 +87,8 @@ def test_models_without_a_task_are_classifiers() -> None:
 def test_two_steps_of_segmentation_training_lower_the_objective(tmp_path) -> None:
     from PIL import Image
 
+    from j4d.data.paired import PairedFolderDataset, read_segmentation_classes
     from j4d.models.registry import IMAGENET_MEAN, IMAGENET_STD, FrozenModel
-    from j4d.paired import PairedFolderDataset, read_segmentation_classes
     from j4d.tables import QuantTables
     from j4d.train import TrainConfig, train_tables
     from j4d.train.trainer import Trainer

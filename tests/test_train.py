@@ -14,7 +14,8 @@ from torch import nn
 from torch.utils.data import Subset
 
 from j4d.codec import JPEGCodec, analyze, synthesize
-from j4d.datasets import ImageFolderDataset, holdout_split
+from j4d.data.folders import ImageFolderDataset, holdout_split
+from j4d.encoders.reference import mozjpeg_quant_tables
 from j4d.errors import InvalidInputError
 from j4d.models import create_model
 from j4d.tables import QuantTables, natural_to_zigzag
@@ -308,7 +309,7 @@ def test_a_dead_zone_needs_the_j4d_method():
 def test_mozjpeg_init_starts_from_mozjpegs_tables():
     config = TrainConfig(init="mozjpeg:60")
     tables = initial_tables(config, [], [])
-    assert tables.luma == QuantTables.from_mozjpeg(60).luma
+    assert tables.luma == mozjpeg_quant_tables(60).luma
     assert tables.meta["init"] == "mozjpeg:60"
 
 

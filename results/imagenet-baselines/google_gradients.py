@@ -17,7 +17,7 @@ import torch
 
 from j4d.codec import JPEGCodec
 from j4d.data import default_data_root
-from j4d.evaluation.testset import load_test_images
+from j4d.data.testset import load_test_images
 from j4d.models.registry import create_model
 from j4d.tables import QuantTables, zigzag_to_natural
 from j4d.tasks.base import UNLABELED

@@ -26,10 +26,10 @@ import torch
 
 from j4d.codec.codec import JPEGCodec
 from j4d.data import require_data_root
+from j4d.data.testset import load_test_images
+from j4d.encoders import encode_uniform, write_indices
 from j4d.errors import InvalidInputError
-from j4d.evaluation.testset import load_test_images
 from j4d.jpegio import decode, file_rate
-from j4d.jpegio.encode import encode_uniform, write_indices
 from j4d.jpegio.images import to_batch
 from j4d.tables import ZIGZAG, QuantTables
 from j4d.zoo import nearest

@@ -25,9 +25,9 @@ import torch
 from common import FRONTIER, plain_curves
 
 from j4d.data import require_data_root
+from j4d.data.testset import load_test_images
 from j4d.evaluation.curves import accuracy_at_rate
 from j4d.evaluation.realfile import code_images, evaluate_tables
-from j4d.evaluation.testset import load_test_images
 from j4d.models import create_model
 from j4d.tables import QuantTables
 from j4d.train.objective import distillation_loss

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from j4d.data import require_data_root
-from j4d.evaluation.testset import load_test_images
+from j4d.data.testset import load_test_images
+from j4d.encoders.registry import encode_with
 from j4d.jpegio import decode, file_rate
-from j4d.jpegio.encoders import encode_with
 from j4d.tables import QuantTables
 
 HERE = Path(__file__).parent

@@ -19,8 +19,8 @@ import torch
 
 from j4d.codec import block_dct, rgb_to_ycbcr
 from j4d.data import require_data_root
-from j4d.datasets import preprocess
-from j4d.evaluation.testset import load_test_images
+from j4d.data.folders import preprocess
+from j4d.data.testset import load_test_images
 from j4d.jpegio.images import image_files, load_image_tensor
 from j4d.tables import natural_to_zigzag
 

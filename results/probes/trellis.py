@@ -21,10 +21,10 @@ import numpy as np
 from common import FRONTIER, plain_curves
 
 from j4d.data import require_data_root
+from j4d.data.testset import load_test_images
+from j4d.encoders.reference import write_mozjpeg
 from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, rate_at_accuracy
 from j4d.evaluation.realfile import code_images, evaluate_coded, worker_pool
-from j4d.evaluation.testset import load_test_images
-from j4d.jpegio.reference import write_mozjpeg
 from j4d.models import create_model
 from j4d.tables import QuantTables
 

@@ -140,20 +140,6 @@ class QuantTables:
         )
 
     @classmethod
-    def from_mozjpeg(cls, quality: int) -> QuantTables:
-        """The tables mozjpeg 4.0.3 writes at an IJG quality (1..100): its default set
-        (Klein-Silverstein-Carney) scaled as libjpeg scales Annex K, read from a file it wrote;
-        entries above 255 (mozjpeg's 16-bit tables below about quality 60) are clipped."""
-        from j4d.jpegio.reference import mozjpeg_tables
-
-        steps = np.clip(mozjpeg_tables(quality), MIN_STEP, MAX_STEP)
-        return cls(
-            tuple(steps[0]),
-            tuple(steps[1]),
-            meta={"init": f"mozjpeg{int(quality)}", "quality": int(quality)},
-        )
-
-    @classmethod
     def from_tensor(
         cls, steps: torch.Tensor, order: str = "zigzag", meta: Mapping[str, Any] | None = None
     ) -> QuantTables:
@@ -201,7 +187,7 @@ class QuantTables:
     def with_meta(self, **meta: Any) -> QuantTables:
         return QuantTables(self.luma, self.chroma, meta={**self.meta, **meta})
 
-    # -- dead zones (the ``deadzone`` encoder, j4d.jpegio.encoders) -----------------------
+    # -- dead zones (the ``deadzone`` encoder, j4d.encoders.registry) -----------------------
     def deadzone(self, order: str = "natural") -> torch.Tensor:
         """(2, 64) dead zones theta (luma, chroma) from ``meta["deadzone"]`` (zeros if none),
         in ``order``; one-line errors for values outside [0, 1/2]."""

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from j4d.codec import analyze
-from j4d.datasets import images_per_batch
+from j4d.data.folders import images_per_batch
 from j4d.errors import InvalidInputError
 from j4d.tables import zigzag_to_natural
 

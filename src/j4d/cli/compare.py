@@ -11,7 +11,7 @@ import torch
 
 from j4d.cli.options import data_option
 from j4d.data import require_data_root
-from j4d.datasets import NO_RESIZE, preprocess
+from j4d.data.folders import NO_RESIZE, preprocess
 from j4d.errors import InvalidInputError
 from j4d.evaluation.compare import compare
 from j4d.jpegio import load_image

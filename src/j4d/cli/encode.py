@@ -23,13 +23,12 @@ from j4d.cli.options import (
 )
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
+from j4d.encoders import GuidedEncoder, LadderFiles, RateLadder, encode_probabilistic
+from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import worker_pool
 from j4d.fileutil import atomic_write_bytes
-from j4d.guided import GuidedEncoder, LadderFiles, RateLadder
-from j4d.jpegio import encode_probabilistic, file_rate, load_image
-from j4d.jpegio.encode import FileRate
-from j4d.jpegio.encoders import TablesEncoder, encoder_of
+from j4d.jpegio import FileRate, file_rate, load_image
 from j4d.models import create_models, model_name
 from j4d.tables import QuantTables
 from j4d.zoo import zoo_entries

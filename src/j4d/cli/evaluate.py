@@ -23,14 +23,9 @@ from j4d.cli.options import (
 )
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
+from j4d.encoders import QUALITY_CODECS
 from j4d.errors import InvalidInputError
-from j4d.evaluation.codecs import (
-    QUALITY_CODECS,
-    CodecPoint,
-    ladder_points,
-    quality_points,
-    tables_point,
-)
+from j4d.evaluation.codecs import CodecPoint, ladder_points, quality_points, tables_point
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
 from j4d.evaluation.summary import summary_markdown

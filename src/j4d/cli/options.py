@@ -12,19 +12,19 @@ import torch
 
 from j4d.codec.quantize import Softness
 from j4d.data import DataDefaults, read_class_list
-from j4d.datasets import ImageFolderDataset, parse_resize
-from j4d.errors import InvalidInputError
-from j4d.evaluation.report import DEFAULT_QUALITIES
-from j4d.evaluation.summary import DEFAULT_RATES, parse_target
-from j4d.evaluation.testset import TestImages, load_paired_test_images, load_test_images
-from j4d.jpegio.encoders import ENCODERS
-from j4d.jpegio.images import image_files
-from j4d.paired import (
+from j4d.data.folders import ImageFolderDataset, parse_resize
+from j4d.data.paired import (
     PairedFolderDataset,
     SegmentationClasses,
     is_paired_folder,
     read_segmentation_classes,
 )
+from j4d.data.testset import TestImages, load_paired_test_images, load_test_images
+from j4d.encoders.registry import ENCODERS
+from j4d.errors import InvalidInputError
+from j4d.evaluation.report import DEFAULT_QUALITIES
+from j4d.evaluation.summary import DEFAULT_RATES, parse_target
+from j4d.jpegio.images import image_files
 from j4d.tables import QuantTables
 
 
@@ -45,7 +45,7 @@ def softness_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def encoder_option(help_text: str, multiple: bool = False) -> Callable[..., Any]:
-    """``--encoder NAME``: how tables become files (:mod:`j4d.jpegio.encoders`)."""
+    """``--encoder NAME``: how tables become files (:mod:`j4d.encoders.registry`)."""
     return click.option(
         "--encoder",
         "encoders" if multiple else "encoder",

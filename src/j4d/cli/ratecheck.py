@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from j4d.cli.options import data_option, parse_list
 from j4d.codec import kernels
 from j4d.data import require_data_root
-from j4d.datasets import preprocess
+from j4d.data.folders import preprocess
 from j4d.errors import InvalidInputError
 from j4d.fileutil import atomic_write_csv, atomic_write_text
 from j4d.jpegio.images import image_files, load_image_tensor

@@ -20,10 +20,10 @@ from j4d.cli.options import (
 )
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
-from j4d.datasets import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
+from j4d.data.folders import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
+from j4d.data.paired import PairedFolderDataset
 from j4d.errors import InvalidInputError
 from j4d.models import FrozenModel, create_models
-from j4d.paired import PairedFolderDataset
 from j4d.train.config import (
     LR_SCHEDULES,
     QUANTIZERS,

@@ -1,7 +1,7 @@
 """Rate-accuracy from real files: codecs to compare, encode / decode / score with a cache,
 curves and summaries (Pareto frontier, BD-rate, read-offs at a rate or an accuracy)."""
 
-from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint, quality_points, tables_point
+from j4d.evaluation.codecs import CodecPoint, quality_points, tables_point
 from j4d.evaluation.curves import (
     Curve,
     accuracy_at_rate,
@@ -22,22 +22,18 @@ from j4d.evaluation.realfile import (
     worker_pool,
 )
 from j4d.evaluation.summary import summarize, summary_markdown
-from j4d.evaluation.testset import TestImages, load_test_images
 
 __all__ = [
-    "QUALITY_CODECS",
     "CodecPoint",
     "CodedImages",
     "Curve",
     "RealFilePoint",
-    "TestImages",
     "accuracy_at_rate",
     "bd_rate",
     "code_images",
     "evaluate_coded",
     "evaluate_tables",
     "load_split",
-    "load_test_images",
     "lowest_gain",
     "measure_points",
     "pareto_frontier",

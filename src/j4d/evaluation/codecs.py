@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,58 +19,20 @@ import numpy as np
 from torch import nn
 
 from j4d.codec.quantize import Softness
+from j4d.encoders import (
+    DEFAULT_ENCODER,
+    ENCODERS,
+    QUALITY_CODECS,
+    GuidedEncoder,
+    LadderFiles,
+    RateLadder,
+    encoder_of,
+    get_quality_codec,
+)
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import Encoder, tables_encoder
-from j4d.guided import GuidedEncoder, LadderFiles, RateLadder
-from j4d.jpegio import encode_quality
-from j4d.jpegio.encoders import DEFAULT_ENCODER, ENCODERS, encoder_of
-from j4d.jpegio.reference import encode_jpegli, encode_mozjpeg
 from j4d.models import model_name
 from j4d.tables import QuantTables
-
-
-@dataclass(frozen=True)
-class QualityCodec:
-    """A codec swept over a quality setting (1..100), with the settings it writes files with."""
-
-    name: str
-    encode: Callable[[np.ndarray, int], bytes]
-    settings: dict[str, str]
-
-
-#: Named codecs: ``jpeg`` (Annex K tables scaled by IJG quality), ``mozjpeg``, ``jpegli``.
-QUALITY_CODECS: dict[str, QualityCodec] = {
-    "jpeg": QualityCodec(
-        "jpeg",
-        encode_quality,
-        {
-            "encoder": "Pillow (libjpeg-turbo), Annex K tables scaled by IJG quality",
-            "subsampling": "4:4:4",
-            "huffman": "optimized",
-            "frame": "baseline",
-        },
-    ),
-    "mozjpeg": QualityCodec(
-        "mozjpeg",
-        encode_mozjpeg,
-        {
-            "encoder": "mozjpeg 4.0.3 (jpeglib mozjpeg403), trellis quantization (AC + DC)",
-            "subsampling": "4:4:4",
-            "huffman": "optimized",
-            "frame": "progressive (mozjpeg's default scans)",
-        },
-    ),
-    "jpegli": QualityCodec(
-        "jpegli",
-        encode_jpegli,
-        {
-            "encoder": "jpegli (pyjpegli), adaptive quantization",
-            "subsampling": "4:2:0 (pyjpegli has no 4:4:4 option)",
-            "huffman": "jpegli default",
-            "frame": "baseline",
-        },
-    ),
-}
 
 TABLES_SETTINGS = dict(ENCODERS[DEFAULT_ENCODER].settings)
 PROBABILISTIC_SETTINGS = {
@@ -100,9 +62,7 @@ def _quality_encode(image: np.ndarray, index: int, codec: str, quality: int) -> 
 
 def quality_points(codec: str, qualities: Sequence[int]) -> list[CodecPoint]:
     """Points of a named codec (see :data:`QUALITY_CODECS`) at each quality."""
-    if codec not in QUALITY_CODECS:
-        known = ", ".join(QUALITY_CODECS)
-        raise InvalidInputError(f"unknown codec {codec!r} (known: {known})")
+    settings = get_quality_codec(codec).settings
     points = []
     for quality in qualities:
         if not 1 <= int(quality) <= 100:
@@ -112,7 +72,7 @@ def quality_points(codec: str, qualities: Sequence[int]) -> list[CodecPoint]:
                 codec,
                 f"{codec}_q{int(quality)}",
                 functools.partial(_quality_encode, codec=codec, quality=int(quality)),
-                {"quality": int(quality), **QUALITY_CODECS[codec].settings},
+                {"quality": int(quality), **settings},
                 QuantTables.from_quality(int(quality)) if codec == "jpeg" else None,
             )
         )
@@ -131,14 +91,14 @@ def tables_point(
     **settings: Any,
 ) -> CodecPoint:
     """A tables file encoded by ``encoder`` (default: the one the tables record, else plain
-    rounding with Pillow; :mod:`j4d.jpegio.encoders`) or, given a seed, probabilistically
+    rounding with Pillow; :mod:`j4d.encoders.registry`) or, given a seed, probabilistically
     (image i uses seed + i). ``label`` None: the tables' ``meta["method"]``, else j4d; an
     encoder other than plain rounding joins the label and the name (``j4d-trellis``,
     ``qf50_lam1_trellis``) and is recorded in the point's tables, so the frontier files made
     from it say how to reproduce them. ``name`` defaults to the file's stem; ``settings`` are extra
     columns of the point's row (e.g. the training lambda; ``tables`` replaces the path that
     the row records, e.g. by one relative to a results folder). With a ``guide`` model the
-    files are model-aware at ``strength`` (:mod:`j4d.guided`; ``j4d-trellis-guided1``,
+    files are model-aware at ``strength`` (:mod:`j4d.encoders`; ``j4d-trellis-guided1``,
     ``qf50_lam1_trellis_guided1``)."""
     tables = QuantTables.load(path)
     label = label or str(tables.meta.get("method", "j4d"))
@@ -172,7 +132,7 @@ def ladder_points(
     label: str | None = "j4d",
     encoder: str | None = None,
 ) -> list[CodecPoint]:
-    """Per-image rate control (:class:`~j4d.guided.RateLadder`): the tables files as one ladder,
+    """Per-image rate control (:class:`~j4d.encoders.RateLadder`): the tables files as one ladder,
     each by ``encoder`` (default: its own), ``guide`` choosing each image's rung; a point per
     tolerance on the curve ``j4d-ladder`` (``j4d-trellis-ladder``), named ``ladder_tol0.1``
     (``ladder_tol0.1_trellis``). The images are coded at every rung once for all tolerances."""

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from j4d.evaluation.codecs import QUALITY_CODECS
+from j4d.encoders import QUALITY_CODECS
+from j4d.encoders.registry import encode_with
 from j4d.evaluation.realfile import predictions
 from j4d.jpegio import decode, file_rate
-from j4d.jpegio.encoders import encode_with
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
 

@@ -20,6 +20,7 @@ import numpy as np
 from torch import nn
 from tqdm.auto import tqdm
 
+from j4d.data.testset import TestImages
 from j4d.errors import warn
 from j4d.evaluation.codecs import CodecPoint
 from j4d.evaluation.realfile import (
@@ -29,7 +30,6 @@ from j4d.evaluation.realfile import (
     reference_predictions,
     worker_pool,
 )
-from j4d.evaluation.testset import TestImages
 from j4d.faults import fault_point
 from j4d.fileutil import atomic_write_text
 from j4d.models import model_name

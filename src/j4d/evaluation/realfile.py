@@ -21,10 +21,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from j4d.codec.quantize import Softness
-from j4d.datasets import images_per_batch
-from j4d.guided import GuidedEncoder, RateLadder
-from j4d.jpegio import decode, encode_probabilistic, file_rate
-from j4d.jpegio.encoders import encoder_of, get_encoder
+from j4d.data.folders import images_per_batch
+from j4d.encoders import GuidedEncoder, RateLadder, encode_probabilistic
+from j4d.encoders.registry import encoder_of, get_encoder
+from j4d.jpegio import decode, file_rate
 from j4d.metrics import psnr, ssim
 from j4d.models import models_device
 from j4d.tables import QuantTables
@@ -166,7 +166,7 @@ def tables_encoder(
     encoder: str | None = None,
 ) -> Encoder:
     """The tables' encoder (``encoder`` if given, else the one they record; see
-    :mod:`j4d.jpegio.encoders`), or (given a seed) indices sampled with ``softness`` and
+    :mod:`j4d.encoders.registry`), or (given a seed) indices sampled with ``softness`` and
     written by jpeglib, image i with seed + i."""
     if probabilistic_seed is None:
         return functools.partial(_encoded, tables=tables, encoder=encoder_of(tables, encoder).name)

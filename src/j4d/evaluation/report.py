@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from j4d import __version__
-from j4d.evaluation.codecs import QUALITY_CODECS, CodecPoint
+from j4d.data.testset import TestImages
+from j4d.encoders import QUALITY_CODECS
+from j4d.evaluation.codecs import CodecPoint
 from j4d.evaluation.curves import pareto_frontier
 from j4d.evaluation.points import per_model_columns
 from j4d.evaluation.realfile import DECODER
@@ -23,7 +25,6 @@ from j4d.evaluation.summary import (
     summarize,
     summary_markdown,
 )
-from j4d.evaluation.testset import TestImages
 from j4d.fileutil import atomic_write_csv, atomic_write_text, prune_folder
 from j4d.tasks import Classification, Task, describe_metric
 
@@ -199,7 +200,7 @@ def save_frontiers(
     (every method with tables but the ``anchor``; e.g. ``j4d``, ``j4d-trellis``) in
     ``folder``, or in ``folder/<method>/`` when there are several; tables files left there by
     an earlier run that are not on a front now are removed, so the folder holds exactly the
-    fronts. Model-aware curves (:mod:`j4d.guided`) have no frontier files: their tables
+    fronts. Model-aware curves (:mod:`j4d.encoders`) have no frontier files: their tables
     alone do not make their files."""
     # model-aware files (settings "guide") are not reproduced by their tables alone
     tabled = [p for p in points if p.tables is not None and "guide" not in p.settings]

@@ -1,4 +1,5 @@
-"""Real JPEG files: reading images, encoding with custom tables, decoding, measuring rate."""
+"""Real JPEG files: reading images, decoding, reading coefficients and tables, parsing the
+marker layout and measuring the rate. Making files is :mod:`j4d.encoders`."""
 
 from j4d.jpegio.decode import (
     JpegCoefficients,
@@ -7,35 +8,23 @@ from j4d.jpegio.decode import (
     read_coefficients,
     read_tables,
 )
-from j4d.jpegio.encode import (
-    FileRate,
-    encode_probabilistic,
-    encode_quality,
-    encode_uniform,
-    file_rate,
-    sample_indices,
-    write_indices,
-)
-from j4d.jpegio.images import load_image, to_batch, to_rgb, to_uint8_image
+from j4d.jpegio.filerate import FileRate, file_rate
+from j4d.jpegio.images import check_rgb, load_image, to_batch, to_rgb, to_uint8_image
 from j4d.jpegio.markers import JpegLayout, parse_layout
 
 __all__ = [
     "FileRate",
     "JpegCoefficients",
     "JpegLayout",
+    "check_rgb",
     "decode",
-    "encode_probabilistic",
-    "encode_quality",
-    "encode_uniform",
     "file_rate",
     "load_image",
     "parse_layout",
     "read_bytes",
     "read_coefficients",
     "read_tables",
-    "sample_indices",
     "to_batch",
     "to_rgb",
     "to_uint8_image",
-    "write_indices",
 ]

@@ -1,7 +1,7 @@
 """The one place that picks jpeglib's backend: libjpeg-turbo 2.1 for our own files.
 
 mozjpeg (``use_backend(MOZJPEG)``) writes the mozjpeg reference codec's files and those of the
-``trellis`` encoder (:mod:`j4d.jpegio.encoders`), whose trellis quantization chooses the
+``trellis`` encoder (:mod:`j4d.encoders.registry`), whose trellis quantization chooses the
 coefficients; files whose indices j4d chose itself are written by libjpeg-turbo.
 """
 

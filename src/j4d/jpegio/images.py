@@ -84,3 +84,12 @@ def to_uint8_image(batch_item: torch.Tensor) -> np.ndarray:
     """(3, H, W) float tensor in [0, 255] -> (H, W, 3) uint8 array (rounded, clamped)."""
     array = batch_item.detach().to("cpu", torch.float64).round().clamp(0, 255)
     return array.permute(1, 2, 0).numpy().astype(np.uint8)
+
+
+def check_rgb(image: np.ndarray) -> np.ndarray:
+    """``image`` as a C-contiguous (H, W, 3) uint8 RGB array; a one-line error otherwise."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidInputError(
+            f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {tuple(image.shape)}"
+        )
+    return np.ascontiguousarray(image)

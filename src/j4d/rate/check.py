@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from j4d.codec import analyze, channel_steps, masked_cpmf, round_half_away
+from j4d.encoders import encode_uniform
 from j4d.errors import InvalidInputError
-from j4d.jpegio import FileRate, encode_uniform, file_rate, to_batch
+from j4d.jpegio import FileRate, file_rate, to_batch
 from j4d.rate.entropy import estimate_bpp
 from j4d.tables import QuantTables
 

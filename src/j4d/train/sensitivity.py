@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from j4d.codec import analyze, synthesize
-from j4d.datasets import images_per_batch
+from j4d.data.folders import images_per_batch
 from j4d.errors import InvalidInputError
 from j4d.fileutil import atomic_write_text
 from j4d.models import model_name, models_device

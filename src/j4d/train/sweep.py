@@ -26,6 +26,7 @@ from typing import Any
 from torch import nn
 from torch.utils.data import Dataset
 
+from j4d.data.testset import TestImages
 from j4d.errors import InvalidInputError
 from j4d.evaluation.codecs import quality_points, tables_point
 from j4d.evaluation.points import measure_points
@@ -36,7 +37,6 @@ from j4d.evaluation.report import (
     write_eval_report,
 )
 from j4d.evaluation.summary import DEFAULT_RATES
-from j4d.evaluation.testset import TestImages
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
 from j4d.train.config import TrainConfig, parse_init

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
 from j4d.codec import JPEGCodec
+from j4d.encoders.reference import mozjpeg_quant_tables
 from j4d.errors import InvalidInputError, J4DError, warn
 from j4d.evaluation.points import metric_columns
 from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predictions
@@ -90,7 +91,7 @@ def initial_tables(
     if kind == "qf":
         return QuantTables.from_quality(int(value)).with_meta(init=config.init)
     if kind == "mozjpeg":
-        return QuantTables.from_mozjpeg(int(value)).with_meta(init=config.init)
+        return mozjpeg_quant_tables(int(value)).with_meta(init=config.init)
     if sensitivity is None:
         sensitivity = compute_sensitivity(
             models, dataset, config.sensitivity_images, progress=progress

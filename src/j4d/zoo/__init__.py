@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from j4d.encoders.registry import DEFAULT_ENCODER
 from j4d.errors import InvalidInputError
 from j4d.evaluation.points import per_model_columns
-from j4d.jpegio.encoders import DEFAULT_ENCODER
 from j4d.tables import QuantTables
 
 ZOO_DIR = Path(__file__).resolve().parent
@@ -35,7 +35,7 @@ class ZooEntry:
     agreement: float | None
     images: int
     source: str
-    encoder: str  # how its measured files were made (j4d.jpegio.encoders)
+    encoder: str  # how its measured files were made (j4d.encoders.registry)
     per_model: dict[str, float]  # universal tables: each model's metric (value is their mean)
 
     def load(self) -> QuantTables:

@@ -18,6 +18,8 @@ import numpy as np
 
 from j4d.errors import InvalidInputError
 from j4d.jpegio._jpeglib import MOZJPEG, scratch_file, use_backend
+from j4d.jpegio.images import check_rgb
+from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
 
 #: Chroma sampling factors (horizontal, vertical) for Y, Cb, Cr: no subsampling.
 _FULL_CHROMA = np.array([[1, 1], [1, 1], [1, 1]])
@@ -26,16 +28,8 @@ MOZJPEG_FLAGS = ("+OPTIMIZE_CODING", "+TRELLIS_QUANT", "+TRELLIS_QUANT_DC")
 TRELLIS_WITH_TABLES = (*MOZJPEG_FLAGS, "-TRELLIS_Q_OPT")
 
 
-def _check_image(image: np.ndarray) -> np.ndarray:
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidInputError(
-            f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {tuple(image.shape)}"
-        )
-    return np.ascontiguousarray(image)
-
-
 def _check(image: np.ndarray, quality: int) -> np.ndarray:
-    image = _check_image(image)
+    image = check_rgb(image)
     if not 1 <= int(quality) <= 100:
         raise InvalidInputError(f"quality must be in 1..100, got {quality}")
     return image
@@ -46,7 +40,7 @@ def write_mozjpeg(
 ) -> bytes:
     """A 4:4:4 mozjpeg file of ``image`` with ``qt`` (a quality, or jpeglib's tables array)
     and jpeglib ``flags`` (default: trellis on, optimized Huffman); progressive."""
-    return _write_mozjpeg(_check_image(image), qt, flags)
+    return _write_mozjpeg(check_rgb(image), qt, flags)
 
 
 def _write_mozjpeg(image: np.ndarray, qt: int | np.ndarray, flags: Sequence[str]) -> bytes:
@@ -79,6 +73,18 @@ def mozjpeg_tables(quality: int) -> np.ndarray:
         qt = np.asarray(jpeg.qt).reshape(-1, 64)
         slots = [int(s) for s in jpeg.quant_tbl_no]
     return np.stack([qt[slots[0]], qt[slots[1]]]).astype(np.int64)
+
+
+def mozjpeg_quant_tables(quality: int) -> QuantTables:
+    """The tables mozjpeg 4.0.3 writes at an IJG quality (1..100): its default set
+    (Klein-Silverstein-Carney) scaled as libjpeg scales Annex K, read from a file it wrote;
+    entries above 255 (mozjpeg's 16-bit tables below about quality 60) are clipped."""
+    steps = np.clip(mozjpeg_tables(quality), MIN_STEP, MAX_STEP)
+    return QuantTables(
+        tuple(steps[0]),
+        tuple(steps[1]),
+        meta={"init": f"mozjpeg{int(quality)}", "quality": int(quality)},
+    )
 
 
 def encode_jpegli(image: np.ndarray, quality: int) -> bytes:

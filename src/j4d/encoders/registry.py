@@ -1,4 +1,9 @@
-"""How a tables file's images become JPEG files: the encoder, one object in one place.
+"""Every way j4d makes a JPEG file, each an object of one registry.
+
+:data:`ENCODERS` write an image with given tables (:class:`TablesEncoder`);
+:data:`QUALITY_CODECS` are the reference codecs swept over a quality setting that learned tables
+are compared with (:class:`QualityCodec`). Model-aware encoding (:mod:`j4d.encoders.guided`,
+:mod:`j4d.encoders.ladder`) wraps a tables encoder.
 
 Tables say which step each frequency gets; the encoder decides, coefficient by coefficient,
 which index to write with those steps and how to entropy-code the indices. Every encoder here
@@ -25,14 +30,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from j4d.codec.codec import analyze, channel_steps
-from j4d.codec.quantize import uniform_indices
+from j4d.encoders.deadzone import encode_deadzone
+from j4d.encoders.pillow import encode_quality, encode_uniform
+from j4d.encoders.reference import (
+    TRELLIS_WITH_TABLES,
+    encode_jpegli,
+    encode_mozjpeg,
+    write_mozjpeg,
+)
 from j4d.errors import InvalidInputError
-from j4d.jpegio.encode import check_rgb, encode_uniform, write_indices
-from j4d.jpegio.images import to_batch
-from j4d.jpegio.reference import TRELLIS_WITH_TABLES, write_mozjpeg
 from j4d.tables import QuantTables
 
 
@@ -59,16 +66,6 @@ def _progressive(image: np.ndarray, tables: QuantTables) -> bytes:
 
 def _trellis(image: np.ndarray, tables: QuantTables) -> bytes:
     return write_mozjpeg(image, tables.to_jpeglib(), TRELLIS_WITH_TABLES)
-
-
-def _deadzone(image: np.ndarray, tables: QuantTables) -> bytes:
-    check_rgb(image)
-    steps = channel_steps(torch.as_tensor(tables.to_array("zigzag"), dtype=torch.float32))
-    thetas = channel_steps(tables.deadzone("zigzag"))
-    with torch.no_grad():
-        coefficients = analyze.eager(to_batch(image), order="zigzag")[0]
-        indices = uniform_indices(coefficients, steps.unsqueeze(1), thetas.unsqueeze(1))
-    return write_indices(indices, tables, image.shape[0], image.shape[1])
 
 
 _COMMON = {"subsampling": "4:4:4", "huffman": "optimized"}
@@ -107,7 +104,7 @@ ENCODERS: dict[str, TablesEncoder] = {
                 **_COMMON,
                 "frame": "baseline",
             },
-            _deadzone,
+            encode_deadzone,
         ),
     )
 }
@@ -138,3 +135,54 @@ def encode_with(
     """``image`` as a JPEG file with ``tables`` by ``encoder`` (default: the tables' own)."""
     chosen = encoder if isinstance(encoder, TablesEncoder) else encoder_of(tables, encoder)
     return chosen.encode(image, tables)
+
+
+@dataclass(frozen=True)
+class QualityCodec:
+    """A codec swept over a quality setting (1..100), with the settings it writes files with."""
+
+    name: str
+    encode: Callable[[np.ndarray, int], bytes]
+    settings: dict[str, str]
+
+
+#: Named codecs: ``jpeg`` (Annex K tables scaled by IJG quality), ``mozjpeg``, ``jpegli``.
+QUALITY_CODECS: dict[str, QualityCodec] = {
+    "jpeg": QualityCodec(
+        "jpeg",
+        encode_quality,
+        {
+            "encoder": "Pillow (libjpeg-turbo), Annex K tables scaled by IJG quality",
+            "subsampling": "4:4:4",
+            "huffman": "optimized",
+            "frame": "baseline",
+        },
+    ),
+    "mozjpeg": QualityCodec(
+        "mozjpeg",
+        encode_mozjpeg,
+        {
+            "encoder": "mozjpeg 4.0.3 (jpeglib mozjpeg403), trellis quantization (AC + DC)",
+            "subsampling": "4:4:4",
+            "huffman": "optimized",
+            "frame": "progressive (mozjpeg's default scans)",
+        },
+    ),
+    "jpegli": QualityCodec(
+        "jpegli",
+        encode_jpegli,
+        {
+            "encoder": "jpegli (pyjpegli), adaptive quantization",
+            "subsampling": "4:2:0 (pyjpegli has no 4:4:4 option)",
+            "huffman": "jpegli default",
+            "frame": "baseline",
+        },
+    ),
+}
+
+
+def get_quality_codec(name: str) -> QualityCodec:
+    """The reference codec called ``name``; a one-line error naming the known ones otherwise."""
+    if name not in QUALITY_CODECS:
+        raise InvalidInputError(f"unknown codec {name!r} (known: {', '.join(QUALITY_CODECS)})")
+    return QUALITY_CODECS[name]

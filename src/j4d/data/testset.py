@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import torch
 
 from j4d.data import class_spread_files
-from j4d.datasets import ImageFolderDataset
+from j4d.data.folders import ImageFolderDataset
+from j4d.data.paired import PairedFolderDataset, SegmentationClasses
 from j4d.errors import InvalidInputError
-from j4d.paired import PairedFolderDataset, SegmentationClasses
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,8 @@ def load_test_images(
 ) -> TestImages:
     """The first ``count`` images of an ImageFolder split taken round-robin over the classes
     (all of them if None), preprocessed to ``size`` (``resize`` as in
-    :func:`~j4d.datasets.preprocess`), labeled by ``classes`` if given (see
-    :class:`~j4d.datasets.ImageFolderDataset`). Unreadable images are skipped and listed in
+    :func:`~j4d.data.folders.preprocess`), labeled by ``classes`` if given (see
+    :class:`~j4d.data.folders.ImageFolderDataset`). Unreadable images are skipped and listed in
     ``skipped``; if none is readable, InvalidInputError."""
     dataset = ImageFolderDataset(folder, size, resize=resize, classes=classes)
     wanted = {str(path) for path in class_spread_files(folder, count)}

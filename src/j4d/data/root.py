@@ -11,7 +11,7 @@ from j4d.errors import InvalidInputError
 #: Environment variable that overrides the data folder.
 DATA_ENV = "J4D_DATA"
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)

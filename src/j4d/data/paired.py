@@ -19,7 +19,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from j4d.datasets import Augment, draws
+from j4d.data.folders import Augment, draws
 from j4d.errors import InvalidInputError
 from j4d.jpegio.images import image_files, load_image_tensor
 
