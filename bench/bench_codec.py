@@ -37,8 +37,8 @@ from PIL import Image
 from j4d import EntropyRate, JPEGCodec, QuantTables
 from j4d.data import require_data_root
 from j4d.encoders import encode_probabilistic, encode_uniform, sample_indices, write_indices
-from j4d.fileutil import atomic_write_text
 from j4d.jpegio import load_image
+from j4d.utils.files import atomic_write_text
 
 
 def _images_per_second(function, items) -> float:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from j4d.fileutil import atomic_write_text
+from j4d.utils.files import atomic_write_text
 
 VALIDATION_IMAGES = 8
 

@@ -28,8 +28,8 @@ from j4d.cli.options import load_test_split
 from j4d.data import require_data_root
 from j4d.encoders import GuidedEncoder
 from j4d.encoders.registry import ENCODERS, encoder_of
-from j4d.fileutil import atomic_write_text
 from j4d.models import create_model
+from j4d.utils.files import atomic_write_text
 from j4d.zoo import nearest
 
 #: Encoders that compute the indices themselves and hand them to a JPEG writer.

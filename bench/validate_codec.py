@@ -22,9 +22,9 @@ import torch
 from j4d import JPEGCodec, QuantTables
 from j4d.data import class_spread_files, require_data_root
 from j4d.encoders import encode_uniform
-from j4d.fileutil import atomic_write_text
+from j4d.evaluation.ratecheck import agreement, estimate_vs_real
 from j4d.jpegio import load_image, read_coefficients, to_batch
-from j4d.rate.check import agreement, estimate_vs_real
+from j4d.utils.files import atomic_write_text
 
 AGREEMENT_QUALITIES = (1, 5, 10, 25, 50, 75, 90, 95, 100)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from j4d.fileutil import atomic_write_bytes, atomic_write_text
+from j4d.utils.files import atomic_write_bytes, atomic_write_text
 
 
 def save_checkpoint(path: Path, model, optimizer, schedule, **state: Any) -> None:

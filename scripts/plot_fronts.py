@@ -23,8 +23,8 @@ from pathlib import Path
 from j4d.errors import InvalidInputError
 from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, or_none, shared_range
 from j4d.evaluation.summary import method_curve
-from j4d.fileutil import atomic_write_text
-from j4d.plots import rate_accuracy
+from j4d.utils.files import atomic_write_text
+from j4d.utils.plots import rate_accuracy
 
 
 def load_curve(spec: str) -> Curve:

@@ -28,10 +28,10 @@ from tqdm import tqdm
 from j4d.data import require_data_root
 from j4d.data.paired import PairedFolderDataset, read_segmentation_classes
 from j4d.evaluation.realfile import load_split
-from j4d.fileutil import atomic_write_text
 from j4d.models.deeplab import DeepLabV3MobileNetV2
 from j4d.models.registry import IMAGENET_MEAN, IMAGENET_STD
 from j4d.tasks.segmentation_metrics import class_iou, confusion_matrix, mean_iou, pixel_accuracy
+from j4d.utils.files import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "src/j4d/models/weights/camvid_deeplabv3_mobilenet_v2.pt"

@@ -33,8 +33,8 @@ from tqdm import tqdm
 
 from j4d.data import require_data_root
 from j4d.data.folders import ImageFolderDataset
-from j4d.fileutil import atomic_write_text
 from j4d.models.registry import CUB50_CLASSES, IMAGENET_MEAN, IMAGENET_STD
+from j4d.utils.files import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "src/j4d/models/weights/cub50_mobilenet_v2.pt"

@@ -14,8 +14,8 @@ import torch
 os.environ.setdefault("J4D_COMPILE", "0")
 
 from j4d.data import class_spread_files, default_data_root
-from j4d.fileutil import read_csv
 from j4d.jpegio import load_image
+from j4d.utils.files import read_csv
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from conftest import smooth_image
-from j4d.baselines.autojpeg import RunLengthRate, magnitude_category, tanh_round
 from j4d.cli import main
 from j4d.codec import JPEGCodec, analyze, channel_steps
 from j4d.codec.kernels import round_half_away
+from j4d.evaluation.ratecheck import ESTIMATORS
 from j4d.jpegio import to_batch
-from j4d.rate.check import ESTIMATORS
+from j4d.peers.autojpeg import tanh_round
+from j4d.rate.runlength import RunLengthRate, magnitude_category
 from j4d.tables import QuantTables
 from j4d.train.methods import AutoJPEG
 

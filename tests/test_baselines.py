@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from j4d.baselines import (
+from j4d.analysis.sensitivity import Sensitivity
+from j4d.cli import main
+from j4d.codec import analyze
+from j4d.errors import InvalidInputError
+from j4d.peers import (
     CoefficientStatistics,
     DeepNMap,
     RateDistortion,
@@ -15,11 +19,7 @@ from j4d.baselines import (
     deepn_tables,
     opts_tables,
 )
-from j4d.cli import main
-from j4d.codec import analyze
-from j4d.errors import InvalidInputError
 from j4d.tables import QuantTables, zigzag_to_natural
-from j4d.train.sensitivity import Sensitivity
 
 
 def _statistics(std: np.ndarray, images: int = 2) -> CoefficientStatistics:

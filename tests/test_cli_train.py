@@ -7,8 +7,8 @@ import json
 import pytest
 
 from j4d.cli import main
-from j4d.fileutil import read_csv as _rows
 from j4d.tables import QuantTables
+from j4d.utils.files import read_csv as _rows
 
 SMALL = ["--limit", "48", "--batch-size", "16", "--epochs", "1", "-q"]
 

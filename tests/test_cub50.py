@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from j4d.cli.options import load_test_split
-from j4d.cli.training import make_setup
+from j4d.cli.training_options import make_setup
 from j4d.data import CUB50
 from j4d.data.folders import ImageFolderDataset
 from j4d.evaluation.realfile import score

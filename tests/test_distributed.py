@@ -18,11 +18,11 @@ import torch.multiprocessing as mp
 from conftest import assert_same_run, smooth_image
 from j4d.cli import main
 from j4d.codec import JPEGCodec, kernels
-from j4d.faults import ENVIRONMENT_VARIABLE
 from j4d.jpegio import to_batch
 from j4d.rate.entropy import estimate_bpp
 from j4d.tables import QuantTables
 from j4d.train.distributed import Processes
+from j4d.utils.faults import ENVIRONMENT_VARIABLE
 
 WORLD = 2
 

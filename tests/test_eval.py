@@ -20,10 +20,10 @@ from j4d.encoders.reference import encode_jpegli, encode_mozjpeg
 from j4d.errors import InvalidInputError
 from j4d.evaluation import measure_points, quality_points, summarize, summary_markdown, tables_point
 from j4d.evaluation.summary import parse_target
-from j4d.fileutil import read_csv
 from j4d.jpegio import decode, file_rate, parse_layout
 from j4d.models import create_model
 from j4d.tables import QuantTables
+from j4d.utils.files import read_csv
 
 GOLDEN = Path(__file__).parent / "golden"
 REGENERATE = os.environ.get("J4D_REGENERATE_GOLDEN") == "1"
@@ -259,7 +259,7 @@ def _bad_tables(tmp: Path) -> Path:
 
 
 def test_ssim_of_identical_images_is_one_and_drops_with_noise(rng):
-    from j4d.metrics import ssim
+    from j4d.evaluation.image_quality import ssim
 
     images = torch.stack(
         [torch.from_numpy(smooth_image(rng, 32, 32)).permute(2, 0, 1) for _ in range(3)]

@@ -17,8 +17,8 @@ import torch
 
 from conftest import assert_same_run
 from j4d.cli import main
-from j4d.faults import ENVIRONMENT_VARIABLE
 from j4d.tables import QuantTables
+from j4d.utils.faults import ENVIRONMENT_VARIABLE
 
 KILLED = -9  # subprocess's exit code of a process ended by SIGKILL
 

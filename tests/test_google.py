@@ -11,11 +11,12 @@ import torch
 pytest.importorskip("compressai")
 
 from conftest import smooth_image
-from j4d.baselines.google import FactorizedRate, cubic_round
 from j4d.cli import main
 from j4d.codec import JPEGCodec, analyze, channel_steps
+from j4d.evaluation.ratecheck import ESTIMATORS
 from j4d.jpegio import to_batch
-from j4d.rate.check import ESTIMATORS
+from j4d.peers.google import cubic_round
+from j4d.rate.factorized import FactorizedRate
 from j4d.tables import QuantTables
 from j4d.train.methods import Google
 

@@ -11,7 +11,7 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from conftest import smooth_image
-from j4d.cli.training import make_setup
+from j4d.cli.training_options import make_setup
 from j4d.data import IMAGENET, read_class_list
 from j4d.data.folders import ImageFolderDataset, UnlabeledCrops, parse_resize, preprocess
 from j4d.errors import InvalidInputError

@@ -11,8 +11,8 @@ from torch.nn import functional as F
 
 from j4d.data.folders import UNLABELED
 from j4d.errors import InvalidInputError
+from j4d.tasks.objective import distillation_loss, task_loss
 from j4d.train import TrainConfig
-from j4d.train.objective import distillation_loss, task_loss
 
 
 def test_distillation_known_value():

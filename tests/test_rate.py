@@ -8,8 +8,8 @@ import torch
 
 from j4d import JPEGCodec, QuantTables, Softness, estimate_bpp
 from j4d.codec import CPMF, masked_cpmf, round_half_away
+from j4d.evaluation.ratecheck import agreement, estimate_vs_real
 from j4d.rate import EntropyRate, coefficient_bits, dpcm_cpmf
-from j4d.rate.check import agreement, estimate_vs_real
 
 
 def random_cpmf(generator, shape, spread=3):

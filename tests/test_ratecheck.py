@@ -11,8 +11,8 @@ from PIL import Image
 
 from conftest import smooth_image
 from j4d.cli import main
-from j4d.fileutil import read_csv
-from j4d.rate.check import ESTIMATORS, agreement, rate_pairs, register_estimator
+from j4d.evaluation.ratecheck import ESTIMATORS, agreement, rate_pairs, register_estimator
+from j4d.utils.files import read_csv
 
 
 def test_rate_check_on_a_few_imagenet_images_correlates(data_root, tmp_path, capsys):

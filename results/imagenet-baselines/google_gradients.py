@@ -21,8 +21,8 @@ from j4d.data.testset import load_test_images
 from j4d.models.registry import create_model
 from j4d.tables import QuantTables, zigzag_to_natural
 from j4d.tasks.base import UNLABELED
+from j4d.tasks.objective import task_loss
 from j4d.train.methods import Google, _round_trip
-from j4d.train.objective import task_loss
 
 
 def luma_gradient(codec: JPEGCodec, loss: torch.Tensor) -> np.ndarray:

@@ -30,7 +30,7 @@ from j4d.evaluation.curves import accuracy_at_rate
 from j4d.evaluation.realfile import code_images, evaluate_tables
 from j4d.models import create_model
 from j4d.tables import QuantTables
-from j4d.train.objective import distillation_loss
+from j4d.tasks.objective import distillation_loss
 
 HERE = Path(__file__).parent
 LAMBDA, TEMPERATURE, IMAGES, FACTOR = 3.0, 10.0, 4000, 1.25

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from j4d.errors import InvalidInputError
-from j4d.fileutil import atomic_write_text
+from j4d.utils.files import atomic_write_text
 
 MIN_STEP = 1
 MAX_STEP = 255  # baseline JPEG: 8-bit tables

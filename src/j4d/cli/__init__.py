@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import click
 
-from j4d import __version__
+from j4d._version import __version__
 from j4d.errors import J4DError
 
 EXIT_BAD_INPUT = 2

@@ -16,9 +16,9 @@ from j4d.errors import InvalidInputError
 from j4d.evaluation.compare import compare
 from j4d.jpegio import load_image
 from j4d.models import create_models
-from j4d.plots import comparison
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
+from j4d.utils.plots import comparison
 
 
 def centre_crop(image: np.ndarray, size: int, path: Path) -> np.ndarray:

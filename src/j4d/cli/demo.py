@@ -18,7 +18,7 @@ import click
 from j4d.cli.options import data_option
 from j4d.data import require_data_root
 from j4d.errors import InvalidInputError
-from j4d.fileutil import atomic_write_text
+from j4d.utils.files import atomic_write_text
 
 DEMO_QUALITIES = "5,10,20,30,40,50,60,70,80,90,95"
 

@@ -27,10 +27,10 @@ from j4d.encoders import GuidedEncoder, LadderFiles, RateLadder, encode_probabil
 from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import worker_pool
-from j4d.fileutil import atomic_write_bytes
 from j4d.jpegio import FileRate, file_rate, load_image
 from j4d.models import create_models, model_name
 from j4d.tables import QuantTables
+from j4d.utils.files import atomic_write_bytes
 from j4d.zoo import zoo_entries
 
 _LIST_LIMIT = 20

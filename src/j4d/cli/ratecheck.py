@@ -14,9 +14,9 @@ from j4d.codec import kernels
 from j4d.data import require_data_root
 from j4d.data.folders import preprocess
 from j4d.errors import InvalidInputError
-from j4d.fileutil import atomic_write_csv, atomic_write_text
+from j4d.evaluation.ratecheck import ESTIMATORS, FITTED_ESTIMATORS, agreement, rate_pairs
 from j4d.jpegio.images import image_files, load_image_tensor
-from j4d.rate.check import ESTIMATORS, FITTED_ESTIMATORS, agreement, rate_pairs
+from j4d.utils.files import atomic_write_csv, atomic_write_text
 
 
 def parse_qualities(text: str) -> list[int]:
@@ -124,7 +124,7 @@ def command(
     Huffman), measure its real scan and whole-file bpp, and compare with each estimator's
     per-image estimate. Writes pairs.csv, summary.json / .md (Pearson, MSE) and
     scatter.png / .svg."""
-    from j4d.plots import estimate_scatter
+    from j4d.utils.plots import estimate_scatter
 
     folder = folder or require_data_root(data_root) / "imagenet-samples"
     fitted = any(e in FITTED_ESTIMATORS for e in estimators)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from j4d.cli.options import load_test_split, parse_list, read_off_options, test_split_options
-from j4d.cli.training import make_config, make_setup, model_options, training_options
+from j4d.cli.training_options import make_config, make_setup, model_options, training_options
 from j4d.train.sweep import run_sweep
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from j4d.cli.options import parse_list, sensitivity_option
-from j4d.cli.training import make_setup, model_options
+from j4d.cli.training_options import make_setup, model_options
 from j4d.errors import InvalidInputError
 from j4d.jpegio import read_tables
 from j4d.tables import QuantTables
@@ -122,9 +122,9 @@ def command(
 
 def _design(method: str, output: Path | None, options: dict[str, Any]) -> None:
     """``--method``: one tables file per scale (deepn) or target rate (opts) in ``output``."""
-    from j4d.baselines import coefficient_statistics, deepn_tables, opts_tables
+    from j4d.analysis.sensitivity import Sensitivity
+    from j4d.peers import coefficient_statistics, deepn_tables, opts_tables
     from j4d.train import compute_sensitivity
-    from j4d.train.sensitivity import Sensitivity
 
     if output is None or output.suffix:
         raise InvalidInputError("--method writes several tables: give -o FOLDER")

@@ -30,10 +30,10 @@ from j4d.evaluation.realfile import (
     reference_predictions,
     worker_pool,
 )
-from j4d.faults import fault_point
-from j4d.fileutil import atomic_write_text
 from j4d.models import model_name
 from j4d.tasks import task_of
+from j4d.utils.faults import fault_point
+from j4d.utils.files import atomic_write_text
 
 
 def point_row(

@@ -24,8 +24,8 @@ from j4d.codec.quantize import Softness
 from j4d.data.folders import images_per_batch
 from j4d.encoders import GuidedEncoder, RateLadder, encode_probabilistic
 from j4d.encoders.registry import encoder_of, get_encoder
+from j4d.evaluation.image_quality import psnr, ssim
 from j4d.jpegio import decode, file_rate
-from j4d.metrics import psnr, ssim
 from j4d.models import models_device
 from j4d.tables import QuantTables
 from j4d.tasks import task_of

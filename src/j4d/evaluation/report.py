@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from j4d import __version__
+from j4d._version import __version__
 from j4d.data.testset import TestImages
 from j4d.encoders import QUALITY_CODECS
 from j4d.evaluation.codecs import CodecPoint
@@ -25,8 +25,8 @@ from j4d.evaluation.summary import (
     summarize,
     summary_markdown,
 )
-from j4d.fileutil import atomic_write_csv, atomic_write_text, prune_folder
 from j4d.tasks import Classification, Task, describe_metric
+from j4d.utils.files import atomic_write_csv, atomic_write_text, prune_folder
 
 DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
 
@@ -60,7 +60,7 @@ def write_eval_report(
     plots (PNG + SVG) and ``heatmaps/`` of learned vs anchor tables at about the same rate.
     Curves and read-offs use the ``task``'s primary metric (default: classification, top-1),
     and again its agreement. Returns the summary."""
-    from j4d.plots import rate_accuracy
+    from j4d.utils.plots import rate_accuracy
 
     task = task or Classification()
     primary = task.primary
@@ -153,7 +153,7 @@ def _table_heatmaps(
 ) -> list[str]:
     """Learned tables beside the anchor's tables closest in scan bpp (lowest, middle and
     highest rate of each tables method's front), like the paper's Fig. 7."""
-    from j4d.plots import heatmaps
+    from j4d.utils.plots import heatmaps
 
     tables = {p.name: p.tables for p in points if p.tables is not None}
     anchors = [r for r in rows if r["method"] == anchor and r["name"] in tables]

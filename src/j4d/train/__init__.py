@@ -1,7 +1,7 @@
 """Learning tables: configuration, sensitivity-based initialization, the trainer, sweeps."""
 
+from j4d.analysis.sensitivity import Sensitivity, compute_sensitivity
 from j4d.train.config import TrainConfig, parse_init
-from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 from j4d.train.trainer import TrainingDivergedError, TrainResult, initial_tables, train_tables
 
 __all__ = [

@@ -10,7 +10,7 @@ from typing import Any
 
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
-from j4d.train.objective import TASK_LOSSES
+from j4d.tasks.objective import TASK_LOSSES
 
 #: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
 QUANTIZERS = ("soft", "straight_through")

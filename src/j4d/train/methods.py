@@ -2,8 +2,8 @@
 
 ``j4d``: the soft (or straight-through) quantizer of :class:`~j4d.codec.JPEGCodec` and the
 entropy of the CPMF marginals (METHOD.md). The peers swap both for their own, on the same
-tables, colour transform and DCT: ``autojpeg`` (:mod:`j4d.baselines.autojpeg`) rounds with
-tanh and counts run-length-coded bits; ``google`` (:mod:`j4d.baselines.google`) rounds with a
+tables, colour transform and DCT: ``autojpeg`` (:mod:`j4d.peers.autojpeg`) rounds with
+tanh and counts run-length-coded bits; ``google`` (:mod:`j4d.peers.google`) rounds with a
 cubic and takes the bits from a density model learned alongside the tables. All learn the same
 128 table entries with the same trainer, so their tables are measured alike.
 """
@@ -16,10 +16,11 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from j4d.baselines.autojpeg import RunLengthRate, tanh_round
 from j4d.codec import JPEGCodec, analyze, channel_steps, synthesize
 from j4d.errors import InvalidInputError
+from j4d.peers.autojpeg import tanh_round
 from j4d.rate.entropy import MarginalPool, estimate_bpp
+from j4d.rate.runlength import RunLengthRate
 from j4d.train.config import TRAINING_METHODS
 
 
@@ -103,7 +104,7 @@ class Google(TrainingMethod):
     def __init__(self) -> None:
         super().__init__()
         try:
-            from j4d.baselines import google
+            from j4d.peers import google
         except ImportError as error:
             raise InvalidInputError(
                 f"--method google needs CompressAI ({error}): pip install 'j4d[peers]'"

@@ -26,6 +26,7 @@ from typing import Any
 from torch import nn
 from torch.utils.data import Dataset
 
+from j4d.analysis.sensitivity import Sensitivity, compute_sensitivity
 from j4d.data.testset import TestImages
 from j4d.errors import InvalidInputError
 from j4d.evaluation.codecs import quality_points, tables_point
@@ -40,7 +41,6 @@ from j4d.evaluation.summary import DEFAULT_RATES
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
 from j4d.train.config import TrainConfig, parse_init
-from j4d.train.sensitivity import Sensitivity, compute_sensitivity
 from j4d.train.trainer import TABLES, data_fingerprint, saved_run, train_tables
 
 #: The folder of a sweep's runs: ``<out>/runs/<run>/tables.json``.

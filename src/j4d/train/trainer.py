@@ -2,7 +2,7 @@
 
 Objective per mini-batch: ``mean over models of task_loss(model(codec(x)), label)
 + lam * estimated_bpp`` (task loss: cross-entropy, or distillation from the model's output on
-the original, see :mod:`j4d.train.objective`), minimized by Adam over the 128 table entries,
+the original, see :mod:`j4d.tasks.objective`), minimized by Adam over the 128 table entries,
 which are clipped to [1, 255] after every update (so before every forward pass). After each
 epoch the current integer tables are measured on real files of a validation slice.
 
@@ -30,21 +30,21 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
+from j4d.analysis.sensitivity import Sensitivity, compute_sensitivity
 from j4d.codec import JPEGCodec
 from j4d.encoders.reference import mozjpeg_quant_tables
 from j4d.errors import InvalidInputError, J4DError, warn
 from j4d.evaluation.points import metric_columns
 from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predictions
-from j4d.faults import fault_point
-from j4d.fileutil import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from j4d.models import model_name, models_device
 from j4d.tables import MAX_DEADZONE, MAX_STEP, MIN_STEP, QuantTables
 from j4d.tasks import Task, describe_metric, task_of
+from j4d.tasks.objective import task_loss
 from j4d.train.config import TrainConfig, parse_init
 from j4d.train.distributed import Processes
 from j4d.train.methods import create_method
-from j4d.train.objective import task_loss
-from j4d.train.sensitivity import Sensitivity, compute_sensitivity
+from j4d.utils.faults import fault_point
+from j4d.utils.files import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
 CHECKPOINT = "checkpoint.pt"
 RUN_CONFIG = "config.json"
@@ -411,7 +411,7 @@ class Trainer:
 
 
 def _plot_tables(tables: QuantTables, path: Path) -> None:
-    from j4d.plots import heatmaps
+    from j4d.utils.plots import heatmaps
 
     array = tables.to_array()
     meta = tables.meta

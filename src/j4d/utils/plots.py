@@ -10,7 +10,7 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import matplotlib
 
@@ -19,12 +19,20 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
-from j4d.fileutil import atomic_write_bytes
-
-if TYPE_CHECKING:
-    from j4d.evaluation.compare import Version
+from j4d.utils.files import atomic_write_bytes
 
 PathLike = str | os.PathLike[str]
+
+
+class Picture(Protocol):
+    """One picture of a comparison figure (e.g. :class:`j4d.evaluation.compare.Version`)."""
+
+    label: str
+    pixels: np.ndarray
+    scan_bpp: float | None  # None: uncompressed
+    shown: np.ndarray | None  # what the model made of it, as a picture (or None)
+    caption: str
+
 
 # the same figure gives the same bytes: SVG ids from a fixed salt, no dates in SVG or PDF
 matplotlib.rcParams["svg.hashsalt"] = "j4d"
@@ -165,7 +173,7 @@ def estimate_scatter(
 
 
 def comparison(
-    rows: Sequence[Sequence[Version]],
+    rows: Sequence[Sequence[Picture]],
     paths: Sequence[PathLike],
     title: str = "",
     legend: Sequence[tuple[str, np.ndarray]] = (),

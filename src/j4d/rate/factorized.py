@@ -1,24 +1,10 @@
-r""" "Google" (Luo, Talebi, Yang, Elad, Milanfar 2020, *The Rate-Distortion-Accuracy Tradeoff:
-JPEG Case Study*) as the J4D paper ran it: tables learned through a differentiable JPEG whose
-rounding is the cubic approximation and whose rate comes from a learned density model, trained
-jointly with the tables.
-
-* Rounding: :math:`\tilde r(x) = \operatorname{round}(x) + (x - \operatorname{round}(x))^3`
-  (exact at integers; gradient :math:`3 (x - \operatorname{round}(x))^2`).
-* Rate: a factorized density per channel and frequency (3 x 64 = 192 densities), CompressAI's
-  :class:`~compressai.entropy_models.EntropyBottleneck`, over the cubic-rounded indices
-  :math:`\hat v`: :math:`R = -\sum \log_2 p(\hat v)` with
-  :math:`p(\hat v) = c(\hat v + \tfrac12) - c(\hat v - \tfrac12)` (its cumulative :math:`c`).
-  At integer indices this is the probability of the symbol, so the same model measures real
-  indices (``j4d rate-check -e google``). Its parameters minimize :math:`R` with the tables;
-  its quantiles (used by CompressAI's coder only) follow its auxiliary loss, with their own
-  optimizer, as CompressAI trains them.
-
-Assumptions of this reading: the density sees the cubic-rounded indices, not indices plus
-uniform noise (deterministic, and at integers the discrete probability); DC is modelled like
-any other frequency (no DPCM); the density is fitted to the initial tables' indices before the
-tables move (:meth:`FactorizedRate.fit`), since a density at its initial scale would say every
-table costs about the same.
+r"""A learned factorized density per channel and frequency (3 x 64 = 192 densities) as a rate
+model: CompressAI's :class:`~compressai.entropy_models.EntropyBottleneck` over (soft) indices
+:math:`\hat v`, :math:`R = -\sum \log_2 p(\hat v)` with
+:math:`p(\hat v) = c(\hat v + \tfrac12) - c(\hat v - \tfrac12)` (its cumulative :math:`c`). At
+integer indices this is the probability of the symbol, so the same model measures real indices
+(``j4d rate-check -e google``). The Google peer method (:mod:`j4d.peers.google`) trains it with
+the tables. CompressAI is an optional dependency (``pip install 'j4d[peers]'``).
 """
 
 from __future__ import annotations
@@ -35,12 +21,6 @@ with warnings.catch_warnings():  # CompressAI 1.2.8 scripts a function with torc
 #: Adam learning rates of the density's parameters and of its quantiles (auxiliary loss).
 DENSITY_LR = 1e-2
 AUXILIARY_LR = 1e-2
-
-
-def cubic_round(x: torch.Tensor) -> torch.Tensor:
-    """Luo et al.'s differentiable rounding (see the module)."""
-    rounded = torch.round(x).detach()
-    return rounded + (x - rounded) ** 3
 
 
 def _per_density(indices: torch.Tensor) -> torch.Tensor:

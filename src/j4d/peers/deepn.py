@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from j4d.baselines.statistics import CoefficientStatistics
 from j4d.errors import InvalidInputError
+from j4d.peers.statistics import CoefficientStatistics
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables
 
 

@@ -19,6 +19,7 @@ from j4d.encoders import encode_uniform
 from j4d.errors import InvalidInputError
 from j4d.jpegio import FileRate, file_rate, to_batch
 from j4d.rate.entropy import estimate_bpp
+from j4d.rate.runlength import RunLengthRate
 from j4d.tables import QuantTables
 
 
@@ -127,9 +128,7 @@ def run_length_estimate(
     alpha: float,
     fitting: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """AutoJPEG's closed-form size of the rounded indices (:mod:`j4d.baselines.autojpeg`)."""
-    from j4d.baselines.autojpeg import RunLengthRate
-
+    """AutoJPEG's closed-form size of the rounded indices (:mod:`j4d.rate.runlength`)."""
     q = _block_steps(tables)
     return RunLengthRate().bpp(round_half_away(coefficients / q), pixels)
 
@@ -142,12 +141,12 @@ def factorized_density_estimate(
     alpha: float,
     fitting: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Luo et al.'s learned density (:mod:`j4d.baselines.google`): fitted to the rounded
+    """Luo et al.'s learned density (:mod:`j4d.rate.factorized`): fitted to the rounded
     indices of other images (``fitting``) at these tables, then the bits of these images'."""
     if fitting is None:
         raise InvalidInputError("the google estimator needs other images to fit its density on")
     try:
-        from j4d.baselines.google import FactorizedRate
+        from j4d.rate.factorized import FactorizedRate
     except ImportError as error:
         raise InvalidInputError(
             f"the google estimator needs CompressAI ({error}): pip install 'j4d[peers]'"

@@ -32,10 +32,10 @@ from tqdm.auto import tqdm
 from j4d.codec import analyze, synthesize
 from j4d.data.folders import images_per_batch
 from j4d.errors import InvalidInputError
-from j4d.fileutil import atomic_write_text
 from j4d.models import model_name, models_device
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, zigzag_to_natural
-from j4d.train.objective import task_loss
+from j4d.tasks.objective import task_loss
+from j4d.utils.files import atomic_write_text
 
 Kind = Literal["saliency", "gradient"]
 _BATCH_PIXELS = 50 * 224 * 224  # per backward pass (memory): 100 CIFAR images, 50 at 224
@@ -78,7 +78,7 @@ class Sensitivity:
         return atomic_write_text(path, self.to_json())
 
     def plot(self, paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-        from j4d.plots import heatmaps
+        from j4d.utils.plots import heatmaps
 
         return heatmaps(
             list(self.values),

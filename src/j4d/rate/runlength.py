@@ -1,13 +1,6 @@
-r"""AutoJPEG (Xie et al., ECCV 2022) as the J4D paper ran it: tables only (no colour transform,
-no fine-tuning of the model), a tanh soft rounding and a closed-form file size built on JPEG's
-run-length coding, made trainable by straight-through estimators.
+r"""A closed-form file size built on JPEG's run-length coding (AutoJPEG's, as j4d reads it;
+:mod:`j4d.peers.autojpeg`), made trainable by straight-through estimators.
 
-Neither the code nor the size model's constants were published; this is j4d's reading of the
-two papers, with every assumption here:
-
-* Soft rounding, with :math:`f = \lfloor x \rfloor` and sharpness :math:`a`:
-  :math:`r(x) = f + \tfrac12 + \tfrac12 \tanh(a (x - f - \tfrac12)) / \tanh(a / 2)`
-  (continuous, equal to round at integers and half-integers, rounding as :math:`a \to \infty`).
 * Bits of a block, as baseline JPEG spends them on indices :math:`v` (zig-zag):
   DC: a symbol of ``dc_symbol_bits`` plus the magnitude category :math:`S(d)` of the DPCM
   difference :math:`d`; every nonzero AC: a (run, size) symbol of ``ac_symbol_bits`` plus
@@ -21,7 +14,6 @@ two papers, with every assumption here:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -29,12 +21,6 @@ import torch
 from j4d.codec import straight_through
 from j4d.codec.kernels import round_half_away
 from j4d.rate.entropy import dpcm_differences
-
-
-def tanh_round(x: torch.Tensor, sharpness: float = 4.0) -> torch.Tensor:
-    """AutoJPEG's differentiable rounding (see the module); ``sharpness`` > 0."""
-    floor = torch.floor(x).detach()
-    return floor + 0.5 + 0.5 * torch.tanh(sharpness * (x - floor - 0.5)) / math.tanh(sharpness / 2)
 
 
 def magnitude_category(v: torch.Tensor) -> torch.Tensor:

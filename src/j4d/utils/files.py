@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from j4d.errors import OutputError
-from j4d.faults import fault_point
+from j4d.utils.faults import fault_point
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

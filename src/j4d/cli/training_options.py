@@ -24,6 +24,7 @@ from j4d.data.folders import Augment, ImageFolderDataset, UnlabeledCrops, holdou
 from j4d.data.paired import PairedFolderDataset
 from j4d.errors import InvalidInputError
 from j4d.models import FrozenModel, create_models
+from j4d.tasks.objective import TASK_LOSSES
 from j4d.train.config import (
     LR_SCHEDULES,
     QUANTIZERS,
@@ -31,7 +32,6 @@ from j4d.train.config import (
     TRAINING_METHODS,
     TrainConfig,
 )
-from j4d.train.objective import TASK_LOSSES
 
 _DEFAULTS = TrainConfig()
 

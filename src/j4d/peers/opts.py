@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 import torch
 
-from j4d.baselines.statistics import CoefficientStatistics
+from j4d.analysis.sensitivity import Sensitivity
 from j4d.codec.kernels import round_half_away
 from j4d.errors import InvalidInputError
+from j4d.peers.statistics import CoefficientStatistics
 from j4d.rate.entropy import dpcm_differences
 from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, natural_to_zigzag, zigzag_to_natural
-from j4d.train.sensitivity import Sensitivity
 
 _STEPS = torch.arange(MIN_STEP, MAX_STEP + 1, dtype=torch.float64)
 _TABLE_CHANNELS = ((0,), (1, 2))
