@@ -6,7 +6,7 @@ STAMP := $(VENV)/.j4d-installed
 
 .PHONY: demo test lint bench validate clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/j4d/encoders/_rd.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned: pip takes these two from this machine's local wheel store
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
@@ -32,4 +32,4 @@ validate: $(STAMP)
 	$(BIN)/python bench/validate_codec.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build *.egg-info src/*.egg-info src/j4d/encoders/*.so

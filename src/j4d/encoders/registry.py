@@ -17,6 +17,9 @@ JPEG decoder. A tables file names its encoder in ``meta["encoder"]`` (default ``
   ``mozjpeg403`` backend, AC and DC trellis, ``TRELLIS_Q_OPT`` off so the tables stay),
   mozjpeg's progressive scans: per block, the indices that minimize rate + lambda x squared
   error weighted by 1 / q^2.
+* ``rd``: j4d's own compiled trellis (:mod:`j4d.encoders.rd`): per block, the indices that
+  minimize rate + lambda x squared error weighted per frequency (by default 1 / q^2, the
+  weighting the tables imply; a tables file may carry its own), baseline.
 * ``deadzone``: j4d's rule ``index = sign(y) * floor(|y| / q + 1/2 - theta)`` (libjpeg's
   rounding at theta = 0; :func:`~j4d.codec.quantize.uniform_indices`) with a dead zone
   ``theta`` in [0, 1/2] per channel and frequency from ``meta["deadzone"]``
@@ -33,6 +36,7 @@ import numpy as np
 
 from j4d.encoders.deadzone import encode_deadzone
 from j4d.encoders.pillow import encode_quality, encode_uniform
+from j4d.encoders.rd import encode_rd, rd_settings
 from j4d.encoders.reference import (
     TRELLIS_WITH_TABLES,
     encode_jpegli,
@@ -62,6 +66,10 @@ def _pillow(image: np.ndarray, tables: QuantTables) -> bytes:
 
 def _progressive(image: np.ndarray, tables: QuantTables) -> bytes:
     return encode_uniform(image, tables, progressive=True)
+
+
+def _rd(image: np.ndarray, tables: QuantTables) -> bytes:
+    return encode_rd(image, tables)
 
 
 def _trellis(image: np.ndarray, tables: QuantTables) -> bytes:
@@ -97,6 +105,16 @@ ENCODERS: dict[str, TablesEncoder] = {
             _trellis,
         ),
         TablesEncoder(
+            "rd",
+            {
+                "encoder": "j4d rate-distortion trellis (compiled; distortion weights and lambda "
+                "from the tables, default 1/q^2)",
+                **_COMMON,
+                "frame": "baseline",
+            },
+            _rd,
+        ),
+        TablesEncoder(
             "deadzone",
             {
                 "encoder": "j4d dead-zone rounding (meta deadzone), written by jpeglib "
@@ -126,6 +144,8 @@ def encoder_of(tables: QuantTables, override: str | None = None) -> TablesEncode
     encoder = get_encoder(name)
     if encoder.name == "deadzone":
         tables.deadzone()  # its errors before the first image, not at each
+    if encoder.name == "rd":
+        rd_settings(tables)
     return encoder
 
 

@@ -1,0 +1,795 @@
+/* j4d's rate-distortion JPEG encoder: analysis, trellis quantization and a baseline writer.
+ *
+ * One call turns an 8-bit RGB image into a baseline 4:4:4 JPEG with the given tables:
+ *
+ *   1. libjpeg's fixed-point RGB -> YCbCr, edge replication to whole blocks, level shift and the
+ *      orthonormal 8x8 DCT (float AAN factorization in double precision);
+ *   2. DC indices by plain rounding, coded by DPCM per component (ITU T.81 F.1.2.1);
+ *   3. AC indices of each block by a trellis over the zig-zag positions: the path of nonzero
+ *      coefficients minimizing  D + mu * R,  with D = sum_k w_k (y_k - c_k q_k)^2  (weights per
+ *      component and frequency, or per block) and R the bits of the run/size symbols (their
+ *      Huffman code lengths plus the amplitude bits, ZRLs and the EOB);
+ *   4. the Huffman tables re-derived from the chosen indices after each pass (libjpeg's
+ *      jpeg_gen_optimal_table, ITU T.81 K.2), so the file's tables are optimal for them.
+ *
+ * mu = 0 gives plain rounding, half away from zero (libjpeg's rule). Python owns the checks of
+ * its inputs (j4d.encoders.rd); this file trusts them.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define MAX_AC_SIZE 10
+#define MAX_INDEX 1023
+#define EOB 0x00
+#define ZRL 0xF0
+
+static const int NATURAL_OF_ZIGZAG[64] = {
+    0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48,
+    41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
+    30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
+
+/* JPEG's size category: the bit length of a magnitude (0 for 0) */
+static inline int size_of(int magnitude) { return magnitude ? 32 - __builtin_clz((unsigned)magnitude) : 0; }
+
+/* Bit k set where block[k] != 0 (k = 1..63; the DC bit is left out). */
+static inline uint64_t ac_nonzero(const int16_t *block) {
+#ifdef __SSE2__
+    uint64_t mask = 0;
+    const __m128i zero = _mm_setzero_si128();
+    for (int k = 0; k < 64; k += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(block + k));
+        __m128i b = _mm_loadu_si128((const __m128i *)(block + k + 8));
+        __m128i zeros = _mm_packs_epi16(_mm_cmpeq_epi16(a, zero), _mm_cmpeq_epi16(b, zero));
+        mask |= (uint64_t)(uint16_t)~_mm_movemask_epi8(zeros) << k;
+    }
+    return mask & ~(uint64_t)1;
+#else
+    uint64_t mask = 0;
+    for (int k = 1; k < 64; k++) mask |= (uint64_t)(block[k] != 0) << k;
+    return mask;
+#endif
+}
+
+/* Bit k set where |y[k]| >= half[k], i.e. where plain rounding gives a nonzero index. */
+static inline uint64_t rounds_nonzero(const double *y, const double *half) {
+    uint64_t mask = 0;
+#ifdef __SSE2__
+    const __m128d sign = _mm_set1_pd(-0.0);
+    for (int k = 0; k < 64; k += 2) {
+        __m128d magnitude = _mm_andnot_pd(sign, _mm_loadu_pd(y + k));
+        mask |= (uint64_t)_mm_movemask_pd(_mm_cmpge_pd(magnitude, _mm_loadu_pd(half + k))) << k;
+    }
+#else
+    for (int k = 0; k < 64; k++) mask |= (uint64_t)(fabs(y[k]) >= half[k]) << k;
+#endif
+    return mask;
+}
+
+/* round(|y| / q) half up: truncation is floor here, and cheaper than libm's floor; a division,
+ * not a product with 1 / q, so that ties (|y| = 1.5 q) round as libjpeg rounds them */
+static inline int rounded_magnitude(double y, double step) { return (int)(fabs(y) / step + 0.5); }
+
+/* ---------------------------------------------------------------- analysis */
+
+/* One 8-point pass of the AAN float DCT (libjpeg's jfdctflt) down each of the 8 columns of
+ * d[row][column]; the loop over columns is what the compiler vectorizes. Outputs are scaled by
+ * aan_divisor. */
+static void fdct_columns(double d[8][8]) {
+    for (int j = 0; j < 8; j++) {
+        double tmp0 = d[0][j] + d[7][j], tmp7 = d[0][j] - d[7][j];
+        double tmp1 = d[1][j] + d[6][j], tmp6 = d[1][j] - d[6][j];
+        double tmp2 = d[2][j] + d[5][j], tmp5 = d[2][j] - d[5][j];
+        double tmp3 = d[3][j] + d[4][j], tmp4 = d[3][j] - d[4][j];
+        double tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3;
+        double tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+        d[0][j] = tmp10 + tmp11;
+        d[4][j] = tmp10 - tmp11;
+        double z1 = (tmp12 + tmp13) * 0.70710678118654752;
+        d[2][j] = tmp13 + z1;
+        d[6][j] = tmp13 - z1;
+        tmp10 = tmp4 + tmp5;
+        tmp11 = tmp5 + tmp6;
+        tmp12 = tmp6 + tmp7;
+        double z5 = (tmp10 - tmp12) * 0.38268343236508977;
+        double z2 = 0.54119610014619698 * tmp10 + z5;
+        double z4 = 1.30656296487637653 * tmp12 + z5;
+        double z3 = tmp11 * 0.70710678118654752;
+        double z11 = tmp7 + z3, z13 = tmp7 - z3;
+        d[5][j] = z13 + z2;
+        d[3][j] = z13 - z2;
+        d[1][j] = z11 + z4;
+        d[7][j] = z11 - z4;
+    }
+}
+
+static void transpose(double d[8][8]) {
+    for (int i = 0; i < 8; i++)
+        for (int j = i + 1; j < 8; j++) {
+            double t = d[i][j];
+            d[i][j] = d[j][i];
+            d[j][i] = t;
+        }
+}
+
+/* Per zig-zag position: where the two passes leave that frequency, and the factor that makes
+ * it the orthonormal DCT coefficient (1 / (8 s_u s_v), s_0 = 1, s_k = sqrt(2) cos(k pi / 16)). */
+static int aan_source[64];
+static double aan_factor[64];
+static int aan_ready = 0;
+
+static void prepare_aan(void) {
+    if (aan_ready) return;
+    double scale[8];
+    scale[0] = 1.0;
+    for (int k = 1; k < 8; k++) scale[k] = cos(k * M_PI / 16.0) * sqrt(2.0);
+    for (int k = 0; k < 64; k++) {
+        int n = NATURAL_OF_ZIGZAG[k], u = n / 8, v = n % 8; /* vertical u, horizontal v */
+        aan_source[k] = v * 8 + u;                          /* the passes end transposed */
+        aan_factor[k] = 1.0 / (8.0 * scale[u] * scale[v]);
+    }
+    aan_ready = 1;
+}
+
+/* libjpeg's jccolor.c (16 fraction bits; Y rounds half up, Cb and Cr half down), level-shifted,
+ * into planes padded to whole blocks by repeating the last column and row. */
+static void padded_planes(const uint8_t *rgb, int height, int width, int stride, int rows,
+                          double *planes) {
+    Py_ssize_t size = (Py_ssize_t)stride * rows;
+    double *Y = planes, *Cb = planes + size, *Cr = planes + 2 * size;
+    for (int row = 0; row < rows; row++) {
+        const uint8_t *source = rgb + (Py_ssize_t)(row < height ? row : height - 1) * width * 3;
+        Py_ssize_t at = (Py_ssize_t)row * stride;
+        for (int col = 0; col < stride; col++) {
+            int x = col < width ? col : width - 1;
+            int32_t r = source[3 * x], g = source[3 * x + 1], b = source[3 * x + 2];
+            Y[at + col] = (double)((19595 * r + 38470 * g + 7471 * b + 32768) >> 16) - 128.0;
+            Cb[at + col] =
+                (double)((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 32767) >> 16) - 128.0;
+            Cr[at + col] =
+                (double)((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 32767) >> 16) - 128.0;
+        }
+    }
+}
+
+/* coefficients: (3, blocks, 64) zig-zag, blocks in raster order over the padded image */
+static int analyze(const uint8_t *rgb, int height, int width, double *coefficients) {
+    prepare_aan();
+    int hb = (height + 7) / 8, wb = (width + 7) / 8;
+    int stride = wb * 8, rows = hb * 8;
+    Py_ssize_t size = (Py_ssize_t)stride * rows, blocks = (Py_ssize_t)hb * wb;
+    double *planes = malloc(3 * size * sizeof(double));
+    if (!planes) return -1;
+    padded_planes(rgb, height, width, stride, rows, planes);
+    double d[8][8];
+    for (int c = 0; c < 3; c++) {
+        for (int by = 0; by < hb; by++) {
+            for (int bx = 0; bx < wb; bx++) {
+                const double *corner = planes + c * size + (Py_ssize_t)by * 8 * stride + bx * 8;
+                for (int y = 0; y < 8; y++) memcpy(d[y], corner + (Py_ssize_t)y * stride, 64);
+                fdct_columns(d);
+                transpose(d);
+                fdct_columns(d);
+                const double *flat = &d[0][0];
+                double *out = coefficients + ((Py_ssize_t)c * blocks + (Py_ssize_t)by * wb + bx) * 64;
+                for (int k = 0; k < 64; k++) out[k] = flat[aan_source[k]] * aan_factor[k];
+            }
+        }
+    }
+    free(planes);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Huffman tables */
+
+typedef struct {
+    uint8_t bits[17];     /* codes of each length 1..16 */
+    uint8_t values[256];  /* symbols by code */
+    int count;            /* symbols with a code */
+    uint8_t length[256];  /* code length per symbol, 0: none */
+    uint16_t code[256];
+} Huffman;
+
+/* heap order of two symbols: less frequent first, then the higher symbol */
+static inline int before(const int64_t *freq, int a, int b) {
+    return freq[a] < freq[b] || (freq[a] == freq[b] && a > b);
+}
+
+static int pop(const int64_t *freq, int *heap, int *live) {
+    int top = heap[0], last = heap[--*live], at = 0;
+    for (;;) {
+        int child = 2 * at + 1;
+        if (child >= *live) break;
+        if (child + 1 < *live && before(freq, heap[child + 1], heap[child])) child++;
+        if (!before(freq, heap[child], last)) break;
+        heap[at] = heap[child];
+        at = child;
+    }
+    if (*live > 0) heap[at] = last;
+    return top;
+}
+
+/* libjpeg's jpeg_gen_optimal_table (ITU T.81 K.2): merge the two least frequent nodes (among
+ * equals the highest symbol), a reserved code point keeps all-ones codes out, and lengths
+ * above 16 bits are folded. */
+static void optimal_table(const int64_t *frequency, Huffman *table) {
+    int64_t freq[257];
+    int codesize[257], others[257], bits[33];
+    memcpy(freq, frequency, 256 * sizeof(int64_t));
+    freq[256] = 1;
+    for (int i = 0; i < 257; i++) {
+        codesize[i] = 0;
+        others[i] = -1;
+    }
+    memset(bits, 0, sizeof bits);
+    /* a binary heap of live nodes, least frequent first and, among equals, the highest
+     * symbol: the pair libjpeg's linear scans pick, in O(n log n) */
+    int heap[257], live = 0;
+    for (int i = 0; i <= 256; i++)
+        if (freq[i]) {
+            int at = live++;
+            while (at > 0 && before(freq, i, heap[(at - 1) / 2])) {
+                heap[at] = heap[(at - 1) / 2];
+                at = (at - 1) / 2;
+            }
+            heap[at] = i;
+        }
+    while (live > 1) {
+        int c1 = pop(freq, heap, &live);
+        int c2 = pop(freq, heap, &live);
+        freq[c1] += freq[c2];
+        freq[c2] = 0;
+        codesize[c1]++;
+        int node = c1;
+        while (others[node] >= 0) {
+            node = others[node];
+            codesize[node]++;
+        }
+        others[node] = c2;
+        codesize[c2]++;
+        while (others[c2] >= 0) {
+            c2 = others[c2];
+            codesize[c2]++;
+        }
+        int at = live++;
+        while (at > 0 && before(freq, c1, heap[(at - 1) / 2])) {
+            heap[at] = heap[(at - 1) / 2];
+            at = (at - 1) / 2;
+        }
+        heap[at] = c1;
+    }
+    for (int i = 0; i <= 256; i++)
+        if (codesize[i]) bits[codesize[i] > 32 ? 32 : codesize[i]]++;
+    for (int i = 32; i > 16; i--) {
+        while (bits[i] > 0) {
+            int j = i - 2;
+            while (bits[j] == 0) j--;
+            bits[i] -= 2;
+            bits[i - 1]++;
+            bits[j + 1] += 2;
+            bits[j]--;
+        }
+    }
+    int longest = 16;
+    while (longest > 0 && bits[longest] == 0) longest--;
+    if (longest > 0) bits[longest]--;
+    memset(table, 0, sizeof *table);
+    for (int i = 1; i <= 16; i++) table->bits[i] = (uint8_t)bits[i];
+    int p = 0;
+    for (int size = 1; size <= 32; size++)
+        for (int symbol = 0; symbol < 256; symbol++)
+            if (codesize[symbol] == size) table->values[p++] = (uint8_t)symbol;
+    table->count = p;
+    /* canonical codes, in the order of values[] with the (limited) lengths of bits[] */
+    uint16_t code = 0;
+    int k = 0;
+    for (int size = 1; size <= 16; size++) {
+        for (int n = 0; n < table->bits[size]; n++, k++) {
+            table->length[table->values[k]] = (uint8_t)size;
+            table->code[table->values[k]] = code++;
+        }
+        code <<= 1;
+    }
+}
+
+/* ---------------------------------------------------------------- trellis */
+
+/* The price mu x bits of a nonzero AC of each size after each run of zeros, from the lengths of
+ * an optimal table of ``counts`` where every symbol baseline allows counts at least once (a
+ * symbol unseen so far still has a price): its run/size code, its amplitude bits and a ZRL per
+ * 16 zeros. Also the cheapest price per size (over runs), and the EOB's. */
+typedef struct {
+    double run[MAX_AC_SIZE + 1][64];
+    double cheapest[MAX_AC_SIZE + 1];
+    double eob;
+} Prices;
+
+static void ac_prices(const int64_t *counts, double mu, Prices *prices) {
+    int64_t smoothed[256];
+    memset(smoothed, 0, sizeof smoothed);
+    smoothed[EOB] = counts[EOB] > 0 ? counts[EOB] : 1;
+    smoothed[ZRL] = counts[ZRL] > 0 ? counts[ZRL] : 1;
+    for (int run = 0; run < 16; run++)
+        for (int size = 1; size <= MAX_AC_SIZE; size++) {
+            int symbol = (run << 4) | size;
+            smoothed[symbol] = counts[symbol] > 0 ? counts[symbol] : 1;
+        }
+    Huffman table;
+    optimal_table(smoothed, &table);
+    prices->eob = mu * table.length[EOB];
+    for (int size = 1; size <= MAX_AC_SIZE; size++) {
+        prices->cheapest[size] = INFINITY;
+        for (int run = 0; run < 63; run++) {
+            double bits = table.length[((run & 15) << 4) | size] + size + (run >> 4) * table.length[ZRL];
+            prices->run[size][run] = mu * bits;
+            if (prices->run[size][run] < prices->cheapest[size]) prices->cheapest[size] = mu * bits;
+        }
+    }
+}
+
+/* AC indices (zig-zag 1..63) of one block minimizing D + mu R; index[0] is left alone.
+ *
+ * Only positions whose plain rounding is nonzero can hold a nonzero index (candidates |c| in
+ * {r, r - 1}); the others are zero. A path is the list of nonzero positions; its cost from the
+ * start to a nonzero at i, minus the distortion of zeroing every position 1..i, is
+ *   B(i) = min_j [B(j) + mu bits(run i-j-1, size)] + d(c_i) - w_i y_i^2,
+ * so the zeroed positions between nodes never need summing. Predecessors are visited latest
+ * first (equal costs keep the coefficient: plain rounding at mu = 0) and the scan stops once
+ * the cheapest earlier B plus the fewest bits any symbol of that size costs cannot win. */
+static void trellis_block(const double *y, const double *step, const double *half_step,
+                          const double *weight, const Prices *prices, int16_t *index) {
+    double B[64], floor_B[65]; /* floor_B[n]: min of B over the start and the first n nodes */
+    int16_t chosen[64];
+    int previous[64], nodes[64], count = 0;
+    B[0] = 0.0;
+    floor_B[0] = 0.0;
+    uint64_t candidates = rounds_nonzero(y, half_step) & ~(uint64_t)1;
+    memset(index + 1, 0, 63 * sizeof *index);
+    for (; candidates; candidates &= candidates - 1) {
+        int i = __builtin_ctzll(candidates);
+        double magnitude = fabs(y[i]);
+        int rounded = rounded_magnitude(y[i], step[i]);
+        if (rounded > MAX_INDEX) rounded = MAX_INDEX;
+        double best_here = INFINITY;
+        int best_from = 0, best_value = 0;
+        /* r - 1 has r's amplitude bits and more error unless r is a power of two (then it
+         * has one bit fewer); 0 is the path that skips i */
+        int lowest = rounded >= 2 && (rounded & (rounded - 1)) == 0 ? rounded - 1 : rounded;
+        for (int value = rounded; value >= lowest; value--) {
+            double error = magnitude - (double)value * step[i];
+            double distortion = weight[i] * error * error;
+            int size = size_of(value);
+            const double *price = prices->run[size];
+            double floor_price = prices->cheapest[size] + distortion;
+            for (int n = count; n >= 0; n--) {
+                if (floor_B[n] + floor_price >= best_here) break;
+                int j = n > 0 ? nodes[n - 1] : 0;
+                double cost = B[j] + price[i - j - 1] + distortion;
+                if (cost < best_here) {
+                    best_here = cost;
+                    best_from = j;
+                    best_value = value;
+                }
+            }
+        }
+        B[i] = best_here - weight[i] * y[i] * y[i];
+        previous[i] = best_from;
+        chosen[i] = (int16_t)(y[i] < 0 ? -best_value : best_value);
+        nodes[count++] = i;
+        floor_B[count] = B[i] < floor_B[count - 1] ? B[i] : floor_B[count - 1];
+    }
+    double best_end = INFINITY;
+    int last = 0;
+    for (int n = count; n >= 0; n--) {
+        if (floor_B[n] >= best_end) break;
+        int j = n > 0 ? nodes[n - 1] : 0;
+        double cost = B[j] + (j < 63 ? prices->eob : 0.0);
+        if (cost < best_end) {
+            best_end = cost;
+            last = j;
+        }
+    }
+    for (int j = last; j > 0; j = previous[j]) index[j] = chosen[j];
+}
+
+/* ---------------------------------------------------------------- scans */
+
+typedef struct {
+    const double *coefficients; /* (3, blocks, 64) */
+    const int *steps;           /* (2, 64) zig-zag: luma, chroma */
+    const double *weights;      /* (3, 64) or (3, blocks, 64) */
+    double real_steps[2][64], half_steps[2][64];
+    Py_ssize_t weight_stride;   /* 0 or 64: per block */
+    Py_ssize_t blocks;
+    double mu;
+} Problem;
+
+static const int TABLE_OF_COMPONENT[3] = {0, 1, 1};
+
+static void plain_indices(const Problem *p, int16_t *indices) {
+    for (int c = 0; c < 3; c++) {
+        int t = TABLE_OF_COMPONENT[c];
+        for (Py_ssize_t b = 0; b < p->blocks; b++) {
+            const double *y = p->coefficients + (c * p->blocks + b) * 64;
+            int16_t *out = indices + (c * p->blocks + b) * 64;
+            memset(out, 0, 64 * sizeof *out);
+            for (uint64_t mask = rounds_nonzero(y, p->half_steps[t]); mask; mask &= mask - 1) {
+                int k = __builtin_ctzll(mask);
+                int value = rounded_magnitude(y[k], p->real_steps[t][k]);
+                int limit = k == 0 ? 2047 : MAX_INDEX;
+                if (value > limit) value = limit;
+                out[k] = (int16_t)(y[k] < 0 ? -value : value);
+            }
+        }
+    }
+}
+
+/* counts[table][symbol]: tables 0, 1 DC luma / chroma, 2, 3 AC luma / chroma */
+static void count_symbols(const int16_t *indices, Py_ssize_t blocks, int64_t counts[4][256]) {
+    memset(counts, 0, 4 * 256 * sizeof(int64_t));
+    for (int c = 0; c < 3; c++) {
+        int t = TABLE_OF_COMPONENT[c];
+        int64_t *ac = counts[2 + t];
+        int previous_dc = 0;
+        for (Py_ssize_t b = 0; b < blocks; b++) {
+            const int16_t *block = indices + (c * blocks + b) * 64;
+            int diff = block[0] - previous_dc;
+            previous_dc = block[0];
+            counts[t][size_of(abs(diff))]++;
+            int last = 0;
+            for (uint64_t mask = ac_nonzero(block); mask; mask &= mask - 1) {
+                int k = __builtin_ctzll(mask), run = k - last - 1;
+                ac[ZRL] += run >> 4;
+                ac[((run & 15) << 4) | size_of(abs(block[k]))]++;
+                last = k;
+            }
+            if (last < 63) ac[EOB]++;
+        }
+    }
+}
+
+static void trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indices) {
+    Prices prices[2];
+    ac_prices(counts[2], p->mu, &prices[0]);
+    ac_prices(counts[3], p->mu, &prices[1]);
+    for (int c = 0; c < 3; c++) {
+        int t = TABLE_OF_COMPONENT[c];
+        for (Py_ssize_t b = 0; b < p->blocks; b++) {
+            const double *y = p->coefficients + (c * p->blocks + b) * 64;
+            const double *w = p->weights + c * (p->weight_stride ? p->blocks * 64 : 64) +
+                              b * p->weight_stride;
+            trellis_block(y, p->real_steps[t], p->half_steps[t], w, &prices[t],
+                          indices + (c * p->blocks + b) * 64);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- writer */
+
+typedef struct {
+    uint8_t *data;
+    size_t size, capacity;
+    uint64_t buffer;
+    int filled;
+} Writer;
+
+static int reserve(Writer *w, size_t more) {
+    if (w->size + more <= w->capacity) return 0;
+    size_t capacity = w->capacity * 2 + more + 1024;
+    uint8_t *data = realloc(w->data, capacity);
+    if (!data) return -1;
+    w->data = data;
+    w->capacity = capacity;
+    return 0;
+}
+
+static void put_byte(Writer *w, uint8_t byte) { w->data[w->size++] = byte; }
+
+static void put_bytes(Writer *w, const uint8_t *bytes, size_t n) {
+    memcpy(w->data + w->size, bytes, n);
+    w->size += n;
+}
+
+/* up to 26 bits; a byte 0xFF in the scan is followed by a stuffed 0x00 */
+static void put_bits(Writer *w, uint32_t value, int length) {
+    w->buffer = (w->buffer << length) | (value & ((1u << length) - 1));
+    w->filled += length;
+    while (w->filled >= 8) {
+        uint8_t byte = (uint8_t)(w->buffer >> (w->filled - 8));
+        w->filled -= 8;
+        put_byte(w, byte);
+        if (byte == 0xFF) put_byte(w, 0x00);
+    }
+}
+
+static void flush_bits(Writer *w) {
+    if (w->filled > 0) put_bits(w, 0x7F, 8 - w->filled); /* pad with ones */
+}
+
+static void put_marker(Writer *w, uint8_t marker, int length) {
+    put_byte(w, 0xFF);
+    put_byte(w, marker);
+    put_byte(w, (uint8_t)(length >> 8));
+    put_byte(w, (uint8_t)length);
+}
+
+static void put_amplitude(Writer *w, const Huffman *table, int symbol, int value, int size) {
+    put_bits(w, table->code[symbol], table->length[symbol]);
+    if (size) put_bits(w, (uint32_t)(value < 0 ? value + (1 << size) - 1 : value), size);
+}
+
+static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
+                      int height, int width) {
+    int64_t counts[4][256];
+    Huffman tables[4];
+    count_symbols(indices, blocks, counts);
+    for (int t = 0; t < 4; t++) optimal_table(counts[t], &tables[t]);
+    /* headers: at most ~1.2 kB; scan: at most 64 x (16 + 10) bits + stuffing per block */
+    if (reserve(w, 2048 + (size_t)blocks * 3 * 64 * 7)) return -1;
+    static const uint8_t soi_jfif[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F',
+                                       0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00};
+    put_bytes(w, soi_jfif, sizeof soi_jfif);
+    put_marker(w, 0xDB, 2 + 2 * 65);
+    for (int t = 0; t < 2; t++) {
+        put_byte(w, (uint8_t)t);
+        for (int k = 0; k < 64; k++) put_byte(w, (uint8_t)steps[64 * t + k]);
+    }
+    put_marker(w, 0xC0, 17);
+    put_byte(w, 8);
+    put_byte(w, (uint8_t)(height >> 8));
+    put_byte(w, (uint8_t)height);
+    put_byte(w, (uint8_t)(width >> 8));
+    put_byte(w, (uint8_t)width);
+    put_byte(w, 3);
+    for (int c = 0; c < 3; c++) {
+        put_byte(w, (uint8_t)(c + 1));
+        put_byte(w, 0x11);
+        put_byte(w, (uint8_t)TABLE_OF_COMPONENT[c]);
+    }
+    int dht_length = 2;
+    for (int t = 0; t < 4; t++) dht_length += 17 + tables[t].count;
+    put_marker(w, 0xC4, dht_length);
+    static const int ORDER[4][2] = {{0x00, 0}, {0x10, 2}, {0x01, 1}, {0x11, 3}};
+    for (int n = 0; n < 4; n++) {
+        const Huffman *h = &tables[ORDER[n][1]];
+        put_byte(w, (uint8_t)ORDER[n][0]);
+        put_bytes(w, h->bits + 1, 16);
+        put_bytes(w, h->values, (size_t)h->count);
+    }
+    static const uint8_t sos[] = {0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02,
+                                  0x11, 0x03, 0x11, 0x00, 0x3F, 0x00};
+    put_bytes(w, sos, sizeof sos);
+    int previous_dc[3] = {0, 0, 0};
+    for (Py_ssize_t b = 0; b < blocks; b++) {
+        for (int c = 0; c < 3; c++) {
+            int t = TABLE_OF_COMPONENT[c];
+            const int16_t *block = indices + (c * blocks + b) * 64;
+            int diff = block[0] - previous_dc[c];
+            previous_dc[c] = block[0];
+            int size = size_of(abs(diff));
+            put_amplitude(w, &tables[t], size, diff, size);
+            const Huffman *ac = &tables[2 + t];
+            int last = 0;
+            for (uint64_t mask = ac_nonzero(block); mask; mask &= mask - 1) {
+                int k = __builtin_ctzll(mask), run = k - last - 1;
+                for (; run > 15; run -= 16) put_bits(w, ac->code[ZRL], ac->length[ZRL]);
+                size = size_of(abs(block[k]));
+                put_amplitude(w, ac, (run << 4) | size, block[k], size);
+                last = k;
+            }
+            if (last < 63) put_bits(w, ac->code[EOB], ac->length[EOB]);
+        }
+    }
+    flush_bits(w);
+    put_byte(w, 0xFF);
+    put_byte(w, 0xD9);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Python */
+
+static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t bytes, const char *what) {
+    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS) < 0) return -1;
+    if (view->len != bytes) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd bytes, got %zd", what, bytes, view->len);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_analyze(PyObject *self, PyObject *args) {
+    PyObject *rgb_object;
+    int height, width;
+    if (!PyArg_ParseTuple(args, "Oii", &rgb_object, &height, &width)) return NULL;
+    Py_buffer rgb;
+    if (get_buffer(rgb_object, &rgb, (Py_ssize_t)height * width * 3, "rgb") < 0) return NULL;
+    Py_ssize_t blocks = (Py_ssize_t)((height + 7) / 8) * ((width + 7) / 8);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, blocks * 3 * 64 * sizeof(double));
+    if (out) {
+        int failed;
+        Py_BEGIN_ALLOW_THREADS
+        failed = analyze(rgb.buf, height, width, (double *)PyBytes_AS_STRING(out));
+        Py_END_ALLOW_THREADS
+        if (failed) Py_SETREF(out, PyErr_NoMemory());
+    }
+    PyBuffer_Release(&rgb);
+    return out;
+}
+
+/* The problem's buffers: coefficients (3, blocks, 64) float64, steps (2, 64) int32, weights
+ * float64 (3, 64) or (3, blocks, 64). */
+static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weights,
+                       Py_ssize_t blocks, double mu, Py_buffer views[3], Problem *p) {
+    if (get_buffer(coefficients, &views[0], blocks * 3 * 64 * sizeof(double), "coefficients") < 0)
+        return -1;
+    if (get_buffer(steps, &views[1], 2 * 64 * sizeof(int), "steps") < 0) {
+        PyBuffer_Release(&views[0]);
+        return -1;
+    }
+    if (PyObject_GetBuffer(weights, &views[2], PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&views[0]);
+        PyBuffer_Release(&views[1]);
+        return -1;
+    }
+    Py_ssize_t per_block = blocks * 3 * 64 * sizeof(double);
+    if (views[2].len != 3 * 64 * (Py_ssize_t)sizeof(double) && views[2].len != per_block) {
+        PyErr_SetString(PyExc_ValueError, "weights: expected (3, 64) or (3, blocks, 64) float64");
+        for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
+        return -1;
+    }
+    p->coefficients = views[0].buf;
+    p->steps = views[1].buf;
+    p->weights = views[2].buf;
+    p->weight_stride = views[2].len == per_block && blocks > 1 ? 64 : 0;
+    p->blocks = blocks;
+    p->mu = mu;
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < 64; k++) {
+            p->real_steps[t][k] = p->steps[64 * t + k];
+            p->half_steps[t][k] = 0.5 * p->steps[64 * t + k];
+        }
+    return 0;
+}
+
+static void quantize(const Problem *p, int passes, int16_t *indices) {
+    int64_t counts[4][256];
+    plain_indices(p, indices);
+    if (p->mu <= 0.0) passes = passes > 0 ? 1 : 0; /* still run the trellis once: it rounds */
+    for (int pass = 0; pass < passes; pass++) {
+        count_symbols(indices, p->blocks, counts);
+        trellis_pass(p, counts, indices);
+    }
+}
+
+static PyObject *py_quantize(PyObject *self, PyObject *args) {
+    PyObject *coefficients, *steps, *weights;
+    Py_ssize_t blocks;
+    double mu;
+    int passes;
+    if (!PyArg_ParseTuple(args, "OnOOdi", &coefficients, &blocks, &steps, &weights, &mu, &passes))
+        return NULL;
+    Py_buffer views[3];
+    Problem p;
+    if (get_problem(coefficients, steps, weights, blocks, mu, views, &p) < 0) return NULL;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, blocks * 3 * 64 * sizeof(int16_t));
+    if (out) {
+        Py_BEGIN_ALLOW_THREADS
+        quantize(&p, passes, (int16_t *)PyBytes_AS_STRING(out));
+        Py_END_ALLOW_THREADS
+    }
+    for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
+    return out;
+}
+
+static PyObject *writer_bytes(Writer *w, int failed) {
+    PyObject *out = failed ? PyErr_NoMemory() : PyBytes_FromStringAndSize((char *)w->data, w->size);
+    free(w->data);
+    return out;
+}
+
+static PyObject *py_write(PyObject *self, PyObject *args) {
+    PyObject *indices_object, *steps_object;
+    int height, width;
+    if (!PyArg_ParseTuple(args, "OOii", &indices_object, &steps_object, &height, &width))
+        return NULL;
+    Py_ssize_t blocks = (Py_ssize_t)((height + 7) / 8) * ((width + 7) / 8);
+    Py_buffer indices, steps;
+    if (get_buffer(indices_object, &indices, blocks * 3 * 64 * sizeof(int16_t), "indices") < 0)
+        return NULL;
+    if (get_buffer(steps_object, &steps, 2 * 64 * sizeof(int), "steps") < 0) {
+        PyBuffer_Release(&indices);
+        return NULL;
+    }
+    Writer w = {0};
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = write_jpeg(&w, indices.buf, blocks, steps.buf, height, width);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&indices);
+    PyBuffer_Release(&steps);
+    return writer_bytes(&w, failed);
+}
+
+static PyObject *py_encode(PyObject *self, PyObject *args) {
+    PyObject *rgb_object, *steps, *weights;
+    int height, width, passes;
+    double mu;
+    if (!PyArg_ParseTuple(args, "OiiOOdi", &rgb_object, &height, &width, &steps, &weights, &mu,
+                          &passes))
+        return NULL;
+    Py_buffer rgb;
+    if (get_buffer(rgb_object, &rgb, (Py_ssize_t)height * width * 3, "rgb") < 0) return NULL;
+    Py_ssize_t blocks = (Py_ssize_t)((height + 7) / 8) * ((width + 7) / 8);
+    double *coefficients = malloc(blocks * 3 * 64 * sizeof(double));
+    int16_t *indices = malloc(blocks * 3 * 64 * sizeof(int16_t));
+    PyObject *out = NULL;
+    if (!coefficients || !indices) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = analyze(rgb.buf, height, width, coefficients);
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *coefficient_view = PyMemoryView_FromMemory((char *)coefficients,
+                                                         blocks * 3 * 64 * sizeof(double), PyBUF_READ);
+    if (!coefficient_view) goto done;
+    Py_buffer views[3];
+    Problem p;
+    int ok = get_problem(coefficient_view, steps, weights, blocks, mu, views, &p) == 0;
+    Py_DECREF(coefficient_view);
+    if (!ok) goto done;
+    Writer w = {0};
+    Py_BEGIN_ALLOW_THREADS
+    quantize(&p, passes, indices);
+    failed = write_jpeg(&w, indices, blocks, p.steps, height, width);
+    Py_END_ALLOW_THREADS
+    for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
+    out = writer_bytes(&w, failed);
+done:
+    PyBuffer_Release(&rgb);
+    free(coefficients);
+    free(indices);
+    return out;
+}
+
+static PyObject *py_huffman_lengths(PyObject *self, PyObject *args) {
+    PyObject *counts_object;
+    if (!PyArg_ParseTuple(args, "O", &counts_object)) return NULL;
+    Py_buffer view;
+    if (get_buffer(counts_object, &view, 256 * sizeof(int64_t), "counts") < 0) return NULL;
+    Huffman table;
+    optimal_table(view.buf, &table);
+    PyBuffer_Release(&view);
+    return PyBytes_FromStringAndSize((char *)table.length, 256);
+}
+
+static PyMethodDef METHODS[] = {
+    {"analyze", py_analyze, METH_VARARGS,
+     "analyze(rgb, height, width) -> float64 bytes (3, blocks, 64) zig-zag DCT coefficients"},
+    {"quantize", py_quantize, METH_VARARGS,
+     "quantize(coefficients, blocks, steps, weights, mu, passes) -> int16 bytes (3, blocks, 64)"},
+    {"write", py_write, METH_VARARGS,
+     "write(indices, steps, height, width) -> baseline JPEG bytes with optimal Huffman tables"},
+    {"encode", py_encode, METH_VARARGS,
+     "encode(rgb, height, width, steps, weights, mu, passes) -> baseline JPEG bytes"},
+    {"huffman_lengths", py_huffman_lengths, METH_VARARGS,
+     "huffman_lengths(counts int64 (256,)) -> code length per symbol (libjpeg's optimal table)"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_rd",
+                                    "j4d's compiled rate-distortion JPEG encoder", -1, METHODS};
+
+PyMODINIT_FUNC PyInit__rd(void) { return PyModule_Create(&MODULE); }

@@ -1,0 +1,153 @@
+r"""j4d's own rate-distortion encoder (``rd``): trellis quantization with distortion the tables
+define, written as a baseline 4:4:4 JPEG with optimized Huffman tables, all in compiled code
+(the C extension ``j4d.encoders._rd``, built by ``pip install .``).
+
+For each 8x8 block of each component the AC indices :math:`c_k` (zig-zag 1..63) minimize
+
+.. math::  J = R(c) + \lambda \sum_k w_k\,(y_k - c_k q_k)^2
+
+over the candidates :math:`\{0, r_k - 1, r_k\}` with :math:`r_k = \lfloor |y_k|/q_k + 1/2\rfloor`
+(plain rounding), by a trellis over the positions of the nonzero coefficients: :math:`R` counts
+the bits of ITU T.81's run/size symbols (their Huffman code lengths, the amplitude bits, ZRLs
+and the EOB). DC indices are plainly rounded and coded by DPCM. The Huffman code lengths come
+from the previous pass's indices (plain rounding before the first); after the last pass the
+file's tables are built from the chosen indices, so they are optimal for them.
+
+Distortion weights :math:`w` are per component and frequency (or per block, for model-aware
+encoding). By default they are the tables' own :math:`1/q_k^2`: tables trained for a model put
+small steps where the model is sensitive, and at a rate-distortion optimum each frequency's
+weighted distortion :math:`w_k q_k^2` is equal, so :math:`w_k \propto 1/q_k^2` is the weighting
+the tables imply. A tables file can carry its own in ``meta["rd"]``:
+``{"lambda": 0.5, "weights": [[64 zig-zag values] x 3 (Y, Cb, Cr)]}`` (both optional).
+``lambda`` is bits per unit of weighted squared error; ``inf`` is plain rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from j4d.errors import InvalidInputError
+from j4d.jpegio.images import check_rgb
+from j4d.tables import QuantTables
+
+#: Bits per unit of squared error in steps (with the default weights) when a file sets none.
+DEFAULT_LAMBDA = 1.0
+#: Trellis passes: each re-derives the Huffman code lengths from the previous pass's indices.
+PASSES = 2
+META_KEY = "rd"
+
+
+def _compiled() -> Any:
+    try:
+        from j4d.encoders import _rd
+    except ImportError as error:  # a source tree nobody built
+        raise InvalidInputError(
+            "j4d's compiled encoder is not built (j4d.encoders._rd): install j4d with "
+            f"`pip install .` or `make test` ({error})"
+        ) from None
+    return _rd
+
+
+@dataclass(frozen=True)
+class RDSettings:
+    """The trellis's trade-off: ``lam`` (bits per unit of weighted squared error; inf: plain
+    rounding) and ``weights`` (3, 64) zig-zag per component, or (3, B, 64) per block."""
+
+    lam: float
+    weights: np.ndarray
+
+    @property
+    def mu(self) -> float:
+        """Bits' price in the compiled cost ``D + mu R``: 1 / lambda."""
+        return 0.0 if math.isinf(self.lam) else 1.0 / self.lam
+
+
+def default_weights(tables: QuantTables) -> np.ndarray:
+    """(3, 64) zig-zag weights ``1 / q^2`` of each component's table (Y luma, Cb/Cr chroma)."""
+    steps = tables.to_array("zigzag").astype(np.float64)
+    return 1.0 / np.square(steps[[0, 1, 1]])
+
+
+def rd_settings(tables: QuantTables, lam: float | None = None) -> RDSettings:
+    """The settings ``tables`` record in ``meta["rd"]`` (defaults: :data:`DEFAULT_LAMBDA`,
+    :func:`default_weights`), ``lam`` overriding; one-line errors for bad entries."""
+    recorded = tables.meta.get(META_KEY) or {}
+    if not isinstance(recorded, Mapping):
+        raise InvalidInputError(f"meta '{META_KEY}' must be an object, got {recorded!r}")
+    unknown = set(recorded) - {"lambda", "weights"}
+    if unknown:
+        raise InvalidInputError(f"meta '{META_KEY}' has unknown keys: {', '.join(sorted(unknown))}")
+    value = recorded.get("lambda", DEFAULT_LAMBDA) if lam is None else lam
+    try:
+        lam = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"rd lambda must be a number, got {value!r}") from None
+    if math.isnan(lam) or lam <= 0:
+        raise InvalidInputError(f"rd lambda must be > 0 (inf: plain rounding), got {value!r}")
+    weights = default_weights(tables)
+    if "weights" in recorded:
+        try:
+            weights = np.asarray(recorded["weights"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidInputError("rd weights must be numbers, (3, 64) zig-zag") from None
+        check_weights(weights)
+    return RDSettings(lam, weights)
+
+
+def check_weights(weights: np.ndarray, blocks: int | None = None) -> None:
+    """One-line error unless ``weights`` are finite, >= 0, shaped (3, 64) or (3, blocks, 64)."""
+    shapes = [(3, 64)] + ([(3, blocks, 64)] if blocks is not None else [])
+    if weights.shape not in shapes:
+        raise InvalidInputError(
+            f"rd weights must have shape {' or '.join(map(str, shapes))}, got {weights.shape}"
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise InvalidInputError("rd weights must be finite and >= 0")
+
+
+def _steps(tables: QuantTables) -> np.ndarray:
+    return np.ascontiguousarray(tables.to_array("zigzag"), dtype=np.intc)
+
+
+def analyze_rd(image: np.ndarray) -> np.ndarray:
+    """(3, B, 64) float64 zig-zag DCT coefficients of an (H, W, 3) uint8 RGB image as the
+    encoder sees them (libjpeg's YCbCr, edge-replicated blocks in raster order)."""
+    image = check_rgb(image)
+    height, width = image.shape[:2]
+    data = _compiled().analyze(image, height, width)
+    return np.frombuffer(data, dtype=np.float64).reshape(3, -1, 64)
+
+
+def rd_indices(
+    coefficients: np.ndarray, tables: QuantTables, settings: RDSettings, passes: int = PASSES
+) -> np.ndarray:
+    """(3, B, 64) int16 zig-zag indices the trellis chooses for ``coefficients`` (3, B, 64)."""
+    coefficients = np.ascontiguousarray(coefficients, dtype=np.float64)
+    blocks = coefficients.shape[1]
+    check_weights(settings.weights, blocks)
+    weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
+    data = _compiled().quantize(coefficients, blocks, _steps(tables), weights, settings.mu, passes)
+    return np.frombuffer(data, dtype=np.int16).reshape(3, blocks, 64)
+
+
+def write_baseline(indices: np.ndarray, tables: QuantTables, height: int, width: int) -> bytes:
+    """(3, B, 64) zig-zag indices as a baseline 4:4:4 JPEG with optimal Huffman tables."""
+    indices = np.ascontiguousarray(indices, dtype=np.int16)
+    return _compiled().write(indices, _steps(tables), height, width)
+
+
+def encode_rd(
+    image: np.ndarray, tables: QuantTables, settings: RDSettings | None = None, passes: int = PASSES
+) -> bytes:
+    """An (H, W, 3) uint8 RGB image as a baseline JPEG with ``tables`` by the trellis."""
+    image = check_rgb(image)
+    settings = settings or rd_settings(tables)
+    height, width = image.shape[:2]
+    check_weights(settings.weights, -(-height // 8) * -(-width // 8))
+    weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
+    return _compiled().encode(image, height, width, _steps(tables), weights, settings.mu, passes)

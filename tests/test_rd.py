@@ -1,0 +1,269 @@
+"""j4d's own rate-distortion encoder (``rd``): the compiled trellis against a plain Python
+reference and a brute force, its writer against libjpeg's, its analysis against the codec's,
+and its settings' errors."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import smooth_image
+from j4d.cli import main
+from j4d.codec.codec import analyze
+from j4d.encoders import encode_uniform, encode_with, write_indices
+from j4d.encoders.rd import (
+    RDSettings,
+    _compiled,
+    analyze_rd,
+    default_weights,
+    encode_rd,
+    rd_indices,
+    rd_settings,
+    write_baseline,
+)
+from j4d.errors import InvalidInputError
+from j4d.jpegio import decode, load_image, parse_layout, read_coefficients, read_tables, to_batch
+from j4d.tables import QuantTables
+
+EOB, ZRL = 0x00, 0xF0
+
+
+@pytest.fixture(scope="module")
+def photo(kodak_files) -> np.ndarray:
+    return load_image(kodak_files[1])[:72, :100]  # not a multiple of 8 wide
+
+
+def _size(value: int) -> int:
+    return int(abs(value)).bit_length()
+
+
+def _symbol_counts(indices: np.ndarray) -> np.ndarray:
+    """(2, 256) AC symbol counts (luma, chroma) of (3, B, 64) zig-zag indices."""
+    counts = np.zeros((2, 256), np.int64)
+    for component, blocks in enumerate(indices):
+        table = min(component, 1)
+        for block in blocks:
+            last = 0
+            for k in np.flatnonzero(block[1:]) + 1:
+                run = k - last - 1
+                counts[table, ZRL] += run >> 4
+                counts[table, ((run & 15) << 4) | _size(block[k])] += 1
+                last = k
+            counts[table, EOB] += last < 63
+    return counts
+
+
+def _prices(counts: np.ndarray) -> np.ndarray:
+    """Code length of each AC symbol as the trellis prices it: an optimal table of the counts
+    where every baseline symbol counts at least once."""
+    smoothed = counts.copy()
+    for symbol in [EOB, ZRL] + [(r << 4) | s for r in range(16) for s in range(1, 11)]:
+        smoothed[symbol] = max(smoothed[symbol], 1)
+    return np.frombuffer(_compiled().huffman_lengths(smoothed), np.uint8).astype(float)
+
+
+def _block_bits(block: np.ndarray, lengths: np.ndarray) -> float:
+    bits, last = 0.0, 0
+    for k in np.flatnonzero(block[1:]) + 1:
+        run = k - last - 1
+        size = _size(block[k])
+        bits += lengths[((run & 15) << 4) | size] + size + (run >> 4) * lengths[ZRL]
+        last = k
+    return bits + (lengths[EOB] if last < 63 else 0.0)
+
+
+def _cost(block, y, q, w, mu, lengths) -> float:
+    return float(np.sum(w[1:] * (y[1:] - block[1:] * q[1:]) ** 2)) + mu * _block_bits(
+        block, lengths
+    )
+
+
+def _reference_block(y, q, w, mu, lengths) -> np.ndarray:
+    """The trellis written plainly: every nonzero position from every earlier one (no pruning),
+    the same candidates and tie rule (latest predecessor, larger magnitude)."""
+    out = np.zeros(64, np.int64)
+    best = {0: 0.0}  # cost to a last nonzero at j, excluding zeroed positions' distortion
+    chosen, previous = {}, {}
+    energy = w * y * y
+    for i in range(1, 64):
+        rounded = min(math.floor(abs(y[i]) / q[i] + 0.5), 1023)
+        if rounded == 0:
+            continue
+        lowest = rounded - 1 if rounded >= 2 and rounded & (rounded - 1) == 0 else rounded
+        here = (math.inf, 0, 0)
+        for value in range(rounded, lowest - 1, -1):
+            distortion = w[i] * (abs(y[i]) - value * q[i]) ** 2
+            size = _size(value)
+            for j in sorted(best, reverse=True):
+                run = i - j - 1
+                bits = lengths[((run & 15) << 4) | size] + size + (run >> 4) * lengths[ZRL]
+                cost = best[j] + float(energy[j + 1 : i].sum()) + mu * bits + distortion
+                if cost < here[0]:
+                    here = (cost, j, value)
+        best[i] = here[0]
+        previous[i], chosen[i] = here[1], int(math.copysign(here[2], y[i]))
+    ends = {
+        j: best[j] + float(energy[j + 1 :].sum()) + (mu * lengths[EOB] if j < 63 else 0.0)
+        for j in best
+    }
+    last = min(sorted(ends, reverse=True), key=lambda j: ends[j])
+    while last > 0:
+        out[last] = chosen[last]
+        last = previous[last]
+    return out
+
+
+def _one_block_problem(rng, active: int) -> tuple[np.ndarray, QuantTables]:
+    """(3, 1, 64) coefficients whose luma block has ``active`` AC positions that round to a
+    nonzero index (chroma empty), and tables."""
+    tables = QuantTables.from_quality(int(rng.integers(20, 90)))
+    q = tables.to_array("zigzag")[0].astype(float)
+    coefficients = np.zeros((3, 1, 64))
+    coefficients[0, 0, 0] = 100.0
+    positions = rng.choice(np.arange(1, 64), active, replace=False)
+    magnitudes = rng.uniform(0.5, 4.5, active) * q[positions]
+    coefficients[0, 0, positions] = magnitudes * rng.choice([-1, 1], active)
+    return coefficients, tables
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_trellis_finds_the_brute_force_optimum_of_a_small_block(seed):
+    rng = np.random.default_rng(seed)
+    coefficients, tables = _one_block_problem(rng, int(rng.integers(1, 7)))
+    settings = RDSettings(float(rng.choice([0.3, 1.0, 3.0])), default_weights(tables))
+    y, q, w = coefficients[0, 0], tables.to_array("zigzag")[0], settings.weights[0]
+    plain = np.sign(coefficients) * np.floor(
+        np.abs(coefficients) / tables.to_array("zigzag")[[0, 1, 1]][:, None] + 0.5
+    )
+    lengths = _prices(_symbol_counts(plain.astype(np.int64))[0])
+    got = rd_indices(coefficients, tables, settings, passes=1)[0, 0].astype(np.int64)
+    positions = np.flatnonzero(plain[0, 0, 1:]) + 1
+    choices = [
+        sorted({0, abs(int(plain[0, 0, k])), abs(int(plain[0, 0, k])) - 1}) for k in positions
+    ]
+    best = math.inf
+    for magnitudes in itertools.product(*choices):
+        block = np.zeros(64, np.int64)
+        block[positions] = np.array(magnitudes) * np.sign(y[positions]).astype(np.int64)
+        best = min(best, _cost(block, y, q, w, settings.mu, lengths))
+    assert _cost(got, y, q, w, settings.mu, lengths) == pytest.approx(best, rel=1e-12, abs=1e-9)
+
+
+def test_the_compiled_trellis_agrees_with_the_python_reference(photo):
+    tables = QuantTables.from_quality(60)
+    coefficients = analyze_rd(photo)[:, :40]
+    for lam in (0.2, 1.0, 5.0):
+        settings = RDSettings(lam, default_weights(tables))
+        got = rd_indices(coefficients, tables, settings, passes=1).astype(np.int64)
+        steps = tables.to_array("zigzag")[[0, 1, 1]].astype(float)
+        plain = np.sign(coefficients) * np.floor(np.abs(coefficients) / steps[:, None] + 0.5)
+        counts = _symbol_counts(plain.astype(np.int64))
+        for component in range(3):
+            lengths = _prices(counts[min(component, 1)])
+            for block in range(coefficients.shape[1]):
+                want = _reference_block(
+                    coefficients[component, block],
+                    steps[component],
+                    settings.weights[component],
+                    settings.mu,
+                    lengths,
+                )
+                assert np.array_equal(got[component, block, 1:], want[1:]), (lam, component, block)
+
+
+def test_with_the_rate_weighted_zero_the_indices_are_plain_rounding(photo):
+    tables = QuantTables.from_quality(50)
+    coefficients = analyze_rd(photo)
+    steps = tables.to_array("zigzag")[[0, 1, 1]][:, None, :]
+    plain = np.sign(coefficients) * np.floor(np.abs(coefficients) / steps + 0.5)
+    got = rd_indices(coefficients, tables, RDSettings(math.inf, default_weights(tables)))
+    assert np.array_equal(got, plain)
+    # the same indices Pillow (libjpeg-turbo's integer DCT) writes, up to its rounding
+    pillow = read_coefficients(encode_uniform(photo, tables)).stacked()
+    assert np.mean(got == pillow) > 0.99
+
+
+def test_the_analysis_is_the_codecs():
+    rng = np.random.default_rng(3)
+    image = smooth_image(rng, 37, 29)
+    want = analyze.eager(to_batch(image).double())[0].numpy()
+    assert np.allclose(analyze_rd(image), want, atol=1e-9)
+
+
+def test_the_file_holds_exactly_the_chosen_indices_and_tables_and_decodes_as_libjpegs(photo):
+    tables = QuantTables.from_quality(45)
+    indices = rd_indices(analyze_rd(photo), tables, rd_settings(tables))
+    height, width = photo.shape[:2]
+    data = write_baseline(indices, tables, height, width)
+    assert read_tables(data) == tables
+    assert np.array_equal(read_coefficients(data).stacked(), indices)
+    assert parse_layout(data).frame == "baseline"
+    libjpeg = write_indices(indices, tables, height, width)  # the same indices by libjpeg-turbo
+    assert np.array_equal(decode(data), decode(libjpeg))
+    # libjpeg's optimal Huffman tables: the same scan, bit for bit
+    assert parse_layout(data).scan_bytes == parse_layout(libjpeg).scan_bytes
+    assert data == encode_rd(photo, tables)
+
+
+def test_a_larger_lambda_spends_more_bits_and_keeps_more_of_the_image(photo):
+    tables = QuantTables.from_quality(70)
+    sizes, errors = [], []
+    for lam in (0.1, 1.0, 10.0, math.inf):
+        data = encode_rd(photo, tables, rd_settings(tables, lam))
+        sizes.append(len(data))
+        errors.append(float(np.mean((decode(data).astype(float) - photo) ** 2)))
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+    assert errors == sorted(errors, reverse=True)
+
+
+def test_per_block_weights_steer_the_bits(photo):
+    tables = QuantTables.from_quality(80)
+    coefficients = analyze_rd(photo)
+    blocks = coefficients.shape[1]
+    weights = np.broadcast_to(default_weights(tables)[:, None, :], (3, blocks, 64)).copy()
+    weights[:, ::2] = 0.0  # even blocks: distortion is free, so every AC goes
+    got = rd_indices(coefficients, tables, RDSettings(1.0, weights), passes=1)
+    assert not got[:, ::2, 1:].any()
+    # one pass prices bits by the plain indices' counts, so the other blocks are as without
+    same = rd_indices(coefficients, tables, RDSettings(1.0, default_weights(tables)), passes=1)
+    assert np.array_equal(got[:, 1::2], same[:, 1::2]) and got[:, 1::2, 1:].any()
+
+
+def test_settings_come_from_the_tables_file_and_bad_ones_are_one_line_errors(tmp_path, capsys):
+    tables = QuantTables.from_quality(50)
+    weights = np.linspace(1, 2, 192).reshape(3, 64)
+    recorded = rd_settings(tables.with_meta(rd={"lambda": 3, "weights": weights.tolist()}))
+    assert recorded.lam == 3 and np.array_equal(recorded.weights, weights)
+    assert rd_settings(tables).lam == 1.0 and np.allclose(
+        rd_settings(tables).weights[0], 1 / tables.to_array("zigzag")[0] ** 2
+    )
+    image = tmp_path / "a.png"
+    Image.fromarray(smooth_image(np.random.default_rng(0), 16, 16)).save(image)
+    bad = [
+        ({"lambda": -1}, "rd lambda must be > 0"),
+        ({"lambda": "x"}, "rd lambda must be a number"),
+        ({"weights": [[1] * 64] * 2}, "rd weights must have shape"),
+        ({"weights": [[-1] * 64] * 3}, "finite and >= 0"),
+        ({"lamda": 1}, "unknown keys: lamda"),
+        ([1], "meta 'rd' must be an object"),
+    ]
+    for rd, message in bad:
+        path = tmp_path / "t.json"
+        document = json.loads(tables.to_json())
+        path.write_text(json.dumps({**document, "meta": {"encoder": "rd", "rd": rd}}))
+        with pytest.raises(InvalidInputError, match=message):
+            rd_settings(QuantTables.load(path))
+        assert main(["encode", "--tables", str(path), str(image), "-o", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+
+
+def test_the_registry_encodes_with_the_tables_settings(photo):
+    tables = QuantTables.from_quality(50).with_meta(encoder="rd", rd={"lambda": 0.5})
+    assert encode_with(photo, tables) == encode_rd(photo, tables, rd_settings(tables, 0.5))
+    assert encode_with(photo, tables, "rd") != encode_with(photo, tables.with_meta(rd={}), "rd")
