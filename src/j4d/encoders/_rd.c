@@ -4,7 +4,8 @@
  *
  *   1. libjpeg's fixed-point RGB -> YCbCr, edge replication to whole blocks, level shift and the
  *      orthonormal 8x8 DCT (float AAN factorization in double precision);
- *   2. DC indices by plain rounding, coded by DPCM per component (ITU T.81 F.1.2.1);
+ *   2. DC indices coded by DPCM per component (ITU T.81 F.1.2.1), each block's chosen among
+ *      r - 1, r, r + 1 (r: plain rounding) by a Viterbi pass over the chain with the cost below;
  *   3. AC indices of each block by a trellis over the zig-zag positions: the path of nonzero
  *      coefficients minimizing  D + mu * R,  with D = sum_k w_k (y_k - c_k q_k)^2  (weights per
  *      component and frequency, or per block) and R the bits of the run/size symbols (their
@@ -455,10 +456,79 @@ static void count_symbols(const int16_t *indices, Py_ssize_t blocks, int64_t cou
     }
 }
 
-static void trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indices) {
+/* The DC indices of one component's blocks (in scan order) minimizing D + mu R over the whole
+ * DPCM chain: a Viterbi over the candidates r - 1, r, r + 1 of each block (r: plain rounding),
+ * R the DC symbol's code length plus the difference's amplitude bits. ``dc_bits`` are the
+ * code lengths of sizes 0..11 (an unseen size priced as if seen once). Equal costs keep r. */
+static int dc_chain(const Problem *p, int c, const double *dc_bits, int16_t *indices) {
+    Py_ssize_t blocks = p->blocks;
+    int t = TABLE_OF_COMPONENT[c];
+    double step = p->real_steps[t][0];
+    double *cost = malloc(blocks * 3 * sizeof(double));
+    int8_t *from = malloc(blocks * 3);
+    if (!cost || !from) {
+        free(cost);
+        free(from);
+        return -1;
+    }
+    static const int OFFSET[3] = {0, -1, 1}; /* r first: ties keep plain rounding */
+    int previous_values[3] = {0, 0, 0}, states = 1;
+    for (Py_ssize_t b = 0; b < blocks; b++) {
+        const double *y = p->coefficients + (c * blocks + b) * 64;
+        const double *w = p->weights + c * (p->weight_stride ? blocks * 64 : 64) + b * p->weight_stride;
+        int rounded = indices[(c * blocks + b) * 64];
+        int values[3];
+        for (int s = 0; s < 3; s++) {
+            int value = rounded + OFFSET[s];
+            values[s] = value < -2047 ? -2047 : value > 2047 ? 2047 : value;
+            double error = y[0] - values[s] * step;
+            double distortion = w[0] * error * error;
+            double best = INFINITY;
+            int best_from = 0;
+            for (int r = 0; r < states; r++) {
+                int size = size_of(abs(values[s] - previous_values[r]));
+                double total = (b > 0 ? cost[(b - 1) * 3 + r] : 0.0) + p->mu * (dc_bits[size] + size);
+                if (total < best) {
+                    best = total;
+                    best_from = r;
+                }
+            }
+            cost[b * 3 + s] = best + distortion;
+            from[b * 3 + s] = (int8_t)best_from;
+        }
+        memcpy(previous_values, values, sizeof values);
+        states = 3;
+    }
+    int state = 0;
+    for (int s = 1; s < 3; s++)
+        if (cost[(blocks - 1) * 3 + s] < cost[(blocks - 1) * 3 + state]) state = s;
+    for (Py_ssize_t b = blocks - 1; b >= 0; b--) {
+        int16_t *dc = &indices[(c * blocks + b) * 64];
+        int value = *dc + OFFSET[state];
+        *dc = (int16_t)(value < -2047 ? -2047 : value > 2047 ? 2047 : value);
+        state = from[b * 3 + state];
+    }
+    free(cost);
+    free(from);
+    return 0;
+}
+
+static void dc_prices(const int64_t *counts, double *bits) {
+    int64_t smoothed[256];
+    memset(smoothed, 0, sizeof smoothed);
+    for (int size = 0; size <= 11; size++) smoothed[size] = counts[size] > 0 ? counts[size] : 1;
+    Huffman table;
+    optimal_table(smoothed, &table);
+    for (int size = 0; size <= 11; size++) bits[size] = table.length[size];
+}
+
+static int trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indices) {
     Prices prices[2];
-    ac_prices(counts[2], p->mu, &prices[0]);
-    ac_prices(counts[3], p->mu, &prices[1]);
+    double dc_bits[2][12];
+    for (int t = 0; t < 2; t++) {
+        ac_prices(counts[2 + t], p->mu, &prices[t]);
+        dc_prices(counts[t], dc_bits[t]);
+    }
     for (int c = 0; c < 3; c++) {
         int t = TABLE_OF_COMPONENT[c];
         for (Py_ssize_t b = 0; b < p->blocks; b++) {
@@ -468,7 +538,9 @@ static void trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indi
             trellis_block(y, p->real_steps[t], p->half_steps[t], w, &prices[t],
                           indices + (c * p->blocks + b) * 64);
         }
+        if (dc_chain(p, c, dc_bits[t], indices)) return -1;
     }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- writer */
@@ -659,14 +731,15 @@ static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weight
     return 0;
 }
 
-static void quantize(const Problem *p, int passes, int16_t *indices) {
+static int quantize(const Problem *p, int passes, int16_t *indices) {
     int64_t counts[4][256];
     plain_indices(p, indices);
     if (p->mu <= 0.0) passes = passes > 0 ? 1 : 0; /* still run the trellis once: it rounds */
     for (int pass = 0; pass < passes; pass++) {
         count_symbols(indices, p->blocks, counts);
-        trellis_pass(p, counts, indices);
+        if (trellis_pass(p, counts, indices)) return -1;
     }
+    return 0;
 }
 
 static PyObject *py_quantize(PyObject *self, PyObject *args) {
@@ -681,9 +754,11 @@ static PyObject *py_quantize(PyObject *self, PyObject *args) {
     if (get_problem(coefficients, steps, weights, blocks, mu, views, &p) < 0) return NULL;
     PyObject *out = PyBytes_FromStringAndSize(NULL, blocks * 3 * 64 * sizeof(int16_t));
     if (out) {
+        int failed;
         Py_BEGIN_ALLOW_THREADS
-        quantize(&p, passes, (int16_t *)PyBytes_AS_STRING(out));
+        failed = quantize(&p, passes, (int16_t *)PyBytes_AS_STRING(out));
         Py_END_ALLOW_THREADS
+        if (failed) Py_SETREF(out, PyErr_NoMemory());
     }
     for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
     return out;
@@ -753,8 +828,7 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
     if (!ok) goto done;
     Writer w = {0};
     Py_BEGIN_ALLOW_THREADS
-    quantize(&p, passes, indices);
-    failed = write_jpeg(&w, indices, blocks, p.steps, height, width);
+    failed = quantize(&p, passes, indices) || write_jpeg(&w, indices, blocks, p.steps, height, width);
     Py_END_ALLOW_THREADS
     for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
     out = writer_bytes(&w, failed);

@@ -9,7 +9,8 @@ For each 8x8 block of each component the AC indices :math:`c_k` (zig-zag 1..63) 
 over the candidates :math:`\{0, r_k - 1, r_k\}` with :math:`r_k = \lfloor |y_k|/q_k + 1/2\rfloor`
 (plain rounding), by a trellis over the positions of the nonzero coefficients: :math:`R` counts
 the bits of ITU T.81's run/size symbols (their Huffman code lengths, the amplitude bits, ZRLs
-and the EOB). DC indices are plainly rounded and coded by DPCM. The Huffman code lengths come
+and the EOB). DC indices, coded by DPCM, are chosen among :math:`r - 1, r, r + 1` by a Viterbi
+pass over each component's chain of blocks with the same cost. The Huffman code lengths come
 from the previous pass's indices (plain rounding before the first); after the last pass the
 file's tables are built from the chosen indices, so they are optimal for them.
 
