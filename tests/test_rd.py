@@ -83,6 +83,11 @@ def _cost(block, y, q, w, mu, lengths) -> float:
     )
 
 
+def _candidates(rounded: int) -> list[int]:
+    """Plain rounding first, then 2^s - 1 for each smaller size s, largest first."""
+    return [rounded] + [(1 << s) - 1 for s in range(_size(rounded) - 1, 0, -1)]
+
+
 def _reference_block(y, q, w, mu, lengths) -> np.ndarray:
     """The trellis written plainly: every nonzero position from every earlier one (no pruning),
     the same candidates and tie rule (latest predecessor, larger magnitude)."""
@@ -94,9 +99,8 @@ def _reference_block(y, q, w, mu, lengths) -> np.ndarray:
         rounded = min(math.floor(abs(y[i]) / q[i] + 0.5), 1023)
         if rounded == 0:
             continue
-        lowest = rounded - 1 if rounded >= 2 and rounded & (rounded - 1) == 0 else rounded
         here = (math.inf, 0, 0)
-        for value in range(rounded, lowest - 1, -1):
+        for value in _candidates(rounded):
             distortion = w[i] * (abs(y[i]) - value * q[i]) ** 2
             size = _size(value)
             for j in sorted(best, reverse=True):
@@ -143,9 +147,7 @@ def test_the_trellis_finds_the_brute_force_optimum_of_a_small_block(seed):
     lengths = _prices(_symbol_counts(plain.astype(np.int64))[0])
     got = rd_indices(coefficients, tables, settings, passes=1)[0, 0].astype(np.int64)
     positions = np.flatnonzero(plain[0, 0, 1:]) + 1
-    choices = [
-        sorted({0, abs(int(plain[0, 0, k])), abs(int(plain[0, 0, k])) - 1}) for k in positions
-    ]
+    choices = [[0, *_candidates(abs(int(plain[0, 0, k])))] for k in positions]
     best = math.inf
     for magnitudes in itertools.product(*choices):
         block = np.zeros(64, np.int64)

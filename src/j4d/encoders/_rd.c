@@ -337,8 +337,8 @@ static void ac_prices(const int64_t *counts, double mu, Prices *prices) {
 
 /* AC indices (zig-zag 1..63) of one block minimizing D + mu R; index[0] is left alone.
  *
- * Only positions whose plain rounding is nonzero can hold a nonzero index (candidates |c| in
- * {r, r - 1}); the others are zero. A path is the list of nonzero positions; its cost from the
+ * Only positions whose plain rounding r is nonzero can hold a nonzero index (candidates |c|: r
+ * and 2^s - 1 for each smaller size s, as mozjpeg's trellis has them); the others are zero. A path is the list of nonzero positions; its cost from the
  * start to a nonzero at i, minus the distortion of zeroing every position 1..i, is
  *   B(i) = min_j [B(j) + mu bits(run i-j-1, size)] + d(c_i) - w_i y_i^2,
  * so the zeroed positions between nodes never need summing. Predecessors are visited latest
@@ -360,10 +360,11 @@ static void trellis_block(const double *y, const double *step, const double *hal
         if (rounded > MAX_INDEX) rounded = MAX_INDEX;
         double best_here = INFINITY;
         int best_from = 0, best_value = 0;
-        /* r - 1 has r's amplitude bits and more error unless r is a power of two (then it
-         * has one bit fewer); 0 is the path that skips i */
-        int lowest = rounded >= 2 && (rounded & (rounded - 1)) == 0 ? rounded - 1 : rounded;
-        for (int value = rounded; value >= lowest; value--) {
+        /* r, then the largest magnitude of each smaller size (2^s - 1: fewer amplitude bits,
+         * the least error among them); 0 is the path that skips i */
+        int sizes = size_of(rounded);
+        for (int candidate = 0; candidate < sizes; candidate++) {
+            int value = candidate == 0 ? rounded : (1 << (sizes - candidate)) - 1;
             double error = magnitude - (double)value * step[i];
             double distortion = weight[i] * error * error;
             int size = size_of(value);

@@ -6,13 +6,14 @@ For each 8x8 block of each component the AC indices :math:`c_k` (zig-zag 1..63) 
 
 .. math::  J = R(c) + \lambda \sum_k w_k\,(y_k - c_k q_k)^2
 
-over the candidates :math:`\{0, r_k - 1, r_k\}` with :math:`r_k = \lfloor |y_k|/q_k + 1/2\rfloor`
-(plain rounding), by a trellis over the positions of the nonzero coefficients: :math:`R` counts
-the bits of ITU T.81's run/size symbols (their Huffman code lengths, the amplitude bits, ZRLs
-and the EOB). DC indices, coded by DPCM, are chosen among :math:`r - 1, r, r + 1` by a Viterbi
-pass over each component's chain of blocks with the same cost. The Huffman code lengths come
-from the previous pass's indices (plain rounding before the first); after the last pass the
-file's tables are built from the chosen indices, so they are optimal for them.
+over the candidates :math:`\{0, 1, 3, 7, \dots, r_k\}` (0, the largest magnitude of each
+smaller JPEG size category, and plain rounding :math:`r_k = \lfloor |y_k|/q_k + 1/2\rfloor`),
+by a trellis over the positions of the nonzero coefficients: :math:`R` counts the bits of
+ITU T.81's run/size symbols (their Huffman code lengths, the amplitude bits, ZRLs and the EOB).
+DC indices, coded by DPCM, are chosen among :math:`r - 1, r, r + 1` by a Viterbi pass over each
+component's chain of blocks with the same cost. The Huffman code lengths come from the previous
+pass's indices (plain rounding before the first); after the last pass the file's tables are
+built from the chosen indices, so they are optimal for them.
 
 Distortion weights :math:`w` are per component and frequency (or per block, for model-aware
 encoding). By default they are the tables' own :math:`1/q_k^2`: tables trained for a model put
