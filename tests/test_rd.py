@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 
+import jpeglib
 import numpy as np
 import pytest
 from PIL import Image
@@ -17,6 +18,7 @@ from j4d.cli import main
 from j4d.codec.codec import analyze
 from j4d.encoders import encode_uniform, encode_with, write_indices
 from j4d.encoders.rd import (
+    FRAMES,
     RDSettings,
     _compiled,
     analyze_rd,
@@ -24,10 +26,11 @@ from j4d.encoders.rd import (
     encode_rd,
     rd_indices,
     rd_settings,
-    write_baseline,
+    write_indices_rd,
 )
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode, load_image, parse_layout, read_coefficients, read_tables, to_batch
+from j4d.jpegio._jpeglib import scratch_file, use_turbo
 from j4d.tables import QuantTables
 
 EOB, ZRL = 0x00, 0xF0
@@ -36,6 +39,13 @@ EOB, ZRL = 0x00, 0xF0
 @pytest.fixture(scope="module")
 def photo(kodak_files) -> np.ndarray:
     return load_image(kodak_files[1])[:72, :100]  # not a multiple of 8 wide
+
+
+def _libjpeg_decode(data: bytes) -> np.ndarray:
+    """A second decoder: libjpeg-turbo 2.1 through jpeglib (Pillow is the first)."""
+    use_turbo()
+    with scratch_file(data) as path:
+        return jpeglib.read_spatial(path).spatial
 
 
 def _size(value: int) -> int:
@@ -201,7 +211,7 @@ def test_the_file_holds_exactly_the_chosen_indices_and_tables_and_decodes_as_lib
     tables = QuantTables.from_quality(45)
     indices = rd_indices(analyze_rd(photo), tables, rd_settings(tables))
     height, width = photo.shape[:2]
-    data = write_baseline(indices, tables, height, width)
+    data = write_indices_rd(indices, tables, height, width, "baseline")
     assert read_tables(data) == tables
     assert np.array_equal(read_coefficients(data).stacked(), indices)
     assert parse_layout(data).frame == "baseline"
@@ -209,7 +219,7 @@ def test_the_file_holds_exactly_the_chosen_indices_and_tables_and_decodes_as_lib
     assert np.array_equal(decode(data), decode(libjpeg))
     # libjpeg's optimal Huffman tables: the same scan, bit for bit
     assert parse_layout(data).scan_bytes == parse_layout(libjpeg).scan_bytes
-    assert data == encode_rd(photo, tables)
+    assert data == encode_rd(photo, tables, frame="baseline")
 
 
 def test_a_larger_lambda_spends_more_bits_and_keeps_more_of_the_image(photo):
@@ -294,3 +304,27 @@ def test_the_dc_chain_finds_the_brute_force_optimum():
     best = min(cost(plain + np.array(o)) for o in itertools.product((-1, 0, 1), repeat=len(y)))
     assert cost(got) == pytest.approx(best, rel=1e-12)
     assert cost(got) < cost(plain)  # the chain gains something here
+
+
+def test_the_progressive_file_holds_the_same_indices_and_the_smaller_file_is_chosen(photo):
+    tables = QuantTables.from_quality(30)
+    indices = rd_indices(analyze_rd(photo), tables, rd_settings(tables))
+    height, width = photo.shape[:2]
+    files = {f: write_indices_rd(indices, tables, height, width, f) for f in FRAMES}
+    assert parse_layout(files["progressive"]).frame == "progressive"
+    assert read_tables(files["progressive"]) == tables
+    assert np.array_equal(read_coefficients(files["progressive"]).stacked(), indices)
+    assert np.array_equal(decode(files["progressive"]), decode(files["baseline"]))
+    assert np.array_equal(_libjpeg_decode(files["progressive"]), decode(files["baseline"]))
+    assert files["smaller"] == min(files["baseline"], files["progressive"], key=len)
+    with pytest.raises(InvalidInputError, match="frame must be one of"):
+        write_indices_rd(indices, tables, height, width, "interlaced")
+
+
+def test_progressive_scans_pay_off_where_most_blocks_end_early(kodak_files):
+    """EOB runs: at a low rate most blocks' AC bands are zero, and one run symbol codes many."""
+    image = load_image(kodak_files[1])[:224, :224]
+    tables = QuantTables.from_quality(10)
+    indices = rd_indices(analyze_rd(image), tables, rd_settings(tables))
+    sizes = {f: len(write_indices_rd(indices, tables, 224, 224, f)) for f in FRAMES}
+    assert sizes["progressive"] < sizes["baseline"] == max(sizes.values())

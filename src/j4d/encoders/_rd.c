@@ -1,4 +1,4 @@
-/* j4d's rate-distortion JPEG encoder: analysis, trellis quantization and a baseline writer.
+/* j4d's rate-distortion JPEG encoder: analysis, trellis quantization and a JPEG writer.
  *
  * One call turns an 8-bit RGB image into a baseline 4:4:4 JPEG with the given tables:
  *
@@ -11,7 +11,9 @@
  *      component and frequency, or per block) and R the bits of the run/size symbols (their
  *      Huffman code lengths plus the amplitude bits, ZRLs and the EOB);
  *   4. the Huffman tables re-derived from the chosen indices after each pass (libjpeg's
- *      jpeg_gen_optimal_table, ITU T.81 K.2), so the file's tables are optimal for them.
+ *      jpeg_gen_optimal_table, ITU T.81 K.2), so the file's tables are optimal for them;
+ *   5. a baseline file, a progressive one by spectral selection (DC scan, then each
+ *      component's AC band with EOB runs), or the smaller of the two.
  *
  * mu = 0 gives plain rounding, half away from zero (libjpeg's rule). Python owns the checks of
  * its inputs (j4d.encoders.rd); this file trusts them.
@@ -598,14 +600,8 @@ static void put_amplitude(Writer *w, const Huffman *table, int symbol, int value
     if (size) put_bits(w, (uint32_t)(value < 0 ? value + (1 << size) - 1 : value), size);
 }
 
-static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
-                      int height, int width) {
-    int64_t counts[4][256];
-    Huffman tables[4];
-    count_symbols(indices, blocks, counts);
-    for (int t = 0; t < 4; t++) optimal_table(counts[t], &tables[t]);
-    /* headers: at most ~1.2 kB; scan: at most 64 x (16 + 10) bits + stuffing per block */
-    if (reserve(w, 2048 + (size_t)blocks * 3 * 64 * 7)) return -1;
+/* SOI, JFIF, both quantization tables and the frame header (SOF0 baseline, SOF2 progressive) */
+static void put_headers(Writer *w, const int *steps, int height, int width, uint8_t frame) {
     static const uint8_t soi_jfif[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F',
                                        0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00};
     put_bytes(w, soi_jfif, sizeof soi_jfif);
@@ -614,7 +610,7 @@ static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, cons
         put_byte(w, (uint8_t)t);
         for (int k = 0; k < 64; k++) put_byte(w, (uint8_t)steps[64 * t + k]);
     }
-    put_marker(w, 0xC0, 17);
+    put_marker(w, frame, 17);
     put_byte(w, 8);
     put_byte(w, (uint8_t)(height >> 8));
     put_byte(w, (uint8_t)height);
@@ -626,19 +622,49 @@ static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, cons
         put_byte(w, 0x11);
         put_byte(w, (uint8_t)TABLE_OF_COMPONENT[c]);
     }
-    int dht_length = 2;
-    for (int t = 0; t < 4; t++) dht_length += 17 + tables[t].count;
-    put_marker(w, 0xC4, dht_length);
-    static const int ORDER[4][2] = {{0x00, 0}, {0x10, 2}, {0x01, 1}, {0x11, 3}};
-    for (int n = 0; n < 4; n++) {
-        const Huffman *h = &tables[ORDER[n][1]];
-        put_byte(w, (uint8_t)ORDER[n][0]);
-        put_bytes(w, h->bits + 1, 16);
-        put_bytes(w, h->values, (size_t)h->count);
+}
+
+/* one DHT segment holding ``count`` tables, each with its class/slot byte */
+static void put_tables(Writer *w, const Huffman *const *tables, const uint8_t *slots, int count) {
+    int length = 2;
+    for (int n = 0; n < count; n++) length += 17 + tables[n]->count;
+    put_marker(w, 0xC4, length);
+    for (int n = 0; n < count; n++) {
+        put_byte(w, slots[n]);
+        put_bytes(w, tables[n]->bits + 1, 16);
+        put_bytes(w, tables[n]->values, (size_t)tables[n]->count);
     }
-    static const uint8_t sos[] = {0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02,
-                                  0x11, 0x03, 0x11, 0x00, 0x3F, 0x00};
-    put_bytes(w, sos, sizeof sos);
+}
+
+static void put_scan_header(Writer *w, int components, const uint8_t *selectors, int start,
+                            int end) {
+    put_marker(w, 0xDA, 6 + 2 * components);
+    put_byte(w, (uint8_t)components);
+    for (int n = 0; n < 2 * components; n++) put_byte(w, selectors[n]);
+    put_byte(w, (uint8_t)start);
+    put_byte(w, (uint8_t)end);
+    put_byte(w, 0); /* Ah = Al = 0: every scan at full precision */
+}
+
+static void put_end(Writer *w) {
+    put_byte(w, 0xFF);
+    put_byte(w, 0xD9);
+}
+
+static int write_baseline(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
+                          int height, int width) {
+    int64_t counts[4][256];
+    Huffman tables[4];
+    count_symbols(indices, blocks, counts);
+    for (int t = 0; t < 4; t++) optimal_table(counts[t], &tables[t]);
+    /* headers: at most ~1.2 kB; scan: at most 64 x (16 + 10) bits + stuffing per block */
+    if (reserve(w, 2048 + (size_t)blocks * 3 * 64 * 7)) return -1;
+    put_headers(w, steps, height, width, 0xC0);
+    const Huffman *order[4] = {&tables[0], &tables[2], &tables[1], &tables[3]};
+    static const uint8_t slots[4] = {0x00, 0x10, 0x01, 0x11};
+    put_tables(w, order, slots, 4);
+    static const uint8_t selectors[6] = {1, 0x00, 2, 0x11, 3, 0x11};
+    put_scan_header(w, 3, selectors, 0, 63);
     int previous_dc[3] = {0, 0, 0};
     for (Py_ssize_t b = 0; b < blocks; b++) {
         for (int c = 0; c < 3; c++) {
@@ -661,8 +687,114 @@ static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, cons
         }
     }
     flush_bits(w);
-    put_byte(w, 0xFF);
-    put_byte(w, 0xD9);
+    put_end(w);
+    return 0;
+}
+
+/* A run of blocks whose band is all zero, as one EOBn symbol (ITU T.81 G.1.2.2): n = the
+ * run's bit length - 1, then its n low bits. Counted (``counts``) or written (``table``). */
+static void put_eob_run(Writer *w, const Huffman *table, int64_t *counts, int *run) {
+    if (*run == 0) return;
+    int bits = size_of(*run) - 1;
+    if (counts)
+        counts[bits << 4]++;
+    else {
+        put_bits(w, table->code[bits << 4], table->length[bits << 4]);
+        if (bits) put_bits(w, (uint32_t)*run, bits);
+    }
+    *run = 0;
+}
+
+/* One component's AC band 1..63 in a first progressive scan (Ah = Al = 0), blocks in raster
+ * order: run/size symbols as in a baseline scan, but a block that ends in zeros joins an EOB
+ * run instead of spending an EOB of its own. Counts the symbols, or writes them. */
+static void ac_band_scan(Writer *w, const Huffman *table, int64_t *counts, const int16_t *indices,
+                         Py_ssize_t blocks) {
+    int eob_run = 0;
+    for (Py_ssize_t b = 0; b < blocks; b++) {
+        const int16_t *block = indices + b * 64;
+        int last = 0;
+        for (uint64_t mask = ac_nonzero(block); mask; mask &= mask - 1) {
+            int k = __builtin_ctzll(mask), run = k - last - 1;
+            put_eob_run(w, table, counts, &eob_run);
+            for (; run > 15; run -= 16) {
+                if (counts)
+                    counts[ZRL]++;
+                else
+                    put_bits(w, table->code[ZRL], table->length[ZRL]);
+            }
+            int size = size_of(abs(block[k]));
+            if (counts)
+                counts[(run << 4) | size]++;
+            else
+                put_amplitude(w, table, (run << 4) | size, block[k], size);
+            last = k;
+        }
+        if (last < 63 && ++eob_run == 0x7FFF) put_eob_run(w, table, counts, &eob_run);
+    }
+    put_eob_run(w, table, counts, &eob_run);
+}
+
+/* A progressive file by spectral selection alone: the DC of all components in one scan, then
+ * each component's AC band 1..63 in a scan of its own with its own optimal Huffman table. */
+static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t blocks,
+                             const int *steps, int height, int width) {
+    if (reserve(w, 4096 + (size_t)blocks * 3 * 64 * 7)) return -1;
+    put_headers(w, steps, height, width, 0xC2);
+    int64_t dc_counts[4][256];
+    count_symbols(indices, blocks, dc_counts); /* only the DC tables are used */
+    Huffman dc[2];
+    for (int t = 0; t < 2; t++) optimal_table(dc_counts[t], &dc[t]);
+    const Huffman *dc_tables[2] = {&dc[0], &dc[1]};
+    static const uint8_t dc_slots[2] = {0x00, 0x01};
+    put_tables(w, dc_tables, dc_slots, 2);
+    static const uint8_t selectors[6] = {1, 0x00, 2, 0x10, 3, 0x10};
+    put_scan_header(w, 3, selectors, 0, 0);
+    int previous_dc[3] = {0, 0, 0};
+    for (Py_ssize_t b = 0; b < blocks; b++)
+        for (int c = 0; c < 3; c++) {
+            int diff = indices[(c * blocks + b) * 64] - previous_dc[c];
+            previous_dc[c] += diff;
+            int size = size_of(abs(diff));
+            put_amplitude(w, &dc[TABLE_OF_COMPONENT[c]], size, diff, size);
+        }
+    flush_bits(w);
+    for (int c = 0; c < 3; c++) {
+        const int16_t *component = indices + c * blocks * 64;
+        int64_t counts[256];
+        memset(counts, 0, sizeof counts);
+        ac_band_scan(w, NULL, counts, component, blocks);
+        Huffman ac;
+        optimal_table(counts, &ac);
+        const Huffman *ac_table[1] = {&ac};
+        static const uint8_t ac_slot[1] = {0x10};
+        put_tables(w, ac_table, ac_slot, 1);
+        uint8_t selector[2] = {(uint8_t)(c + 1), 0x00};
+        put_scan_header(w, 1, selector, 1, 63);
+        ac_band_scan(w, &ac, NULL, component, blocks);
+        flush_bits(w);
+    }
+    put_end(w);
+    return 0;
+}
+
+/* The smaller of the baseline and the progressive file of the same indices (frame 0), or the
+ * one asked for (1 baseline, 2 progressive). */
+static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
+                      int height, int width, int frame) {
+    if (frame == 1) return write_baseline(w, indices, blocks, steps, height, width);
+    if (frame == 2) return write_progressive(w, indices, blocks, steps, height, width);
+    Writer other = {0};
+    if (write_baseline(w, indices, blocks, steps, height, width) ||
+        write_progressive(&other, indices, blocks, steps, height, width)) {
+        free(other.data);
+        return -1;
+    }
+    if (other.size < w->size) {
+        free(w->data);
+        *w = other;
+    } else
+        free(other.data);
     return 0;
 }
 
@@ -773,8 +905,8 @@ static PyObject *writer_bytes(Writer *w, int failed) {
 
 static PyObject *py_write(PyObject *self, PyObject *args) {
     PyObject *indices_object, *steps_object;
-    int height, width;
-    if (!PyArg_ParseTuple(args, "OOii", &indices_object, &steps_object, &height, &width))
+    int height, width, frame;
+    if (!PyArg_ParseTuple(args, "OOiii", &indices_object, &steps_object, &height, &width, &frame))
         return NULL;
     Py_ssize_t blocks = (Py_ssize_t)((height + 7) / 8) * ((width + 7) / 8);
     Py_buffer indices, steps;
@@ -787,7 +919,7 @@ static PyObject *py_write(PyObject *self, PyObject *args) {
     Writer w = {0};
     int failed;
     Py_BEGIN_ALLOW_THREADS
-    failed = write_jpeg(&w, indices.buf, blocks, steps.buf, height, width);
+    failed = write_jpeg(&w, indices.buf, blocks, steps.buf, height, width, frame);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&indices);
     PyBuffer_Release(&steps);
@@ -796,10 +928,10 @@ static PyObject *py_write(PyObject *self, PyObject *args) {
 
 static PyObject *py_encode(PyObject *self, PyObject *args) {
     PyObject *rgb_object, *steps, *weights;
-    int height, width, passes;
+    int height, width, passes, frame;
     double mu;
-    if (!PyArg_ParseTuple(args, "OiiOOdi", &rgb_object, &height, &width, &steps, &weights, &mu,
-                          &passes))
+    if (!PyArg_ParseTuple(args, "OiiOOdii", &rgb_object, &height, &width, &steps, &weights, &mu,
+                          &passes, &frame))
         return NULL;
     Py_buffer rgb;
     if (get_buffer(rgb_object, &rgb, (Py_ssize_t)height * width * 3, "rgb") < 0) return NULL;
@@ -829,7 +961,8 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
     if (!ok) goto done;
     Writer w = {0};
     Py_BEGIN_ALLOW_THREADS
-    failed = quantize(&p, passes, indices) || write_jpeg(&w, indices, blocks, p.steps, height, width);
+    failed = quantize(&p, passes, indices) ||
+             write_jpeg(&w, indices, blocks, p.steps, height, width, frame);
     Py_END_ALLOW_THREADS
     for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
     out = writer_bytes(&w, failed);
@@ -857,9 +990,10 @@ static PyMethodDef METHODS[] = {
     {"quantize", py_quantize, METH_VARARGS,
      "quantize(coefficients, blocks, steps, weights, mu, passes) -> int16 bytes (3, blocks, 64)"},
     {"write", py_write, METH_VARARGS,
-     "write(indices, steps, height, width) -> baseline JPEG bytes with optimal Huffman tables"},
+     "write(indices, steps, height, width, frame) -> JPEG bytes with optimal Huffman tables; "
+     "frame 1 baseline, 2 progressive, 0 the smaller"},
     {"encode", py_encode, METH_VARARGS,
-     "encode(rgb, height, width, steps, weights, mu, passes) -> baseline JPEG bytes"},
+     "encode(rgb, height, width, steps, weights, mu, passes, frame) -> JPEG bytes"},
     {"huffman_lengths", py_huffman_lengths, METH_VARARGS,
      "huffman_lengths(counts int64 (256,)) -> code length per symbol (libjpeg's optimal table)"},
     {NULL, NULL, 0, NULL}};

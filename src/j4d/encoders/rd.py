@@ -1,6 +1,7 @@
 r"""j4d's own rate-distortion encoder (``rd``): trellis quantization with distortion the tables
-define, written as a baseline 4:4:4 JPEG with optimized Huffman tables, all in compiled code
-(the C extension ``j4d.encoders._rd``, built by ``pip install .``).
+define, written as a 4:4:4 JPEG with optimized Huffman tables (baseline or progressive, whichever
+file is smaller), all in compiled code (the C extension ``j4d.encoders._rd``, built by
+``pip install .``).
 
 For each 8x8 block of each component the AC indices :math:`c_k` (zig-zag 1..63) minimize
 
@@ -42,6 +43,8 @@ DEFAULT_LAMBDA = 1.0
 #: Trellis passes: each re-derives the Huffman code lengths from the previous pass's indices.
 PASSES = 2
 META_KEY = "rd"
+#: How the indices are framed: the smaller file of the two (the default), or one of them.
+FRAMES = {"smaller": 0, "baseline": 1, "progressive": 2}
 
 
 def _compiled() -> Any:
@@ -137,19 +140,36 @@ def rd_indices(
     return np.frombuffer(data, dtype=np.int16).reshape(3, blocks, 64)
 
 
-def write_baseline(indices: np.ndarray, tables: QuantTables, height: int, width: int) -> bytes:
-    """(3, B, 64) zig-zag indices as a baseline 4:4:4 JPEG with optimal Huffman tables."""
+def _frame(frame: str) -> int:
+    if frame not in FRAMES:
+        raise InvalidInputError(f"frame must be one of {', '.join(FRAMES)}, got {frame!r}")
+    return FRAMES[frame]
+
+
+def write_indices_rd(
+    indices: np.ndarray, tables: QuantTables, height: int, width: int, frame: str = "baseline"
+) -> bytes:
+    """(3, B, 64) zig-zag indices as a 4:4:4 JPEG with optimal Huffman tables: ``baseline``,
+    ``progressive`` (spectral selection: a DC scan, then each component's AC band with EOB
+    runs) or the ``smaller`` of the two; the indices are the same either way."""
     indices = np.ascontiguousarray(indices, dtype=np.int16)
-    return _compiled().write(indices, _steps(tables), height, width)
+    return _compiled().write(indices, _steps(tables), height, width, _frame(frame))
 
 
 def encode_rd(
-    image: np.ndarray, tables: QuantTables, settings: RDSettings | None = None, passes: int = PASSES
+    image: np.ndarray,
+    tables: QuantTables,
+    settings: RDSettings | None = None,
+    passes: int = PASSES,
+    frame: str = "smaller",
 ) -> bytes:
-    """An (H, W, 3) uint8 RGB image as a baseline JPEG with ``tables`` by the trellis."""
+    """An (H, W, 3) uint8 RGB image as a JPEG with ``tables`` by the trellis, in ``frame``
+    (see :func:`write_indices_rd`)."""
     image = check_rgb(image)
     settings = settings or rd_settings(tables)
     height, width = image.shape[:2]
     check_weights(settings.weights, -(-height // 8) * -(-width // 8))
     weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
-    return _compiled().encode(image, height, width, _steps(tables), weights, settings.mu, passes)
+    return _compiled().encode(
+        image, height, width, _steps(tables), weights, settings.mu, passes, _frame(frame)
+    )

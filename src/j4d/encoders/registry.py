@@ -19,7 +19,8 @@ JPEG decoder. A tables file names its encoder in ``meta["encoder"]`` (default ``
   error weighted by 1 / q^2.
 * ``rd``: j4d's own compiled trellis (:mod:`j4d.encoders.rd`): per block, the indices that
   minimize rate + lambda x squared error weighted per frequency (by default 1 / q^2, the
-  weighting the tables imply; a tables file may carry its own), baseline.
+  weighting the tables imply; a tables file may carry its own), baseline or progressive
+  (spectral selection), whichever file is smaller.
 * ``deadzone``: j4d's rule ``index = sign(y) * floor(|y| / q + 1/2 - theta)`` (libjpeg's
   rounding at theta = 0; :func:`~j4d.codec.quantize.uniform_indices`) with a dead zone
   ``theta`` in [0, 1/2] per channel and frequency from ``meta["deadzone"]``
@@ -110,7 +111,7 @@ ENCODERS: dict[str, TablesEncoder] = {
                 "encoder": "j4d rate-distortion trellis (compiled; distortion weights and lambda "
                 "from the tables, default 1/q^2)",
                 **_COMMON,
-                "frame": "baseline",
+                "frame": "baseline or progressive (spectral selection), whichever is smaller",
             },
             _rd,
         ),
