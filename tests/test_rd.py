@@ -18,6 +18,7 @@ from j4d.cli import main
 from j4d.codec.codec import analyze
 from j4d.encoders import encode_uniform, encode_with, write_indices
 from j4d.encoders.rd import (
+    DEFAULT_LAMBDA,
     FRAMES,
     RDSettings,
     _compiled,
@@ -251,7 +252,7 @@ def test_settings_come_from_the_tables_file_and_bad_ones_are_one_line_errors(tmp
     weights = np.linspace(1, 2, 192).reshape(3, 64)
     recorded = rd_settings(tables.with_meta(rd={"lambda": 3, "weights": weights.tolist()}))
     assert recorded.lam == 3 and np.array_equal(recorded.weights, weights)
-    assert rd_settings(tables).lam == 1.0 and np.allclose(
+    assert rd_settings(tables).lam == DEFAULT_LAMBDA and np.allclose(
         rd_settings(tables).weights[0], 1 / tables.to_array("zigzag")[0] ** 2
     )
     image = tmp_path / "a.png"
