@@ -147,19 +147,26 @@ static void padded_planes(const uint8_t *rgb, int height, int width, int stride,
                           double *planes) {
     Py_ssize_t size = (Py_ssize_t)stride * rows;
     double *Y = planes, *Cb = planes + size, *Cr = planes + 2 * size;
-    for (int row = 0; row < rows; row++) {
-        const uint8_t *source = rgb + (Py_ssize_t)(row < height ? row : height - 1) * width * 3;
-        Py_ssize_t at = (Py_ssize_t)row * stride;
-        for (int col = 0; col < stride; col++) {
-            int x = col < width ? col : width - 1;
+    for (int row = 0; row < height; row++) {
+        const uint8_t *source = rgb + (Py_ssize_t)row * width * 3;
+        double *y = Y + (Py_ssize_t)row * stride, *cb = Cb + (Py_ssize_t)row * stride,
+               *cr = Cr + (Py_ssize_t)row * stride;
+        for (int x = 0; x < width; x++) {
             int32_t r = source[3 * x], g = source[3 * x + 1], b = source[3 * x + 2];
-            Y[at + col] = (double)((19595 * r + 38470 * g + 7471 * b + 32768) >> 16) - 128.0;
-            Cb[at + col] =
-                (double)((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 32767) >> 16) - 128.0;
-            Cr[at + col] =
-                (double)((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 32767) >> 16) - 128.0;
+            y[x] = (double)((19595 * r + 38470 * g + 7471 * b + 32768) >> 16) - 128.0;
+            cb[x] = (double)((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 32767) >> 16) - 128.0;
+            cr[x] = (double)((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 32767) >> 16) - 128.0;
+        }
+        for (int x = width; x < stride; x++) {
+            y[x] = y[width - 1];
+            cb[x] = cb[width - 1];
+            cr[x] = cr[width - 1];
         }
     }
+    for (int c = 0; c < 3; c++)
+        for (int row = height; row < rows; row++)
+            memcpy(planes + c * size + (Py_ssize_t)row * stride,
+                   planes + c * size + (Py_ssize_t)(height - 1) * stride, stride * sizeof(double));
 }
 
 /* coefficients: (3, blocks, 64) zig-zag, blocks in raster order over the padded image */
