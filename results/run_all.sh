@@ -413,3 +413,14 @@ LJ=results/imagenet-mobilenetv2-ladder-joint
 mkdir -p $LJ/cache && cp $IJ/cache/*.json $LJ/cache/
 $J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 -c mozjpeg \
     --encoder trellis "${LADDER[@]}" "${Q9[@]}" "${IREAD[@]}" -q -o $LJ
+
+# 31. j4d's own trellis, `rd` (issue 33): which lambda (probe, 400 images, 8 of the joint
+#     front's tables), what progressive scans give (lossless transcodes, and rd's own smaller
+#     file; needs Debian's libjpeg-turbo-progs for jpegtran), then the ImageNet joint front's
+#     16 tables by rd against the committed trellis and Pillow curves of $IJ.
+$PYTHON results/probes/rd_lambda.py
+$PYTHON results/probes/rd_progressive.py
+RD=results/imagenet-mobilenetv2-rd
+mkdir -p $RD/cache && cp $IJ/cache/jpeg_q*.json $RD/cache/
+$J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 --encoder rd \
+    "${Q9[@]}" "${IREAD[@]}" -q -o $RD

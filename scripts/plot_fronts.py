@@ -27,8 +27,9 @@ from j4d.utils.files import atomic_write_text
 from j4d.utils.plots import rate_accuracy
 
 
-def load_curve(spec: str) -> Curve:
-    """``LABEL=EVAL_DIR:METHOD:METRIC`` -> that method's front by that metric."""
+def load_curve(spec: str, rate: str = "scan_bpp") -> Curve:
+    """``LABEL=EVAL_DIR:METHOD:METRIC`` -> that method's front by that metric against ``rate``
+    (``scan_bpp`` or ``file_bpp``)."""
     label, sep, rest = spec.partition("=")
     parts = rest.rsplit(":", 2)
     if not sep or len(parts) != 3:
@@ -43,14 +44,17 @@ def load_curve(spec: str) -> Curve:
         raise InvalidInputError(f"{path}: no points of method {method!r}")
     if metric not in own[0]:
         raise InvalidInputError(f"{path}: no column {metric!r}")
-    curve = method_curve(own, method, metric).frontier()
+    curve = method_curve(own, method, metric, rate).frontier()
     return Curve(label, curve.rates, curve.accuracies)
 
 
-def table(curves: list[Curve], rates: list[float], metric_name: str) -> str:
+def table(
+    curves: list[Curve], rates: list[float], metric_name: str, rate_name: str = "scan bpp"
+) -> str:
     reference = curves[0]
     head = "| curve | " + " | ".join(f"{r:g} bpp" for r in rates) + " | BD-rate | over (%) |"
-    lines = [f"{metric_name} (%) at a fixed scan bpp (gain over {reference.label} in points)", ""]
+    title = f"{metric_name} (%) at a fixed {rate_name} (gain over {reference.label} in points)"
+    lines = [title, ""]
     lines += [head, "|---|" + "---:|" * (len(rates) + 2)]
     for curve in curves:
         cells = []
@@ -76,13 +80,20 @@ def table(curves: list[Curve], rates: list[float], metric_name: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("curves", nargs="+", help="LABEL=EVAL_DIR:METHOD:METRIC")
-    parser.add_argument("--rates", default="0.5,1,2,3", help="scan bpp read-offs")
+    parser.add_argument("--rates", default="0.5,1,2,3", help="bpp read-offs")
+    parser.add_argument(
+        "--rate",
+        choices=("scan_bpp", "file_bpp"),
+        default="scan_bpp",
+        help="entropy-coded scan data only, or the whole file",
+    )
     parser.add_argument("--ylabel", default="top-1 accuracy")
     parser.add_argument("--title", default="")
     parser.add_argument("-o", "--out", type=Path, required=True, help="stem of .png/.svg/.md")
     args = parser.parse_args(argv)
     try:
-        curves = [load_curve(spec) for spec in args.curves]
+        curves = [load_curve(spec, args.rate) for spec in args.curves]
+        rate_name = "scan bpp" if args.rate == "scan_bpp" else "whole-file bpp"
         rates = [float(r) for r in args.rates.split(",")]
     except (InvalidInputError, ValueError) as error:
         print(f"plot_fronts: error: {error}", file=sys.stderr)
@@ -93,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         [args.out.with_suffix(".png"), args.out.with_suffix(".svg")],
         title=args.title,
         ylabel=f"{args.ylabel} (%)",
+        xlabel=rate_name,
     )
-    text = table(curves, rates, args.ylabel)
+    text = table(curves, rates, args.ylabel, rate_name)
     atomic_write_text(args.out.with_suffix(".md"), text)
     print(text, end="")
     return 0
