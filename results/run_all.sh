@@ -424,3 +424,12 @@ RD=results/imagenet-mobilenetv2-rd
 mkdir -p $RD/cache && cp $IJ/cache/jpeg_q*.json $RD/cache/
 $J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 --encoder rd \
     "${Q9[@]}" "${IREAD[@]}" -q -o $RD
+for metric in top1 agreement; do
+    for rate in file_bpp scan_bpp; do
+        $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.3,0.5,1,2,3 --ylabel $metric \
+            --title "imagenet-val, 1300 images, MobileNetV2: the joint front's 16 tables by each encoder" \
+            -o $RD/fronts_${metric}_${rate} "j4d trellis (mozjpeg)=$IJ:j4d-trellis:$metric" \
+            "j4d rd=$RD:j4d-rd:$metric" "j4d pillow=$IJ:j4d:$metric" "mozjpeg=$IJ:mozjpeg:$metric" \
+            "default JPEG=$IJ:jpeg:$metric"
+    done
+done
