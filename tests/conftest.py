@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jpeglib
 import numpy as np
 import pytest
 import torch
@@ -15,6 +16,7 @@ os.environ.setdefault("J4D_COMPILE", "0")
 
 from j4d.data import class_spread_files, default_data_root
 from j4d.jpegio import load_image
+from j4d.jpegio._jpeglib import scratch_file, use_turbo
 from j4d.utils.files import read_csv
 
 
@@ -62,6 +64,13 @@ def pillow_round_trip(cifar_images: list[np.ndarray]):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def libjpeg_decode(data: bytes) -> np.ndarray:
+    """A second decoder: libjpeg-turbo 2.1 through jpeglib (Pillow is the first)."""
+    use_turbo()
+    with scratch_file(data) as path:
+        return jpeglib.read_spatial(path).spatial
 
 
 def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 
-import jpeglib
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from conftest import smooth_image
+from conftest import libjpeg_decode, smooth_image
 from j4d.cli import main
 from j4d.codec import JPEGCodec
 from j4d.codec.quantize import uniform_indices
@@ -32,7 +31,6 @@ from j4d.jpegio import (
     read_tables,
     to_batch,
 )
-from j4d.jpegio._jpeglib import scratch_file, use_turbo
 from j4d.tables import QuantTables
 
 FRAMES = {
@@ -48,13 +46,6 @@ def photo(kodak_files) -> np.ndarray:
     return load_image(kodak_files[0])[:120, :152]  # not a multiple of 16 wide or high
 
 
-def _libjpeg_decode(data: bytes) -> np.ndarray:
-    """A second decoder: libjpeg-turbo 2.1 through jpeglib (Pillow is the first)."""
-    use_turbo()
-    with scratch_file(data) as path:
-        return jpeglib.read_spatial(path).spatial
-
-
 @pytest.mark.parametrize("name", list(ENCODERS))
 def test_each_encoder_writes_a_file_any_decoder_reads_with_the_tables_asked_for(photo, name):
     tables = QuantTables.from_quality(40)
@@ -62,7 +53,7 @@ def test_each_encoder_writes_a_file_any_decoder_reads_with_the_tables_asked_for(
     assert read_tables(data) == tables
     pillow = decode(data)
     assert pillow.shape == photo.shape
-    assert np.array_equal(_libjpeg_decode(data), pillow)
+    assert np.array_equal(libjpeg_decode(data), pillow)
     assert 20 * np.log10(255 / np.sqrt(np.mean((pillow - photo.astype(float)) ** 2))) > 25
     assert parse_layout(data).frame in FRAMES.get(name, ("baseline",))
 

@@ -8,12 +8,11 @@ import itertools
 import json
 import math
 
-import jpeglib
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import smooth_image
+from conftest import libjpeg_decode, smooth_image
 from j4d.cli import main
 from j4d.codec.codec import analyze
 from j4d.encoders import encode_uniform, encode_with, write_indices
@@ -31,7 +30,6 @@ from j4d.encoders.rd import (
 )
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode, load_image, parse_layout, read_coefficients, read_tables, to_batch
-from j4d.jpegio._jpeglib import scratch_file, use_turbo
 from j4d.tables import QuantTables
 
 EOB, ZRL = 0x00, 0xF0
@@ -40,13 +38,6 @@ EOB, ZRL = 0x00, 0xF0
 @pytest.fixture(scope="module")
 def photo(kodak_files) -> np.ndarray:
     return load_image(kodak_files[1])[:72, :100]  # not a multiple of 8 wide
-
-
-def _libjpeg_decode(data: bytes) -> np.ndarray:
-    """A second decoder: libjpeg-turbo 2.1 through jpeglib (Pillow is the first)."""
-    use_turbo()
-    with scratch_file(data) as path:
-        return jpeglib.read_spatial(path).spatial
 
 
 def _size(value: int) -> int:
@@ -316,7 +307,7 @@ def test_the_progressive_file_holds_the_same_indices_and_the_smaller_file_is_cho
     assert read_tables(files["progressive"]) == tables
     assert np.array_equal(read_coefficients(files["progressive"]).stacked(), indices)
     assert np.array_equal(decode(files["progressive"]), decode(files["baseline"]))
-    assert np.array_equal(_libjpeg_decode(files["progressive"]), decode(files["baseline"]))
+    assert np.array_equal(libjpeg_decode(files["progressive"]), decode(files["baseline"]))
     assert files["smaller"] == min(files["baseline"], files["progressive"], key=len)
     with pytest.raises(InvalidInputError, match="frame must be one of"):
         write_indices_rd(indices, tables, height, width, "interlaced")

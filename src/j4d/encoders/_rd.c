@@ -76,6 +76,9 @@ static inline uint64_t rounds_nonzero(const double *y, const double *half) {
     return mask;
 }
 
+/* a DC index within baseline's range */
+static inline int clamp_dc(int value) { return value < -2047 ? -2047 : value > 2047 ? 2047 : value; }
+
 /* round(|y| / q) half up: truncation is floor here, and cheaper than libm's floor; a division,
  * not a product with 1 / q, so that ties (|y| = 1.5 q) round as libjpeg rounds them */
 static inline int rounded_magnitude(double y, double step) { return (int)(fabs(y) / step + 0.5); }
@@ -476,27 +479,29 @@ static int dc_chain(const Problem *p, int c, const double *dc_bits, int16_t *ind
     double step = p->real_steps[t][0];
     double *cost = malloc(blocks * 3 * sizeof(double));
     int8_t *from = malloc(blocks * 3);
-    if (!cost || !from) {
+    int16_t *candidates = malloc(blocks * 3 * sizeof(int16_t));
+    if (!cost || !from || !candidates) {
         free(cost);
         free(from);
+        free(candidates);
         return -1;
     }
     static const int OFFSET[3] = {0, -1, 1}; /* r first: ties keep plain rounding */
-    int previous_values[3] = {0, 0, 0}, states = 1;
+    int states = 1;
     for (Py_ssize_t b = 0; b < blocks; b++) {
         const double *y = p->coefficients + (c * blocks + b) * 64;
         const double *w = p->weights + c * (p->weight_stride ? blocks * 64 : 64) + b * p->weight_stride;
         int rounded = indices[(c * blocks + b) * 64];
-        int values[3];
+        int16_t *values = candidates + b * 3;
+        const int16_t *previous = values - 3; /* the block before's candidates (b > 0) */
         for (int s = 0; s < 3; s++) {
-            int value = rounded + OFFSET[s];
-            values[s] = value < -2047 ? -2047 : value > 2047 ? 2047 : value;
+            values[s] = (int16_t)clamp_dc(rounded + OFFSET[s]);
             double error = y[0] - values[s] * step;
             double distortion = w[0] * error * error;
             double best = INFINITY;
             int best_from = 0;
             for (int r = 0; r < states; r++) {
-                int size = size_of(abs(values[s] - previous_values[r]));
+                int size = size_of(abs(values[s] - (b > 0 ? previous[r] : 0)));
                 double total = (b > 0 ? cost[(b - 1) * 3 + r] : 0.0) + p->mu * (dc_bits[size] + size);
                 if (total < best) {
                     best = total;
@@ -506,20 +511,18 @@ static int dc_chain(const Problem *p, int c, const double *dc_bits, int16_t *ind
             cost[b * 3 + s] = best + distortion;
             from[b * 3 + s] = (int8_t)best_from;
         }
-        memcpy(previous_values, values, sizeof values);
         states = 3;
     }
     int state = 0;
     for (int s = 1; s < 3; s++)
         if (cost[(blocks - 1) * 3 + s] < cost[(blocks - 1) * 3 + state]) state = s;
     for (Py_ssize_t b = blocks - 1; b >= 0; b--) {
-        int16_t *dc = &indices[(c * blocks + b) * 64];
-        int value = *dc + OFFSET[state];
-        *dc = (int16_t)(value < -2047 ? -2047 : value > 2047 ? 2047 : value);
+        indices[(c * blocks + b) * 64] = candidates[b * 3 + state];
         state = from[b * 3 + state];
     }
     free(cost);
     free(from);
+    free(candidates);
     return 0;
 }
 
@@ -659,10 +662,8 @@ static void put_end(Writer *w) {
 }
 
 static int write_baseline(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
-                          int height, int width) {
-    int64_t counts[4][256];
+                          int height, int width, int64_t counts[4][256]) {
     Huffman tables[4];
-    count_symbols(indices, blocks, counts);
     for (int t = 0; t < 4; t++) optimal_table(counts[t], &tables[t]);
     /* headers: at most ~1.2 kB; scan: at most 64 x (16 + 10) bits + stuffing per block */
     if (reserve(w, 2048 + (size_t)blocks * 3 * 64 * 7)) return -1;
@@ -745,13 +746,11 @@ static void ac_band_scan(Writer *w, const Huffman *table, int64_t *counts, const
 /* A progressive file by spectral selection alone: the DC of all components in one scan, then
  * each component's AC band 1..63 in a scan of its own with its own optimal Huffman table. */
 static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t blocks,
-                             const int *steps, int height, int width) {
+                             const int *steps, int height, int width, int64_t counts[4][256]) {
     if (reserve(w, 4096 + (size_t)blocks * 3 * 64 * 7)) return -1;
     put_headers(w, steps, height, width, 0xC2);
-    int64_t dc_counts[4][256];
-    count_symbols(indices, blocks, dc_counts); /* only the DC tables are used */
-    Huffman dc[2];
-    for (int t = 0; t < 2; t++) optimal_table(dc_counts[t], &dc[t]);
+    Huffman dc[2]; /* the DC scan's tables are the baseline scan's */
+    for (int t = 0; t < 2; t++) optimal_table(counts[t], &dc[t]);
     const Huffman *dc_tables[2] = {&dc[0], &dc[1]};
     static const uint8_t dc_slots[2] = {0x00, 0x01};
     put_tables(w, dc_tables, dc_slots, 2);
@@ -789,11 +788,13 @@ static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t block
  * one asked for (1 baseline, 2 progressive). */
 static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
                       int height, int width, int frame) {
-    if (frame == 1) return write_baseline(w, indices, blocks, steps, height, width);
-    if (frame == 2) return write_progressive(w, indices, blocks, steps, height, width);
+    int64_t counts[4][256]; /* the baseline scan's symbols: both frames' DC, baseline's AC */
+    count_symbols(indices, blocks, counts);
+    if (frame == 1) return write_baseline(w, indices, blocks, steps, height, width, counts);
+    if (frame == 2) return write_progressive(w, indices, blocks, steps, height, width, counts);
     Writer other = {0};
-    if (write_baseline(w, indices, blocks, steps, height, width) ||
-        write_progressive(&other, indices, blocks, steps, height, width)) {
+    if (write_baseline(w, indices, blocks, steps, height, width, counts) ||
+        write_progressive(&other, indices, blocks, steps, height, width, counts)) {
         free(other.data);
         return -1;
     }
