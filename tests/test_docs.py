@@ -1,0 +1,91 @@
+"""The README and docs/ say what the code does: a short README whose results table is generated
+from the committed summaries, links that resolve, commands and options that exist, Python
+examples that run as pasted."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from j4d.cli import _register_commands, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+FENCE = re.compile(r"```(\w*)\n(.*?)```", re.DOTALL)
+
+
+def _blocks(page: Path, language: str) -> list[str]:
+    return [body for lang, body in FENCE.findall(page.read_text()) if lang == language]
+
+
+def _headline_module():
+    spec = importlib.util.spec_from_file_location(
+        "headline_results", ROOT / "scripts" / "headline_results.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_is_short():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+def test_readme_results_are_the_summaries():
+    readme = (ROOT / "README.md").read_text()
+    assert _headline_module().render() in readme, "run: python scripts/headline_results.py --write"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_resolve(page):
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+        if re.match(r"[a-z]+://", target):
+            continue
+        assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+def _command_lines(page: Path) -> list[list[str]]:
+    """Every ``j4d ...`` command of the page's bash blocks, split into words, comments off."""
+    commands = []
+    for body in _blocks(page, "bash"):
+        for line in body.replace("\\\n", " ").splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if line.startswith("torchrun"):
+                line = "j4d " + line.split(" -m j4d ", 1)[1] if " -m j4d " in line else ""
+            if line.startswith("j4d "):
+                commands.append(shlex.split(line.replace("...", "")))
+    return commands
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_commands_and_options_exist(page):
+    _register_commands()
+    for words in _command_lines(page):
+        if words[1].startswith("-"):  # j4d --help, j4d --version
+            assert words[1] in {"--help", "--version"}, words
+            continue
+        command = cli.commands.get(words[1])
+        assert command is not None, f"{page.name}: no command `j4d {words[1]}`"
+        options = {name for param in command.params for name in getattr(param, "opts", [])}
+        options |= {
+            name for param in command.params for name in getattr(param, "secondary_opts", [])
+        }
+        options |= {"--help", "-h"}
+        for word in words[2:]:
+            if word.startswith("-") and not re.fullmatch(r"-\d.*", word):
+                flag = word.split("=", 1)[0]
+                assert flag in options, f"{page.name}: `j4d {words[1]}` has no option {flag}"
+    assert isinstance(cli, click.Group)
+
+
+def test_api_examples_run_as_pasted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = [body for page in PAGES for body in _blocks(page, "python")]
+    assert blocks, "no Python examples found"
+    for body in blocks:
+        exec(compile(body, "<docs example>", "exec"), {"__name__": "__docs__"})
