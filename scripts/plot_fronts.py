@@ -1,6 +1,7 @@
 """Overlay the fronts of several evaluations measured on the same images with the same decoder
 (e.g. universal tables against each model's own front), as one rate-accuracy plot and one
-Markdown table: accuracy at fixed scan bpp, gain over the first curve, BD-rate against it.
+Markdown table: accuracy at fixed scan bpp, gain over the first curve, BD-rate against it, and
+the lowest gain over it across the rates both cover (positive: above it everywhere).
 
 Each curve is ``LABEL=EVAL_DIR:METHOD:METRIC``: the Pareto front of METHOD's points in
 ``EVAL_DIR/points.json``, by METRIC (a column such as ``top1``, ``agreement`` or, in a
@@ -21,7 +22,14 @@ import sys
 from pathlib import Path
 
 from j4d.errors import InvalidInputError
-from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, or_none, shared_range
+from j4d.evaluation.curves import (
+    Curve,
+    accuracy_at_rate,
+    bd_rate,
+    lowest_gain,
+    or_none,
+    shared_range,
+)
 from j4d.evaluation.summary import method_curve
 from j4d.utils.files import atomic_write_text
 from j4d.utils.plots import rate_accuracy
@@ -52,10 +60,11 @@ def table(
     curves: list[Curve], rates: list[float], metric_name: str, rate_name: str = "scan bpp"
 ) -> str:
     reference = curves[0]
-    head = "| curve | " + " | ".join(f"{r:g} bpp" for r in rates) + " | BD-rate | over (%) |"
+    head = "| curve | " + " | ".join(f"{r:g} bpp" for r in rates)
+    head += " | BD-rate | over (%) | lowest gain (points, at bpp) |"
     title = f"{metric_name} (%) at a fixed {rate_name} (gain over {reference.label} in points)"
     lines = [title, ""]
-    lines += [head, "|---|" + "---:|" * (len(rates) + 2)]
+    lines += [head, "|---|" + "---:|" * (len(rates) + 3)]
     for curve in curves:
         cells = []
         for rate in rates:
@@ -73,6 +82,8 @@ def table(
         # are not comparable by it
         low, high = (0.0, 0.0) if bd is None else shared_range(reference, curve)
         cells.append("" if bd is None else f"{100 * low:.2f}-{100 * high:.2f}")
+        lowest = None if curve is reference else or_none(lowest_gain, reference, curve)
+        cells.append("" if lowest is None else f"{100 * lowest[0]:+.2f} at {lowest[1]:.3g}")
         lines.append(f"| {curve.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

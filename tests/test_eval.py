@@ -190,7 +190,8 @@ def test_eval_output_matches_the_golden_files(data_root, tmp_path, monkeypatch):
         (GOLDEN / "eval_summary.md").write_text(summary)
     assert rounded == json.loads((GOLDEN / "eval_points.json").read_text())
     assert summary == (GOLDEN / "eval_summary.md").read_text()
-    for name in ("rate_accuracy.png", "rate_distortion.svg", "heatmaps/qf35.png", "frontier.csv"):
+    drawn = ("rate_accuracy.png", "rate_distortion.svg", "gain_accuracy.png", "gain_agreement.svg")
+    for name in (*drawn, "heatmaps/qf35.png", "frontier.csv"):
         assert Path("out", name).stat().st_size > 0
     assert read_csv("out/points.csv")[0]["name"] == "qf35"
 

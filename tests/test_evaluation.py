@@ -14,6 +14,7 @@ from j4d.evaluation import (
     bd_rate,
     code_images,
     evaluate_tables,
+    gain_curve,
     lowest_gain,
     pareto_frontier,
     rate_at_accuracy,
@@ -88,3 +89,14 @@ def test_real_file_point_matches_files_and_decoder(data_root, cifar_images):
     assert point.scan_bpp == pytest.approx(coded.scan_bpp.mean())
     assert point.scan_bpp < point.file_bpp
     assert 0.3 < point.metrics["top1"] <= point.metrics["top5"] <= 1.0
+
+
+def test_gain_curve_is_the_difference_of_read_offs_at_every_knot():
+    reference = Curve.from_points("jpeg", [(0.5, 0.2), (1.0, 0.4), (2.0, 0.6), (4.0, 0.7)])
+    test = Curve.from_points("j4d", [(0.25, 0.2), (0.5, 0.4), (1.0, 0.6), (2.0, 0.7)])
+    rates, gains = gain_curve(reference, test)
+    assert rates == [0.5, 1.0, 2.0]  # the shared range, at both fronts' points
+    np.testing.assert_allclose(gains, [0.2, 0.2, 0.1])
+    assert lowest_gain(reference, test) == pytest.approx((0.1, 2.0))
+    far = Curve.from_points("far", [(10.0, 0.8), (20.0, 0.9)])
+    assert gain_curve(reference, far) == ([], []) and lowest_gain(reference, far) is None

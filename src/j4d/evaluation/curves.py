@@ -84,6 +84,21 @@ def rate_at_accuracy(curve: Curve, accuracy: float) -> float | None:
     return float(np.exp(np.interp(accuracy, accuracies, np.log(rates))))
 
 
+def gain_curve(reference: Curve, test: Curve) -> tuple[list[float], list[float]]:
+    """``test``'s accuracy gain over ``reference`` across the rates both cover, at every knot of
+    either front (the gain is linear in log-rate between them, see :func:`lowest_gain`):
+    (rates, gains); empty lists when the rates do not overlap."""
+    rates_ref, _ = _monotone(reference, "reference")
+    rates_test, _ = _monotone(test, "test")
+    low = max(rates_ref[0], rates_test[0])
+    high = min(max(reference.rates), max(test.rates))
+    if low > high:
+        return [], []
+    knots = sorted({low, high, *(r for r in (*rates_ref, *rates_test) if low < r < high)})
+    gains = [accuracy_at_rate(test, r) - accuracy_at_rate(reference, r) for r in knots]
+    return [float(r) for r in knots], gains
+
+
 def lowest_gain(reference: Curve, test: Curve) -> tuple[float, float] | None:
     """Smallest accuracy gain of ``test`` over ``reference`` across the rates both curves
     cover, and the rate where it lies: ``(gain, rate)``; None when the rates do not overlap.
@@ -91,16 +106,10 @@ def lowest_gain(reference: Curve, test: Curve) -> tuple[float, float] | None:
     Both read-offs are linear in log-rate between their points (flat past a frontier's last
     point), so their difference is too, and its minimum lies at a point of either curve or at
     an end of the shared range: the gain is checked at exactly those rates."""
-    rates_ref, _ = _monotone(reference, "reference")
-    rates_test, _ = _monotone(test, "test")
-    low = max(rates_ref[0], rates_test[0])
-    high = min(max(reference.rates), max(test.rates))
-    if low > high:
+    rates, gains = gain_curve(reference, test)
+    if not rates:
         return None
-    knots = sorted({low, high, *(r for r in (*rates_ref, *rates_test) if low < r < high)})
-    return min(
-        (accuracy_at_rate(test, rate) - accuracy_at_rate(reference, rate), rate) for rate in knots
-    )
+    return min(zip(gains, rates, strict=True))
 
 
 def shared_range(anchor: Curve, test: Curve) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from j4d._version import __version__
 from j4d.data.testset import TestImages
 from j4d.encoders import QUALITY_CODECS
 from j4d.evaluation.codecs import CodecPoint
-from j4d.evaluation.curves import pareto_frontier
+from j4d.evaluation.curves import gain_curve, or_none, pareto_frontier
 from j4d.evaluation.points import per_model_columns
 from j4d.evaluation.realfile import DECODER
 from j4d.evaluation.summary import (
@@ -35,7 +35,7 @@ def measurement_meta(models: str, test: TestImages) -> dict[str, Any]:
     """What every report's points were measured on and how (its ``meta`` / CSV header)."""
     return {
         "models": models,
-        "images": test.describe(),
+        "images": test.title(),
         "skipped_unreadable": len(test.skipped),
         "rates": "scan_bpp = entropy-coded scan data only, file_bpp = whole file; mean per image",
         "decoder": DECODER,
@@ -60,7 +60,7 @@ def write_eval_report(
     plots (PNG + SVG) and ``heatmaps/`` of learned vs anchor tables at about the same rate.
     Curves and read-offs use the ``task``'s primary metric (default: classification, top-1),
     and again its agreement. Returns the summary."""
-    from j4d.utils.plots import rate_accuracy
+    from j4d.utils.plots import rate_accuracy, rate_gain
 
     task = task or Classification()
     primary = task.primary
@@ -111,6 +111,23 @@ def write_eval_report(
             ylabel=ylabel,
             yscale=scale,
             legend=legend,
+        )
+    gains = [(primary, "gain_accuracy", task.labels[primary])]
+    if has_agreement:
+        gains.append(("agreement", "gain_agreement", "agreement"))
+    for metric, stem, ylabel in gains:
+        reference = method_curve(rows, anchor, metric).frontier()
+        curves = []
+        for name in names:
+            gain = or_none(gain_curve, reference, method_curve(rows, name, metric))
+            if name != anchor and gain is not None and gain[0]:
+                curves.append((name, *gain))
+        rate_gain(
+            curves,
+            [out / f"{stem}.png", out / f"{stem}.svg"],
+            anchor,
+            title=title,
+            ylabel=ylabel,
         )
     summary["heatmaps"] = _table_heatmaps(
         out / "heatmaps", rows, points, fronts, swept, anchor, task

@@ -103,6 +103,14 @@ def heatmaps(
     return _save(figure, paths)
 
 
+def _log_rate_axis(axis: plt.Axes, xlabel: str) -> None:
+    axis.set_xscale("log")  # codec sweeps spread their rates geometrically
+    axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axis.set_xlabel(f"{xlabel} (log scale)")
+
+
 def rate_accuracy(
     curves: Sequence[tuple[str, Sequence[float], Sequence[float]]],
     paths: Sequence[PathLike],
@@ -128,14 +136,34 @@ def rate_accuracy(
             markersize=4,
             label=label,
         )
-    axis.set_xscale("log")  # codec sweeps spread their rates geometrically
-    axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-    axis.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    axis.set_xlabel(f"{xlabel} (log scale)")
+    _log_rate_axis(axis, xlabel)
     axis.set_ylabel(ylabel)
     axis.grid(True, alpha=0.3)
     axis.legend(loc=legend, fontsize=9)
+    if title:
+        axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return _save(figure, paths)
+
+
+def rate_gain(
+    curves: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    paths: Sequence[PathLike],
+    reference: str,
+    title: str = "",
+    xlabel: str = "scan bpp",
+    ylabel: str = "top-1 accuracy",
+) -> list[Path]:
+    """Each (label, rates, gains) curve's gain over ``reference`` in points against rate, with
+    the zero line: a lead of a point or two, invisible on a full-scale rate-accuracy plot."""
+    figure, axis = plt.subplots(figsize=(6.4, 4.6))
+    axis.axhline(0.0, color="black", linewidth=1.0, label=reference)
+    for label, rates, gains in curves:
+        axis.plot(rates, 100.0 * np.asarray(gains), marker="o", markersize=3, label=label)
+    _log_rate_axis(axis, xlabel)
+    axis.set_ylabel(f"{ylabel}: gain over {reference} (points)")
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="best", fontsize=9)
     if title:
         axis.set_title(title, fontsize=10)
     figure.tight_layout()
