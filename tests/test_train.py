@@ -15,10 +15,11 @@ from torch.utils.data import Subset
 
 from j4d.codec import JPEGCodec, analyze, synthesize
 from j4d.data.folders import ImageFolderDataset, holdout_split
+from j4d.encoders.rd import rd_settings
 from j4d.encoders.reference import mozjpeg_quant_tables
 from j4d.errors import InvalidInputError
 from j4d.models import create_model
-from j4d.tables import QuantTables, natural_to_zigzag
+from j4d.tables import QuantTables, natural_to_zigzag, zigzag_to_natural
 from j4d.train import (
     Sensitivity,
     TrainConfig,
@@ -328,3 +329,54 @@ def test_tables_init_starts_from_a_files_steps_without_its_provenance(tmp_path):
     missing = TrainConfig(init=f"tables:{tmp_path / 'none.json'}")  # read when the run starts
     with pytest.raises(InvalidInputError, match="tables file not found"):
         initial_tables(missing, [], [])
+
+
+def _linear_classifier(classes: int = 5) -> nn.Module:
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, classes))
+    with torch.no_grad():
+        model[1].weight.mul_(0.05)  # logits of a few units: no class is negligible
+    return model.eval()
+
+
+def test_curvature_is_the_hessian_diagonal_of_the_distillation_loss():
+    # one 8x8 image (one block) repeated: the mean of the sampled squared gradients converges
+    # to the Hessian diagonal of T^2 KL(p_T || p_hat_T) at the original, exact for a linear model
+    model, temperature = _linear_classifier(), 4.0
+    image = 64 + 127 * torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(1))  # unclamped
+    dataset = [(image, 0)] * 4000
+    measured = compute_sensitivity(
+        model, dataset, kind="curvature", progress=False, temperature=temperature, seed=2
+    )
+    original = analyze(image[None].double(), integer_samples=False)
+    with torch.no_grad():
+        reference = torch.softmax(model(image[None]).double() / temperature, dim=1)
+
+    def divergence(flat: torch.Tensor) -> torch.Tensor:
+        picture = synthesize(flat.reshape(original.shape), 8, 8, integer_samples=False)
+        log_q = torch.log_softmax(model.double()(picture) / temperature, dim=1)
+        return temperature**2 * (reference * (reference.log() - log_q)).sum()
+
+    hessian = torch.autograd.functional.hessian(divergence, original.flatten())
+    model.float()
+    exact = zigzag_to_natural(torch.diagonal(hessian).reshape(3, 64)).numpy()
+    assert measured.meta["pixels"] == 64 and measured.kind == "curvature"
+    np.testing.assert_allclose(measured.values.sum(), exact.sum(), rtol=0.08)
+    np.testing.assert_allclose(measured.values, exact, rtol=0.2, atol=0.02 * exact.max())
+
+
+def test_curvature_prices_the_rd_encoder_in_training_units():
+    values = np.tile(np.arange(1.0, 65.0), (3, 1))
+    curvature = Sensitivity(values, "curvature", {"pixels": 1000, "models": ["m"]})
+    meta = curvature.rd_meta(0.5)
+    assert meta["lambda"] == 1000.0  # P / (2 lambda)
+    assert np.array_equal(np.array(meta["weights"]), natural_to_zigzag(values))
+    tables = QuantTables.from_quality(50)
+    settings = rd_settings(QuantTables(tables.luma, tables.chroma, {"rd": meta}))
+    assert settings.lam == 1000.0 and settings.weights.shape == (3, 64)
+    with pytest.raises(InvalidInputError, match="need a curvature"):
+        Sensitivity(values, "saliency").rd_meta(1.0)
+    with pytest.raises(InvalidInputError, match="image size"):
+        Sensitivity(values, "curvature").rd_meta(1.0)
+    with pytest.raises(InvalidInputError, match="lambda must be > 0"):
+        curvature.rd_meta(0.0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,9 @@ def encoder(mode: str, tables: QuantTables, frame: str = "baseline"):
     return functools.partial(_tables_encoder, tables=tables, name=mode)
 
 
-def measure() -> list[dict]:
-    out = HERE / "rd_lambda.jsonl"
+def measure_modes(out: Path, modes: list[str], encoder_for: Callable) -> list[dict]:
+    """Rows of every (table, mode) not yet in ``out`` (JSON lines, appended as measured):
+    ``encoder_for(mode, tables)`` gives the (image, index) -> bytes encoder."""
     done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     seen = {(r["tables"], r["mode"]) for r in done}
     root = require_data_root()
@@ -70,10 +72,10 @@ def measure() -> list[dict]:
     references = reference_predictions([model], test.images)
     for path in TABLES:
         tables = QuantTables.load(path)
-        for mode in MODES:
+        for mode in modes:
             if (path.stem, mode) in seen:
                 continue
-            coded = code_images(test.images, encoder(mode, tables))
+            coded = code_images(test.images, encoder_for(mode, tables))
             point = evaluate_coded([model], coded, test.labels, references)[0]
             row = {
                 "tables": path.stem,
@@ -90,6 +92,49 @@ def measure() -> list[dict]:
     return done
 
 
+def measure() -> list[dict]:
+    return measure_modes(HERE / "rd_lambda.jsonl", MODES, encoder)
+
+
+def write_report(path: Path, lines: list[str]) -> None:
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+#: the columns of :func:`front_table`: (anchor, rate, metric)
+COLUMNS = [
+    ("trellis", "file_bpp", "top1"),
+    ("trellis", "file_bpp", "agreement"),
+    ("trellis", "scan_bpp", "top1"),
+    ("trellis", "scan_bpp", "agreement"),
+    ("pillow", "file_bpp", "top1"),
+    ("pillow", "file_bpp", "agreement"),
+]
+
+
+def front_table(rows: list[dict], modes: list[str]) -> list[str]:
+    """Markdown rows: each mode's front's BD-rate against the trellis and Pillow fronts."""
+    lines = [
+        "| encoder | vs trellis, top-1, file | agreement, file | top-1, scan | agreement, scan "
+        "| vs pillow, top-1, file | agreement, file |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def curve(mode: str, rate: str, metric: str) -> Curve:
+        points = [(r[rate], r[metric]) for r in rows if r["mode"] == mode]
+        return Curve.from_points(mode, points).frontier()
+
+    for mode in modes:
+        if not any(r["mode"] == mode for r in rows):
+            continue
+        cells = []
+        for anchor, rate, metric in COLUMNS:
+            value = bd_rate(curve(anchor, rate, metric), curve(mode, rate, metric))
+            cells.append("n/a" if value is None or math.isnan(value) else f"{value:+.1f} %")
+        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def report(rows: list[dict]) -> None:
     lines = [
         "# Default lambda of j4d's own trellis (`rd`)",
@@ -101,33 +146,9 @@ def report(rows: list[dict]) -> None:
         "mozjpeg's trellis (`trellis`) and plain rounding (`pillow`) on the same tables. "
         "`rd_lX`: lambda X, 2 passes, DC chain on, baseline files.",
         "",
-        "| encoder | vs trellis, top-1, file | agreement, file | top-1, scan | agreement, scan "
-        "| vs pillow, top-1, file | agreement, file |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *front_table(rows, MODES),
     ]
-
-    def curve(mode: str, rate: str, metric: str) -> Curve:
-        points = [(r[rate], r[metric]) for r in rows if r["mode"] == mode]
-        return Curve.from_points(mode, points).frontier()
-
-    def bd(mode: str, anchor: str, rate: str, metric: str) -> str:
-        value = bd_rate(curve(anchor, rate, metric), curve(mode, rate, metric))
-        return "n/a" if value is None or math.isnan(value) else f"{value:+.1f} %"
-
-    for mode in MODES:
-        if not any(r["mode"] == mode for r in rows):
-            continue
-        cells = [
-            bd(mode, "trellis", "file_bpp", "top1"),
-            bd(mode, "trellis", "file_bpp", "agreement"),
-            bd(mode, "trellis", "scan_bpp", "top1"),
-            bd(mode, "trellis", "scan_bpp", "agreement"),
-            bd(mode, "pillow", "file_bpp", "top1"),
-            bd(mode, "pillow", "file_bpp", "agreement"),
-        ]
-        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    (HERE / "rd_lambda.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(HERE / "rd_lambda.md", lines)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,15 @@ For coefficients :math:`y_{c,k,b}` (channel c, frequency k, block b) of an image
   :math:`s_{c,k} = \mathrm{E}\big[(y_{c,k,b}\,\partial L/\partial y_{c,k,b})^2\big]`,
   the squared first-order change of the loss when the coefficient is quantized to zero;
 * ``gradient``: :math:`s_{c,k} = \mathrm{E}\big[(\partial L/\partial y_{c,k,b})^2\big]`, the mean
-  squared gradient of METHOD.md section 5 (sensitivity to a perturbation of the coefficient).
+  squared gradient of METHOD.md section 5 (sensitivity to a perturbation of the coefficient);
+* ``curvature``: :math:`h_{c,k}`, the mean diagonal of the Hessian of the distillation loss
+  :math:`T^2\,\mathrm{KL}(p_T \| \hat p_T)` at the uncompressed image, so that an error
+  :math:`e` on the coefficients costs :math:`\Delta L \approx \tfrac12 \sum h\,e^2`. At
+  :math:`\hat p = p` that Hessian is :math:`T^2` times the Fisher information of :math:`p_T`,
+  estimated without bias by one class :math:`y \sim p_T` per image (per output pixel for dense
+  outputs): :math:`h = \mathrm{E}\big[(T\,\partial \log p_T(y)/\partial y_{c,k,b})^2\big]`.
+  It prices distortion for j4d's own trellis in the units of the training objective
+  (:meth:`Sensitivity.rd_meta`).
 
 The expectation runs over images and blocks. ``saliency`` is the default because it also counts
 what the images hold: a frequency the images lack costs no bits whatever its step, so its
@@ -33,13 +41,13 @@ from j4d.codec import analyze, synthesize
 from j4d.data.folders import images_per_batch
 from j4d.errors import InvalidInputError
 from j4d.models import model_name, models_device
-from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, zigzag_to_natural
+from j4d.tables import MAX_STEP, MIN_STEP, QuantTables, natural_to_zigzag, zigzag_to_natural
 from j4d.tasks.objective import task_loss
 from j4d.utils.files import atomic_write_text
 
-Kind = Literal["saliency", "gradient"]
+Kind = Literal["saliency", "gradient", "curvature"]
 _BATCH_PIXELS = 50 * 224 * 224  # per backward pass (memory): 100 CIFAR images, 50 at 224
-KINDS = ("saliency", "gradient")
+KINDS = ("saliency", "gradient", "curvature")
 CHANNELS = ("Y", "Cb", "Cr")
 
 
@@ -89,6 +97,27 @@ class Sensitivity:
             annotate=False,
         )
 
+    def rd_meta(self, train_lambda: float) -> dict:
+        r"""``meta["rd"]`` for tables trained at ``train_lambda`` (objective
+        :math:`L + \lambda\,\mathrm{bpp}`), from a ``curvature`` sensitivity: per image of
+        :math:`P` pixels, :math:`\Delta L + \lambda\,\mathrm{bits}/P` is, up to the factor
+        :math:`\lambda / P`, :math:`\mathrm{bits} + \frac{P}{2\lambda} \sum h\,e^2`, so the
+        trellis's weights are :math:`h` (zig-zag) and its lambda :math:`P / (2\lambda)`."""
+        if self.kind != "curvature":
+            raise InvalidInputError(f"rd weights need a curvature sensitivity, got {self.kind!r}")
+        if not train_lambda > 0:
+            raise InvalidInputError(f"training lambda must be > 0, got {train_lambda}")
+        pixels = self.meta.get("pixels")
+        if not isinstance(pixels, int) or pixels <= 0:
+            raise InvalidInputError("curvature sensitivity lacks its image size (meta 'pixels')")
+        weights = natural_to_zigzag(self.values)
+        return {
+            "lambda": pixels / (2.0 * train_lambda),
+            "weights": weights.tolist(),
+            "source": f"curvature of {', '.join(self.meta.get('models', []))} at lambda "
+            f"{train_lambda:g}",
+        }
+
     def initial_tables(self, factor: float) -> QuantTables:
         """Steps inversely proportional to the square root of the sensitivity, normalized per
         table to a geometric mean of 1 and scaled by ``factor`` (METHOD.md: 5..50).
@@ -116,10 +145,14 @@ def compute_sensitivity(
     batch_size: int | None = None,
     kind: Kind = "saliency",
     progress: bool = True,
+    temperature: float = 10.0,
+    seed: int = 0,
 ) -> Sensitivity:
     """Sensitivity of ``models`` (mean loss if several) over the first ``images`` pairs of
     ``dataset`` (RGB in [0, 255], (3, H, W) tensors, labels: class indices or label maps),
-    ``batch_size`` images at a time (default: 100 small images, 50 at 224x224, 14 at 360x480)."""
+    ``batch_size`` images at a time (default: 100 small images, 50 at 224x224, 14 at 360x480).
+    ``curvature`` is that of the distillation loss at ``temperature``, its classes drawn with
+    ``seed``."""
     if kind not in KINDS:
         raise InvalidInputError(f"sensitivity kind must be one of {', '.join(KINDS)}; got {kind!r}")
     models = [models] if isinstance(models, nn.Module) else list(models)
@@ -131,6 +164,7 @@ def compute_sensitivity(
         height, width = subset[0][0].shape[-2:]
         batch_size = images_per_batch(height, width, _BATCH_PIXELS, most=100)
     device = models_device(models)
+    generator = torch.Generator().manual_seed(seed)
     total = torch.zeros(3, 64, dtype=torch.float64)
     for batch, labels in tqdm(
         DataLoader(subset, batch_size=batch_size),
@@ -146,7 +180,11 @@ def compute_sensitivity(
         reconstruction = synthesize(coefficients, height, width, integer_samples=False)
         # per-image losses summed, so each image's gradient is its own (not divided by N)
         # cross-entropy: distillation's loss and gradient are 0 at the uncompressed image
-        loss = task_loss(models, reconstruction, batch, labels, "cross_entropy")[0] * len(batch)
+        if kind == "curvature":
+            loss = _sampled_fisher_loss(models, reconstruction, temperature, generator)
+        else:
+            loss = task_loss(models, reconstruction, batch, labels, "cross_entropy")[0]
+            loss = loss * len(batch)
         (gradient,) = torch.autograd.grad(loss, coefficients)
         if kind == "saliency":
             gradient = gradient * coefficients.detach()
@@ -154,4 +192,32 @@ def compute_sensitivity(
     blocks = coefficients.shape[2]
     values = zigzag_to_natural(total / (count * blocks)).numpy()
     names = [model_name(m) for m in models]
-    return Sensitivity(values, kind, {"images": count, "models": names})
+    meta = {"images": count, "models": names, "pixels": int(height * width)}
+    if kind == "curvature":
+        meta.update(temperature=temperature, seed=seed)
+    return Sensitivity(values, kind, meta)
+
+
+def _sampled_fisher_loss(
+    models: Sequence[nn.Module],
+    reconstruction: torch.Tensor,
+    temperature: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Summed over images, the mean over models of ``T * -log p_T(y)`` with ``y ~ p_T`` drawn
+    per output position: its squared gradient's expectation is the diagonal of the Hessian of
+    ``T^2 KL`` at the original. A dense output's loss is a mean over its P positions whose
+    draws are independent, so its squared gradient is scaled back by P."""
+    loss = reconstruction.new_zeros(())
+    for model in models:
+        logits = model(reconstruction)
+        log_p = torch.log_softmax(logits / temperature, dim=1)
+        probabilities = log_p.detach().exp().movedim(1, -1)
+        flat = probabilities.reshape(-1, probabilities.shape[-1]).cpu()
+        drawn = torch.multinomial(flat, 1, generator=generator).to(logits.device)
+        picked = log_p.movedim(1, -1).reshape(-1, probabilities.shape[-1]).gather(1, drawn)
+        positions = flat.shape[0] // len(logits)
+        per_image = picked.reshape(len(logits), positions).mean(dim=1)
+        loss = loss - temperature * per_image.sum() * positions**0.5
+    # independent draws per model: the mean of M gradients has 1/M of the mean Hessian
+    return loss / len(models) ** 0.5

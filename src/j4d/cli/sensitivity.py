@@ -25,10 +25,11 @@ from j4d.train import compute_sensitivity
 @click.option("--images", type=int, default=1000, show_default=True)
 @click.option(
     "--kind",
-    type=click.Choice(["saliency", "gradient"]),
+    type=click.Choice(["saliency", "gradient", "curvature"]),
     default="saliency",
     show_default=True,
-    help="E[(y dL/dy)^2] or E[(dL/dy)^2].",
+    help="E[(y dL/dy)^2], E[(dL/dy)^2], or the Hessian diagonal of the distillation loss at "
+    "T = 10 (distortion in the training objective's units).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @device_option
@@ -41,8 +42,9 @@ def command(out_path: Path, images: int, kind: str, quiet: bool, **options: Any)
         setup.models,
         setup.train,
         images,
-        kind=kind,
-        progress=not quiet,  # type: ignore[arg-type]
+        kind=kind,  # type: ignore[arg-type]
+        progress=not quiet,
+        seed=options["seed"],
     )
     result.save(out_path)
     result.plot([out_path.with_suffix(".png")])

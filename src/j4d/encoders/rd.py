@@ -21,7 +21,9 @@ encoding). By default they are the tables' own :math:`1/q_k^2`: tables trained f
 small steps where the model is sensitive, and at a rate-distortion optimum each frequency's
 weighted distortion :math:`w_k q_k^2` is equal, so :math:`w_k \propto 1/q_k^2` is the weighting
 the tables imply. A tables file can carry its own in ``meta["rd"]``:
-``{"lambda": 0.5, "weights": [[64 zig-zag values] x 3 (Y, Cb, Cr)]}`` (both optional).
+``{"lambda": 0.5, "weights": [[64 zig-zag values] x 3 (Y, Cb, Cr)], "source": "..."}`` (all
+optional; ``source`` says where they came from, e.g. the model's curvature: see
+:meth:`j4d.analysis.sensitivity.Sensitivity.rd_meta`).
 ``lambda`` is bits per unit of weighted squared error; ``inf`` is plain rounding.
 """
 
@@ -86,7 +88,7 @@ def rd_settings(tables: QuantTables, lam: float | None = None) -> RDSettings:
     recorded = tables.meta.get(META_KEY) or {}
     if not isinstance(recorded, Mapping):
         raise InvalidInputError(f"meta '{META_KEY}' must be an object, got {recorded!r}")
-    unknown = set(recorded) - {"lambda", "weights"}
+    unknown = set(recorded) - {"lambda", "weights", "source"}
     if unknown:
         raise InvalidInputError(f"meta '{META_KEY}' has unknown keys: {', '.join(sorted(unknown))}")
     value = recorded.get("lambda", DEFAULT_LAMBDA) if lam is None else lam
