@@ -27,7 +27,7 @@ from j4d.encoders import GuidedEncoder, LadderFiles, RateLadder, encode_probabil
 from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import worker_pool
-from j4d.jpegio import FileRate, file_rate, load_image
+from j4d.jpegio import FileRate, file_rate, insert_metadata, load_image_with_metadata
 from j4d.models import create_models, model_name
 from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes
@@ -103,8 +103,20 @@ _LIST_LIMIT = 20
 )
 @data_option
 @device_option
+@click.option(
+    "--strip",
+    is_flag=True,
+    help="Drop the inputs' ICC profile and EXIF [default: kept, EXIF orientation reset to 1].",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Allow an output to replace its own input file (re-encoding in place).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every file, however many.")
+@click.pass_context
 def command(
+    context: click.Context,
     inputs: tuple[Path, ...],
     out_dir: Path,
     tables_path: Path | None,
@@ -121,6 +133,8 @@ def command(
     tolerance: float,
     data_root: Path | None,
     device: str | None,
+    strip: bool,
+    replace: bool,
     verbose: bool,
 ) -> int:
     """Encode images (files or folders) as 4:4:4 JPEG with optimized Huffman tables, by the
@@ -136,8 +150,10 @@ def command(
 
     Each output is OUTDIR/<name>.jpg (folders keep their layout). Unreadable inputs are
     reported and skipped (the count at the end; the exit status is then 2). -j N codes in N
-    processes.
+    processes. An output that would replace its own input is an error unless --replace; the
+    inputs' ICC profile and EXIF are kept unless --strip.
     """
+    _refuse_inert_options(context, model_spec, ladder_paths)
     if ladder_paths and (tables_path is not None or quality is not None):
         raise InvalidInputError("give --ladder or --tables/--qf, not both")
     if ladder_paths and model_spec is None:
@@ -163,9 +179,12 @@ def command(
         else:
             guided = GuidedEncoder(model, tables, chosen, strength)  # type: ignore[arg-type]
     pairs = expand_inputs(inputs)
+    if not replace:
+        _refuse_replacing_inputs(pairs, out_dir)
     encode = functools.partial(
         _encode_file,
         out_dir=out_dir,
+        strip=strip,
         tables=tables,
         encoder=guided or chosen,
         softness=softness,
@@ -192,9 +211,36 @@ def command(
     return 0
 
 
+def _refuse_inert_options(
+    context: click.Context, model_spec: str | None, ladder_paths: tuple[str, ...]
+) -> None:
+    """Options given on the command line that the other options make do nothing: an error, not
+    a silent plain encode."""
+
+    def given(name: str) -> bool:
+        return context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+    if given("strength") and (model_spec is None or ladder_paths):
+        raise InvalidInputError("--strength applies to model-aware encoding: -m MODEL, no --ladder")
+    if given("tolerance") and not ladder_paths:
+        raise InvalidInputError("--tolerance applies with --ladder")
+
+
+def _refuse_replacing_inputs(pairs: list[tuple[Path, Path]], out_dir: Path) -> None:
+    for source, name in pairs:
+        target = out_dir / name
+        if target.exists() and target.samefile(source):
+            raise InvalidInputError(
+                f"the output {target} would replace this input (pass --replace to re-encode in "
+                "place, or choose another -o folder)",
+                source,
+            )
+
+
 def _encode_file(
     pair: tuple[Path, Path],
     out_dir: Path,
+    strip: bool,
     tables: QuantTables,
     encoder: TablesEncoder | GuidedEncoder | RateLadder | None,
     softness: Softness,
@@ -204,7 +250,7 @@ def _encode_file(
     ``softness``); the problem as one line if it cannot be read."""
     source, name = pair
     try:
-        image = load_image(source)
+        image, metadata = load_image_with_metadata(source)
     except InvalidInputError as error:
         return str(error)
     if encoder is None:
@@ -216,6 +262,8 @@ def _encode_file(
         data = encoder.encode_batch([image])[0]
     else:
         data = encoder.encode(image, tables)
+    if not strip:
+        data = insert_metadata(data, metadata.icc_profile, metadata.exif)
     target = atomic_write_bytes(out_dir / name, data)
     return target, image.shape, file_rate(data, image.shape[0], image.shape[1])
 
@@ -232,11 +280,12 @@ def _report(rows: list, verbose: bool, encoder: str) -> None:
                 f"{rate.file_bpp:9.3f} {rate.scan_bpp:9.3f}"
             )
     total = sum(r.file_bytes for _, _, r in rows)
-    mean_file = sum(r.file_bpp for _, _, r in rows) / len(rows)
-    mean_scan = sum(r.scan_bpp for _, _, r in rows) / len(rows)
+    pixels = sum(shape[0] * shape[1] for _, shape, _ in rows)
+    scan = sum(r.scan_bytes for _, _, r in rows)
     click.echo(
-        f"{len(rows)} files, {total} bytes; mean file bpp {mean_file:.3f}, "
-        f"mean scan bpp {mean_scan:.3f} (encoder {encoder}, 4:4:4, optimized Huffman)"
+        f"{len(rows)} files, {total} bytes; {8 * total / pixels:.3f} file bpp, "
+        f"{8 * scan / pixels:.3f} scan bpp over all pixels (encoder {encoder}, 4:4:4, optimized "
+        "Huffman)"
     )
 
 

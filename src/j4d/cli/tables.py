@@ -112,6 +112,8 @@ def command(
             err=True,
         )
     else:
+        if output is not None and output.exists() and output.samefile(jpeg_path):
+            raise InvalidInputError("-o would write the tables over this input", jpeg_path)
         tables = read_tables(jpeg_path).with_meta(source=str(jpeg_path))
     if output is None:
         click.echo(tables.to_json(), nl=False)

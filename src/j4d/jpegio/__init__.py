@@ -9,17 +9,28 @@ from j4d.jpegio.decode import (
     read_tables,
 )
 from j4d.jpegio.filerate import FileRate, file_rate
-from j4d.jpegio.images import check_rgb, load_image, to_batch, to_rgb, to_uint8_image
-from j4d.jpegio.markers import JpegLayout, parse_layout
+from j4d.jpegio.images import (
+    Metadata,
+    check_rgb,
+    load_image,
+    load_image_with_metadata,
+    to_batch,
+    to_rgb,
+    to_uint8_image,
+)
+from j4d.jpegio.markers import JpegLayout, insert_metadata, parse_layout
 
 __all__ = [
     "FileRate",
     "JpegCoefficients",
     "JpegLayout",
+    "Metadata",
     "check_rgb",
     "decode",
     "file_rate",
+    "insert_metadata",
     "load_image",
+    "load_image_with_metadata",
     "parse_layout",
     "read_bytes",
     "read_coefficients",

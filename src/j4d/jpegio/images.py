@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,19 +45,41 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
+@dataclass(frozen=True)
+class Metadata:
+    """What a file says about its pixels beyond them: the ICC colour profile (RGB profiles only:
+    others describe the source's colour space, not the RGB j4d writes) and the EXIF block (as
+    ``Exif\\0\\0`` + TIFF data, its orientation reset to 1 since the pixels are turned upright)."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+
+
 def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file as an (H, W, 3) uint8 RGB array; raise InvalidInputError if bad."""
+    return _read(path, False)[0]
+
+
+def load_image_with_metadata(path: str | os.PathLike[str]) -> tuple[np.ndarray, Metadata]:
+    """:func:`load_image` and the file's :class:`Metadata`."""
+    return _read(path, True)
+
+
+def _read(path: str | os.PathLike[str], with_metadata: bool) -> tuple[np.ndarray, Metadata]:
     path = Path(path)
     if not path.exists():
         raise InvalidInputError("no such file", path)
     if path.is_dir():
         raise InvalidInputError("is a directory, not an image", path)
+    metadata = Metadata()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 image.load()
                 rgb = to_rgb(image)
+                if with_metadata:  # after to_rgb, which reads the orientation this resets
+                    metadata = _metadata(image)
     except UnidentifiedImageError:
         raise InvalidInputError("not an image file Pillow can read", path) from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
@@ -64,7 +87,20 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     array = np.asarray(rgb, dtype=np.uint8)
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InvalidInputError("image is empty", path)
-    return array
+    return array, metadata
+
+
+_ORIENTATION = 0x0112
+
+
+def _metadata(image: Image.Image) -> Metadata:
+    icc = image.info.get("icc_profile") or None
+    if icc is not None and icc[16:20] != b"RGB ":
+        icc = None
+    exif = image.getexif()
+    if _ORIENTATION in exif:
+        exif[_ORIENTATION] = 1
+    return Metadata(icc, exif.tobytes() if len(exif) else None)
 
 
 def load_image_tensor(path: str | os.PathLike[str]) -> torch.Tensor:

@@ -82,3 +82,36 @@ def _end_of_entropy_segment(data: bytes, position: int) -> int:
             position += 2
         else:
             return position
+
+
+_APP0, _APP1, _APP2 = 0xE0, 0xE1, 0xE2
+_ICC_TAG = b"ICC_PROFILE\0"
+_MAX_SEGMENT = 65533  # payload bytes after the 2-byte length
+
+
+def insert_metadata(data: bytes, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+    """``data`` (a JPEG file) with an EXIF APP1 segment and the ICC profile in APP2 segments
+    (split into numbered chunks, as ICC.1 Annex B says), after SOI and a JFIF APP0 if any. The
+    scan data is untouched."""
+    if data[:2] != bytes((0xFF, SOI)):
+        raise InvalidInputError("not a JPEG file (no SOI marker)")
+    position = 2
+    if data[2:4] == bytes((0xFF, _APP0)):
+        position += 2 + int.from_bytes(data[4:6], "big")
+    segments = []
+    if exif:
+        if len(exif) > _MAX_SEGMENT:
+            raise InvalidInputError(f"EXIF block of {len(exif)} bytes does not fit one segment")
+        segments.append(_segment(_APP1, exif))
+    if icc_profile:
+        size = _MAX_SEGMENT - len(_ICC_TAG) - 2
+        chunks = [icc_profile[i : i + size] for i in range(0, len(icc_profile), size)]
+        if len(chunks) > 255:
+            raise InvalidInputError(f"ICC profile of {len(icc_profile)} bytes is too large")
+        for number, chunk in enumerate(chunks, 1):
+            segments.append(_segment(_APP2, _ICC_TAG + bytes((number, len(chunks))) + chunk))
+    return data[:position] + b"".join(segments) + data[position:]
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload

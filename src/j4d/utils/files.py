@@ -1,5 +1,7 @@
 """Atomic file output: a crash never leaves a half-written file under the final name, and a
-failed write (a full disk) leaves the file that was there before as it was."""
+failed write (a full disk) leaves the file that was there before as it was. Files get the
+permissions any program's new files get (``0666`` less the umask), and a file written over keeps
+its own."""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # mkstemp makes 0600 files: give the final file the mode open() would have given it
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             fault_point(f"write:{path.parent.name}/{path.name}")
@@ -43,6 +47,16 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             raise OutputError(f"cannot write ({error.strerror or error}){kept}", path) from None
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The existing file's permission bits, else ``0666`` less the process's umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -1,0 +1,101 @@
+"""What a newcomer trusts j4d with: it never writes over an input unless asked, keeps the
+photo's colour profile and EXIF unless asked, refuses options that would do nothing, and its
+summary's bpp counts all bits over all pixels."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from conftest import smooth_image
+from test_cli import assert_one_line_error, run
+
+ORIENTATION, MAKE = 0x0112, 0x010F
+
+
+@pytest.fixture
+def photo(tmp_path, rng):
+    """A JPEG with an sRGB ICC profile, EXIF (camera make, rotated 90 degrees by orientation 6)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    image = Image.fromarray(smooth_image(rng, 24, 40))
+    exif = image.getexif()
+    exif[ORIENTATION] = 6
+    exif[MAKE] = "TestCam"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = folder / "a.jpg"
+    image.save(path, quality=95, exif=exif.tobytes(), icc_profile=icc)
+    return path, icc
+
+
+def test_an_output_that_is_its_input_is_refused_and_nothing_changes(tmp_path, capsys, photo):
+    path, _ = photo
+    before = path.read_bytes()
+    status, _, err = run(capsys, "encode", "--qf", 20, path.parent, "-o", path.parent)
+    assert_one_line_error(status, err, "would replace this input", "--replace")
+    assert path.read_bytes() == before and sorted(path.parent.iterdir()) == [path]
+    status, _, _ = run(capsys, "encode", "--qf", 20, path, "-o", path.parent, "--replace")
+    assert status == 0 and len(path.read_bytes()) < len(before)
+
+
+def test_tables_are_not_written_over_the_jpeg_they_come_from(capsys, photo):
+    path, _ = photo
+    before = path.read_bytes()
+    status, _, err = run(capsys, "tables", "--from-jpeg", path, "-o", path)
+    assert_one_line_error(status, err, "over this input")
+    assert path.read_bytes() == before
+
+
+def test_icc_profile_and_exif_survive_and_strip_drops_them(tmp_path, capsys, photo):
+    path, icc = photo
+    assert run(capsys, "encode", "--qf", 50, path, "-o", tmp_path / "kept")[0] == 0
+    assert run(capsys, "encode", "--qf", 50, path, "-o", tmp_path / "bare", "--strip")[0] == 0
+    with Image.open(tmp_path / "kept" / "a.jpg") as kept:
+        exif = kept.getexif()
+        assert kept.info["icc_profile"] == icc
+        assert exif[MAKE] == "TestCam" and exif[ORIENTATION] == 1
+        assert kept.size == (24, 40)  # the pixels were turned upright: orientation 1 is right
+        kept_pixels = np.asarray(kept.convert("RGB"))
+    with Image.open(tmp_path / "bare" / "a.jpg") as bare:
+        assert "icc_profile" not in bare.info and len(bare.getexif()) == 0
+        assert np.array_equal(np.asarray(bare.convert("RGB")), kept_pixels)
+
+
+def test_a_large_icc_profile_is_split_into_chunks_any_reader_joins(tmp_path, capsys, rng):
+    from j4d.jpegio import insert_metadata
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    large = profile[:16] + b"RGB " + bytes(rng.integers(0, 256, 150_000, dtype=np.uint8))
+    buffer = io.BytesIO()
+    Image.fromarray(smooth_image(rng, 16, 16)).save(buffer, format="JPEG")
+    data = insert_metadata(buffer.getvalue(), large, None)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.info["icc_profile"] == large
+        image.load()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--strength", "5"], "--strength applies"),
+        (["--tolerance", "0.01"], "--tolerance applies with --ladder"),
+    ],
+)
+def test_options_that_would_do_nothing_are_errors(tmp_path, capsys, photo, options, message):
+    path, _ = photo
+    status, _, err = run(capsys, "encode", "--qf", 50, path, "-o", tmp_path / "o", *options)
+    assert_one_line_error(status, err, message)
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_summary_counts_all_bits_over_all_pixels(tmp_path, capsys, rng):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(smooth_image(rng, 64, 64)).save(folder / "big.png")
+    Image.fromarray(smooth_image(rng, 1, 1)).save(folder / "dot.png")
+    status, out, _ = run(capsys, "encode", "--qf", 50, folder, "-o", tmp_path / "o")
+    sizes = sum(p.stat().st_size for p in (tmp_path / "o").iterdir())
+    assert status == 0 and f"{8 * sizes / (64 * 64 + 1):.3f} file bpp" in out
