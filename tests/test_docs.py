@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import pytest
 
-from j4d.cli import _register_commands, cli
+from j4d.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -64,12 +64,12 @@ def _command_lines(page: Path) -> list[list[str]]:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_commands_and_options_exist(page):
-    _register_commands()
+    context = click.Context(cli)
     for words in _command_lines(page):
         if words[1].startswith("-"):  # j4d --help, j4d --version
             assert words[1] in {"--help", "--version"}, words
             continue
-        command = cli.commands.get(words[1])
+        command = cli.get_command(context, words[1])
         assert command is not None, f"{page.name}: no command `j4d {words[1]}`"
         options = {name for param in command.params for name in getattr(param, "opts", [])}
         options |= {
@@ -89,3 +89,9 @@ def test_api_examples_run_as_pasted(tmp_path, monkeypatch):
     assert blocks, "no Python examples found"
     for body in blocks:
         exec(compile(body, "<docs example>", "exec"), {"__name__": "__docs__"})
+
+
+def test_help_lists_each_command_by_its_own_short_help():
+    context = click.Context(cli)
+    for name, (_, line) in COMMANDS.items():
+        assert cli.get_command(context, name).short_help == line, name

@@ -6,6 +6,8 @@ exits with status 2; a bug still shows its traceback.
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,13 +23,52 @@ EXIT_INTERRUPTED = 130
 #: Commands that share their work over torchrun's processes; the others run in one.
 DISTRIBUTED_COMMANDS = ("train",)
 
+#: name -> (module under j4d.cli, the line `j4d --help` shows). A command's module (and torch,
+#: which most of them need) is imported only when that command runs, so `j4d --help` and
+#: `j4d --version` answer at once; tests check these lines are the commands' own short_help.
+COMMANDS = {
+    "tables": ("tables", "Export standard, existing or learned (zoo) tables."),
+    "encode": ("encode", "Encode images as JPEG with given tables."),
+    "inspect": ("inspect", "Show tables, subsampling, size and bpp of JPEG files."),
+    "sensitivity": ("sensitivity", "Measure a model's per-frequency sensitivity."),
+    "train": ("train", "Learn quantization tables for a model."),
+    "sweep": ("sweep", "Grid of training runs, their Pareto frontier vs JPEG."),
+    "eval": ("evaluate", "Rate-accuracy of tables and codecs on real files."),
+    "compare": ("compare", "Images vs default JPEG at the same rate (figure)."),
+    "rate-check": ("ratecheck", "Estimated vs real bpp per image and quality."),
+    "demo": ("demo", "End-to-end demo on ../shared/data (minutes)."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when one is looked up to run, not to be listed."""
+
+    def list_commands(self, context: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, context: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        if name not in self.commands:
+            module = importlib.import_module(f"j4d.cli.{COMMANDS[name][0]}")
+            self.add_command(module.command, name)
+        return self.commands[name]
+
+    def format_commands(self, context: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, line) for name, (_, line) in COMMANDS.items()])
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="j4d")
 @click.pass_context
 def cli(context: click.Context) -> None:
     """j4d: JPEG quantization tables learned for machine vision."""
-    if context.invoked_subcommand not in DISTRIBUTED_COMMANDS:
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1  # torchrun (see train.distributed)
+    if several and context.invoked_subcommand not in DISTRIBUTED_COMMANDS:
         from j4d.train.distributed import refuse_several_processes
 
         refuse_several_processes(
@@ -43,7 +84,6 @@ def report_error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    _register_commands()
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="j4d", standalone_mode=False
@@ -71,39 +111,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry_point() -> None:
     sys.exit(main())
-
-
-_registered: list[bool] = []
-
-
-def _register_commands() -> None:
-    if _registered:
-        return
-    from j4d.cli import (
-        compare,
-        demo,
-        encode,
-        evaluate,
-        inspect,
-        ratecheck,
-        sensitivity,
-        sweep,
-        tables,
-        train,
-    )
-
-    modules = (
-        tables,
-        encode,
-        inspect,
-        sensitivity,
-        train,
-        sweep,
-        evaluate,
-        compare,
-        ratecheck,
-        demo,
-    )
-    for module in modules:
-        cli.add_command(module.command)
-    _registered.append(True)
