@@ -11,16 +11,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from j4d.errors import InvalidInputError
 from j4d.utils.files import atomic_write_text
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: reading tables files needs none
+    import torch
+
+
+def _is_tensor(values: Any) -> bool:
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
+    return torch is not None and isinstance(values, torch.Tensor)
+
 
 MIN_STEP = 1
 MAX_STEP = 255  # baseline JPEG: 8-bit tables
@@ -63,15 +72,15 @@ ANNEX_K_CHROMA = (
 
 def natural_to_zigzag(values: Sequence[Any] | np.ndarray | torch.Tensor) -> Any:
     """Reorder the last axis (64 entries) from natural to zig-zag order."""
-    if isinstance(values, torch.Tensor):
-        return values[..., torch.as_tensor(ZIGZAG, device=values.device)]
+    if _is_tensor(values):
+        return values[..., sys.modules["torch"].as_tensor(ZIGZAG, device=values.device)]
     return np.asarray(values)[..., ZIGZAG]
 
 
 def zigzag_to_natural(values: Sequence[Any] | np.ndarray | torch.Tensor) -> Any:
     """Reorder the last axis (64 entries) from zig-zag to natural order."""
-    if isinstance(values, torch.Tensor):
-        return values[..., torch.as_tensor(NATURAL_TO_ZIGZAG, device=values.device)]
+    if _is_tensor(values):
+        return values[..., sys.modules["torch"].as_tensor(NATURAL_TO_ZIGZAG, device=values.device)]
     return np.asarray(values)[..., NATURAL_TO_ZIGZAG]
 
 
@@ -148,6 +157,8 @@ class QuantTables:
             raise InvalidInputError(
                 f"tables tensor must have shape (2, 64), got {tuple(steps.shape)}"
             )
+        import torch
+
         values = steps.detach().to("cpu", torch.float64).round().clamp(MIN_STEP, MAX_STEP).numpy()
         if order == "zigzag":
             values = zigzag_to_natural(values)
@@ -168,10 +179,14 @@ class QuantTables:
     def to_tensor(
         self,
         order: str = "zigzag",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> torch.Tensor:
-        """(2, 64) tensor of steps, zig-zag order by default (the codec's order)."""
+        """(2, 64) tensor of steps (``dtype`` default float32), zig-zag order by default (the
+        codec's order)."""
+        import torch
+
+        dtype = torch.float32 if dtype is None else dtype
         return torch.as_tensor(self.to_array(order), dtype=dtype, device=device)
 
     def to_pillow(self) -> list[list[int]]:
@@ -191,6 +206,8 @@ class QuantTables:
     def deadzone(self, order: str = "natural") -> torch.Tensor:
         """(2, 64) dead zones theta (luma, chroma) from ``meta["deadzone"]`` (zeros if none),
         in ``order``; one-line errors for values outside [0, 1/2]."""
+        import torch
+
         value = self.meta.get("deadzone")
         if value is None:
             return torch.zeros(2, 64)
@@ -212,6 +229,8 @@ class QuantTables:
     ) -> QuantTables:
         """These tables carrying (2, 64) dead zones in ``order``, to be written by the
         ``deadzone`` encoder."""
+        import torch
+
         values = np.asarray(torch.as_tensor(thetas, dtype=torch.float64).detach().cpu())
         if order == "zigzag":
             values = zigzag_to_natural(values)

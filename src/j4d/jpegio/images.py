@@ -6,12 +6,15 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from j4d.errors import InvalidInputError
+
+if TYPE_CHECKING:  # torch only where tensors are made: reading files needs none
+    import torch
 
 #: File name suffixes (lower case) taken as images when a folder is read.
 IMAGE_SUFFIXES = frozenset(
@@ -105,19 +108,27 @@ def _metadata(image: Image.Image) -> Metadata:
 
 def load_image_tensor(path: str | os.PathLike[str]) -> torch.Tensor:
     """:func:`load_image` as a (3, H, W) uint8 tensor."""
+    import torch
+
     return torch.from_numpy(load_image(path).copy()).permute(2, 0, 1)
 
 
 def to_batch(
-    images: np.ndarray | list[np.ndarray], dtype: torch.dtype = torch.float32
+    images: np.ndarray | list[np.ndarray], dtype: torch.dtype | None = None
 ) -> torch.Tensor:
-    """(H, W, 3) uint8 array(s) of one size -> (N, 3, H, W) float tensor in [0, 255]."""
+    """(H, W, 3) uint8 array(s) of one size -> (N, 3, H, W) tensor in [0, 255] (``dtype``
+    default float32)."""
+    import torch
+
     stack = np.stack(images) if isinstance(images, list) else np.array(images, copy=True)[None]
+    dtype = torch.float32 if dtype is None else dtype
     return torch.from_numpy(stack).to(dtype).permute(0, 3, 1, 2).contiguous()
 
 
 def to_uint8_image(batch_item: torch.Tensor) -> np.ndarray:
     """(3, H, W) float tensor in [0, 255] -> (H, W, 3) uint8 array (rounded, clamped)."""
+    import torch
+
     array = batch_item.detach().to("cpu", torch.float64).round().clamp(0, 255)
     return array.permute(1, 2, 0).numpy().astype(np.uint8)
 
