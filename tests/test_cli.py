@@ -200,8 +200,12 @@ def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
     )
     status, _, err = run(capsys, "tables", "--zoo", "alexnet", "--bpp", 1)
     assert_one_line_error(status, err, "no zoo tables for model 'alexnet'")
-    status, _, err = run(capsys, "tables", "--zoo", "resnet20")
-    assert_one_line_error(status, err, "--bpp")
+    status, out, _ = run(capsys, "tables", "--zoo", "resnet20")  # no --bpp: the model's list
+    listed = out.splitlines()[1:]
+    assert status == 0 and len(listed) == len(entries)
+    assert all(line.startswith("resnet20 ") for line in listed)
+    status, _, err = run(capsys, "tables", "--bpp", 1)
+    assert_one_line_error(status, err, "--zoo MODEL")
 
 
 def test_zoo_tables_are_the_committed_frontiers():

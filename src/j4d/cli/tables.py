@@ -35,7 +35,8 @@ _DEFAULT_TARGETS = "0.3,0.5,0.75,1,1.5,2,3,4"
     "--zoo",
     "zoo_model",
     default=None,
-    help="Learned tables shipped with j4d for this model (with --bpp); 'list' shows them all.",
+    help="Learned tables shipped with j4d for this model: with --bpp the nearest in rate, "
+    "without it the model's list; 'list' shows every model's.",
 )
 @click.option(
     "--bpp",
@@ -99,8 +100,11 @@ def command(
     if zoo_model == "list":
         click.echo(zoo_listing())
         return
-    if (zoo_model is None) != (bpp is None):
-        raise InvalidInputError("--zoo MODEL and --bpp B go together")
+    if zoo_model is not None and bpp is None:
+        click.echo(zoo_listing(zoo_model))  # pick a rate, then ask with --bpp
+        return
+    if zoo_model is None and bpp is not None:
+        raise InvalidInputError("--bpp picks zoo tables: give --zoo MODEL with it")
     if quality is not None:
         tables = QuantTables.from_quality(quality)
     elif zoo_model is not None:

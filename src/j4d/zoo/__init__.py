@@ -87,9 +87,9 @@ def nearest(model: str, bpp: float) -> ZooEntry:
     return min(zoo_entries(model), key=lambda e: abs(math.log(e.scan_bpp / bpp)))
 
 
-def zoo_listing() -> str:
-    """A table of every zoo entry with what it measured."""
-    entries = zoo_entries()
+def zoo_listing(model: str | None = None) -> str:
+    """A table of every zoo entry (of ``model``, or of all) with what it measured."""
+    entries = zoo_entries(model)
     model_width = max(len("model"), *(len(e.model) for e in entries))
     name_width = max(len("tables"), *(len(e.name) for e in entries))
     lines = [
