@@ -1,7 +1,9 @@
 """Overlay the fronts of several evaluations measured on the same images with the same decoder
 (e.g. universal tables against each model's own front), as one rate-accuracy plot and one
 Markdown table: accuracy at fixed scan bpp, gain over the first curve, BD-rate against it, and
-the lowest gain over it across the rates both cover (positive: above it everywhere).
+the lowest gain over it across the rates both cover (positive: above it everywhere); and each
+curve's gain over the first in points against bpp (``<out>_gain``: a lead of a point or two is
+invisible at full scale).
 
 Each curve is ``LABEL=EVAL_DIR:METHOD:METRIC``: the Pareto front of METHOD's points in
 ``EVAL_DIR/points.json``, by METRIC (a column such as ``top1``, ``agreement`` or, in a
@@ -26,13 +28,14 @@ from j4d.evaluation.curves import (
     Curve,
     accuracy_at_rate,
     bd_rate,
+    gain_curve,
     lowest_gain,
     or_none,
     shared_range,
 )
 from j4d.evaluation.summary import method_curve
 from j4d.utils.files import atomic_write_text
-from j4d.utils.plots import rate_accuracy
+from j4d.utils.plots import rate_accuracy, rate_gain
 
 
 def load_curve(spec: str, rate: str = "scan_bpp") -> Curve:
@@ -116,6 +119,20 @@ def main(argv: list[str] | None = None) -> int:
         title=args.title,
         ylabel=f"{args.ylabel} (%)",
         xlabel=rate_name,
+    )
+    gains = []
+    for curve in curves[1:]:
+        gain = or_none(gain_curve, curves[0], curve)
+        if gain is not None and gain[0]:
+            gains.append((curve.label, *gain))
+    gain_stem = args.out.with_name(args.out.name + "_gain")
+    rate_gain(
+        gains,
+        [gain_stem.with_suffix(".png"), gain_stem.with_suffix(".svg")],
+        curves[0].label,
+        title=args.title,
+        xlabel=rate_name,
+        ylabel=args.ylabel,
     )
     text = table(curves, rates, args.ylabel, rate_name)
     atomic_write_text(args.out.with_suffix(".md"), text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -141,7 +142,7 @@ def rate_accuracy(
     axis.grid(True, alpha=0.3)
     axis.legend(loc=legend, fontsize=9)
     if title:
-        axis.set_title(title, fontsize=10)
+        axis.set_title(textwrap.fill(title, 72), fontsize=10)  # long titles wrap
     figure.tight_layout()
     return _save(figure, paths)
 
@@ -165,7 +166,7 @@ def rate_gain(
     axis.grid(True, alpha=0.3)
     axis.legend(loc="best", fontsize=9)
     if title:
-        axis.set_title(title, fontsize=10)
+        axis.set_title(textwrap.fill(title, 72), fontsize=10)  # long titles wrap
     figure.tight_layout()
     return _save(figure, paths)
 
