@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_codec.py
 	$(BIN)/python bench/bench_encoders.py
+	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_distributed.py
 
 validate: $(STAMP)

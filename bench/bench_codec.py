@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -38,7 +37,7 @@ from j4d import EntropyRate, JPEGCodec, QuantTables
 from j4d.data import require_data_root
 from j4d.encoders import encode_probabilistic, encode_uniform, sample_indices, write_indices
 from j4d.jpegio import load_image
-from j4d.utils.files import atomic_write_text
+from j4d.utils.files import atomic_write_json
 
 
 def _images_per_second(function, items) -> float:
@@ -246,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "training_step": step,
     }
     print(format_report(report))
-    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {atomic_write_json(args.out, report)}")
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import platform
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from j4d.utils.files import atomic_write_text
+from j4d.utils.files import atomic_write_json
 
 VALIDATION_IMAGES = 8
 
@@ -96,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'processes':>9s} {'img/s':>8s} {'vs ' + str(counts[0]):>8s}")
     for n in counts:
         print(f"  {n:9d} {best[n]:8.1f} {best[n] / reference:8.2f}")
-    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {atomic_write_json(args.out, report)}")
     return 0
 
 

@@ -20,7 +20,6 @@ Usage: python bench/bench_encoders.py [--images 100] [--rounds 3] [--out bench/o
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from j4d.encoders.registry import ENCODERS, encoder_of
 from j4d.jpegio import load_image
 from j4d.jpegio.images import image_files
 from j4d.models import create_model
-from j4d.utils.files import atomic_write_text
+from j4d.utils.files import atomic_write_json
 from j4d.zoo import nearest
 
 #: images/s over Pillow's each encoder aims at (at 224).
@@ -172,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         **bench(args.images, args.photos, args.rounds, args.runs),
     }
     print(format_report(report))
-    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {atomic_write_json(args.out, report)}")
     return 0
 
 

@@ -12,7 +12,6 @@ Usage: python bench/validate_codec.py [--cifar 500] [--out bench/out/validate.js
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from j4d.data import class_spread_files, require_data_root
 from j4d.encoders import encode_uniform
 from j4d.evaluation.ratecheck import agreement, estimate_vs_real
 from j4d.jpegio import load_image, read_coefficients, to_batch
-from j4d.utils.files import atomic_write_text
+from j4d.utils.files import atomic_write_json
 
 AGREEMENT_QUALITIES = (1, 5, 10, 25, 50, 75, 90, 95, 100)
 
@@ -110,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "agreement": agreement,
         "rate_estimate": correlation,
     }
-    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {atomic_write_json(args.out, report)}")
     return 0
 
 

@@ -103,12 +103,13 @@ def test_help_lists_each_command_by_its_own_short_help():
         assert cli.get_command(context, name).short_help == line, name
 
 
-def test_reading_files_and_help_do_not_import_torch():
-    # j4d --help, --version and inspect answer at once only while these stay free of torch
+def test_one_shot_commands_do_not_import_torch():
+    # --help, --version, inspect, tables and a plain encode answer at once only while these
+    # stay free of torch
     import subprocess
     import sys
 
-    modules = "j4d, j4d.cli, j4d.cli.inspect, j4d.tables, j4d.jpegio"
+    modules = "j4d, j4d.cli, j4d.cli.inspect, j4d.cli.tables, j4d.cli.encode, j4d.zoo, j4d.jpegio"
     code = f"import sys, {modules}; print('torch' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -10,7 +10,7 @@ from pathlib import Path
 import j4d
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_version", "errors"),  # the version; j4d's errors
+    ("_version", "errors", "_lazy"),  # the version; j4d's errors; lazy package exports
     ("utils",),  # atomic files, fault injection, figures
     ("tables",),  # quantization tables and their files
     ("codec", "tasks", "jpegio"),  # differentiable codec; task losses/metrics; reading files

@@ -24,9 +24,10 @@ from j4d.data import require_data_root
 from j4d.data.testset import load_test_images
 from j4d.encoders.reference import write_mozjpeg
 from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, rate_at_accuracy
-from j4d.evaluation.realfile import code_images, evaluate_coded, worker_pool
+from j4d.evaluation.realfile import code_images, evaluate_coded
 from j4d.models import create_model
 from j4d.tables import QuantTables
+from j4d.utils.processes import worker_pool
 
 HERE = Path(__file__).parent
 QUALITIES = (10, 20, 30, 40, 50, 60, 75, 85)

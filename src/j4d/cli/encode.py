@@ -6,9 +6,9 @@ from __future__ import annotations
 import functools
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from torch import nn
 from tqdm import tqdm
 
 from j4d.cli.options import (
@@ -21,17 +21,21 @@ from j4d.cli.options import (
     resolve_tables,
     softness_options,
 )
-from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
-from j4d.encoders import GuidedEncoder, LadderFiles, RateLadder, encode_probabilistic
 from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
-from j4d.evaluation.realfile import worker_pool
 from j4d.jpegio import FileRate, file_rate, insert_metadata, load_image_with_metadata
-from j4d.models import create_models, model_name
 from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes
-from j4d.zoo import zoo_entries
+from j4d.utils.processes import worker_pool
+
+# torch and the models load only for model-aware or probabilistic encoding: a plain encode of a
+# few files should not wait for them
+if TYPE_CHECKING:
+    from torch import nn
+
+    from j4d.codec.quantize import Softness
+    from j4d.encoders import GuidedEncoder, RateLadder
 
 _LIST_LIMIT = 20
 
@@ -159,7 +163,7 @@ def command(
     if ladder_paths and model_spec is None:
         raise InvalidInputError("--ladder needs the model that picks the rungs (-m MODEL)")
     tables = QuantTables.from_quality(100) if ladder_paths else resolve_tables(tables_path, quality)
-    softness = make_softness(alpha, hardness)
+    softness = make_softness(alpha, hardness) if probabilistic else None
     if not probabilistic and (alpha is not None or hardness is not None):
         raise InvalidInputError("--alpha/--hardness only apply with --probabilistic")
     if probabilistic and encoder is not None:
@@ -171,6 +175,9 @@ def command(
             raise InvalidInputError("-m (model-aware encoding) does not apply with --probabilistic")
         if jobs > 1:
             raise InvalidInputError("-m runs the model in this process; leave out -j")
+        from j4d.encoders import GuidedEncoder, LadderFiles, RateLadder
+        from j4d.models import create_models
+
         root = require_data_root(data_root)
         model = place_models(create_models([model_spec], root), device)[0]
         if ladder_paths:
@@ -200,7 +207,7 @@ def command(
             else:
                 rows.append(result)
     name = chosen.name if chosen else "probabilistic"
-    if isinstance(guided, RateLadder):
+    if ladder_paths:
         name = f"ladder of {len(guided.ladder.rungs)} tables, {model_spec} within KL {tolerance:g}"
     elif guided is not None:
         name += f", guided by {model_spec} at strength {strength:g}"
@@ -243,7 +250,7 @@ def _encode_file(
     strip: bool,
     tables: QuantTables,
     encoder: TablesEncoder | GuidedEncoder | RateLadder | None,
-    softness: Softness,
+    softness: Softness | None,
     seed: int,
 ) -> tuple[Path, tuple[int, ...], FileRate] | str:
     """Encode one input to OUTDIR/name by ``encoder`` (None: probabilistically with
@@ -257,8 +264,10 @@ def _encode_file(
         # A per-file seed derived from the run seed and the name: files are independent of the
         # order and number of inputs (and of the worker that codes them).
         file_seed = zlib.crc32(f"{seed}:{name}".encode())
+        from j4d.encoders import encode_probabilistic
+
         data = encode_probabilistic(image, tables, softness, seed=file_seed)
-    elif isinstance(encoder, (GuidedEncoder, RateLadder)):
+    elif not isinstance(encoder, TablesEncoder):  # model-aware
         data = encoder.encode_batch([image])[0]
     else:
         data = encoder.encode(image, tables)
@@ -291,6 +300,9 @@ def _report(rows: list, verbose: bool, encoder: str) -> None:
 
 def _ladder_tables(paths: tuple[str, ...], model: nn.Module) -> list[QuantTables]:
     """The rungs: tables files, and 'zoo' for the zoo tables of ``model``."""
+    from j4d.models import model_name
+    from j4d.zoo import zoo_entries
+
     tables = []
     for path in paths:
         if path == "zoo":

@@ -5,27 +5,24 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import torch
 
-from j4d.codec.quantize import Softness
 from j4d.data import DataDefaults, read_class_list
-from j4d.data.folders import ImageFolderDataset, parse_resize
-from j4d.data.paired import (
-    PairedFolderDataset,
-    SegmentationClasses,
-    is_paired_folder,
-    read_segmentation_classes,
-)
-from j4d.data.testset import TestImages, load_paired_test_images, load_test_images
 from j4d.encoders.registry import ENCODERS
 from j4d.errors import InvalidInputError
-from j4d.evaluation.report import DEFAULT_QUALITIES
-from j4d.evaluation.summary import DEFAULT_RATES, parse_target
+from j4d.evaluation.defaults import DEFAULT_QUALITIES, DEFAULT_RATES
 from j4d.jpegio.images import image_files
 from j4d.tables import QuantTables
+
+# Modules that import torch are imported where they are used: these options are read by every
+# command, and one-shot commands should not wait for torch unless they need it.
+if TYPE_CHECKING:
+    from j4d.codec.quantize import Softness
+    from j4d.data.folders import ImageFolderDataset
+    from j4d.data.paired import PairedFolderDataset, SegmentationClasses
+    from j4d.data.testset import TestImages
 
 
 def softness_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,6 +54,8 @@ def encoder_option(help_text: str, multiple: bool = False) -> Callable[..., Any]
 
 
 def make_softness(alpha: float | None, hardness: float | None) -> Softness:
+    from j4d.codec.quantize import Softness
+
     if alpha is not None and hardness is not None:
         raise InvalidInputError("give --alpha or --hardness, not both")
     if hardness is not None:
@@ -125,6 +124,8 @@ device_option = click.option(
 def place_models(models: list[Any], device: str | None) -> list[Any]:
     """``models`` moved to ``device`` (default: cuda if available; under torchrun with
     several processes, cuda means the GPU of this process's local rank)."""
+    import torch
+
     from j4d.train.distributed import launched_with_several_processes
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -176,7 +177,7 @@ def labeled_folder_options(function: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--resize",
                 default=None,
-                callback=lambda _ctx, _param, value: parse_resize(value),
+                callback=_parse_resize,
                 help="Short side N before the centre crop, or 'none' (crop only) "
                 "[default: 'none' for imagenet-val, which is 227x227; else 256 for 224 inputs].",
             ),
@@ -184,6 +185,14 @@ def labeled_folder_options(function: Callable[..., Any]) -> Callable[..., Any]:
     ):
         function = option(function)
     return function
+
+
+def _parse_resize(_ctx: Any, _param: Any, value: str | None) -> int | str | None:
+    if value is None:  # not given: nothing to read (and no torch to import for it)
+        return None
+    from j4d.data.folders import parse_resize
+
+    return parse_resize(value)
 
 
 def class_list(root: Path, data: DataDefaults, classes_file: Path | None) -> list[str] | None:
@@ -234,6 +243,8 @@ def test_split_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def _targets(_ctx: Any, _param: Any, text: str | None) -> list[float | str] | None:
     """Comma-separated read-off targets (numbers or qf:Q), see ``parse_target``."""
+    from j4d.evaluation.summary import parse_target
+
     return None if text is None else [parse_target(p) for p in text.split(",") if p.strip()]
 
 
@@ -267,6 +278,8 @@ def segmentation_classes(
     root: Path, model: Any, classes_file: Path | None, folder: Path
 ) -> SegmentationClasses:
     """The classes file given, else the model's, checked against the model's output."""
+    from j4d.data.paired import read_segmentation_classes
+
     path = classes_file or (root / model.data.classes if model.data.classes else None)
     if path is None:
         raise InvalidInputError("a paired folder needs --classes FILE", folder)
@@ -292,6 +305,9 @@ def labeled_dataset(
     """A labeled folder for ``model``: paired ``images/`` + ``labels/`` folders as they are,
     an ImageFolder tree preprocessed to the model's input (:func:`folder_resize`) and
     labeled by its class list."""
+    from j4d.data.folders import ImageFolderDataset
+    from j4d.data.paired import PairedFolderDataset, is_paired_folder
+
     if is_paired_folder(folder):
         classes = segmentation_classes(root, model, classes_file, folder)
         return PairedFolderDataset(folder, classes, limit=limit, seed=seed)
@@ -316,6 +332,9 @@ def load_test_split(
     """The ``--test`` split (default: the ``model``'s test folder under ``root``) as
     :class:`TestImages`: an ImageFolder tree labeled by the model's class list and
     preprocessed as :func:`folder_resize` says, or paired image / label folders."""
+    from j4d.data.paired import is_paired_folder
+    from j4d.data.testset import load_paired_test_images, load_test_images
+
     data: DataDefaults = model.data
     default = root / data.test
     folder = test_dir or default
@@ -329,3 +348,48 @@ def load_test_split(
         resize=folder_resize(folder, default, data, resize),
         classes=class_list(root, data, classes_file),
     )
+
+
+def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--model`` (repeatable), ``--data``, ``--train``, ``--unlabeled`` (repeatable)."""
+    for option in reversed(
+        [
+            model_option("repeat for universal tables (losses averaged)."),
+            data_option,
+            click.option(
+                "--train",
+                "train_dir",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="ImageFolder tree to learn from [default: the model's, e.g. "
+                "DATA/cifar10/train; ImageNet models: none, they learn from --unlabeled].",
+            ),
+            click.option(
+                "--unlabeled",
+                "unlabeled_dirs",
+                multiple=True,
+                type=click.Path(path_type=Path),
+                help="Learn from random crops of the images in this folder (recursive; "
+                "repeatable) instead: no labels needed, the model's own top class stands in. "
+                "--train then gives only the validation slice. [default for ImageNet models: "
+                "DATA/imagenet-samples and DATA/kodak24, unless --train is given]",
+            ),
+            click.option(
+                "--unlabeled-crops",
+                type=int,
+                default=10_000,
+                show_default=True,
+                help="Crops per epoch from the --unlabeled images (cycling through them).",
+            ),
+            click.option(
+                "--unlabeled-zoom",
+                type=float,
+                default=4.0,
+                show_default=True,
+                help="Crops of the model's input size from the image resized to a short side "
+                "between 1x and this times the input size.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return labeled_folder_options(function)

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from j4d.cli.options import device_option
-from j4d.cli.training_options import make_setup, model_options
+from j4d.cli.options import device_option, model_options
+from j4d.cli.training_options import make_setup
 from j4d.train import compute_sensitivity
 
 

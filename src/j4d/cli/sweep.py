@@ -8,8 +8,14 @@ from typing import Any
 
 import click
 
-from j4d.cli.options import load_test_split, parse_list, read_off_options, test_split_options
-from j4d.cli.training_options import make_config, make_setup, model_options, training_options
+from j4d.cli.options import (
+    load_test_split,
+    model_options,
+    parse_list,
+    read_off_options,
+    test_split_options,
+)
+from j4d.cli.training_options import make_config, make_setup, training_options
 from j4d.train.sweep import run_sweep
 
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from j4d.cli.options import parse_list, sensitivity_option
-from j4d.cli.training_options import make_setup, model_options
+from j4d.cli.options import model_options, parse_list, sensitivity_option
 from j4d.errors import InvalidInputError
 from j4d.jpegio import read_tables
 from j4d.tables import QuantTables
@@ -135,6 +134,8 @@ def _design(method: str, output: Path | None, options: dict[str, Any]) -> None:
     if output is None or output.suffix:
         raise InvalidInputError("--method writes several tables: give -o FOLDER")
     progress = not options["quiet"]
+    from j4d.cli.training_options import make_setup  # torch and the model: only here
+
     setup = make_setup({**options, "val_size": 0, "hflip": False, "limit": None})
     statistics = coefficient_statistics(
         setup.train, options["images"], seed=options["seed"], progress=progress

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from j4d.cli.options import sensitivity_option
-from j4d.cli.training_options import Setup, make_config, make_setup, model_options, training_options
+from j4d.cli.options import model_options, sensitivity_option
+from j4d.cli.training_options import Setup, make_config, make_setup, training_options
 from j4d.models import models_device
 from j4d.tasks import describe_metric, task_of
 from j4d.train import Sensitivity, TrainResult, train_tables

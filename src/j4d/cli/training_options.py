@@ -11,11 +11,8 @@ from typing import Any
 import click
 
 from j4d.cli.options import (
-    data_option,
     device_option,
     labeled_dataset,
-    labeled_folder_options,
-    model_option,
     place_models,
 )
 from j4d.codec.quantize import Softness
@@ -34,51 +31,6 @@ from j4d.train.config import (
 )
 
 _DEFAULTS = TrainConfig()
-
-
-def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--model`` (repeatable), ``--data``, ``--train``, ``--unlabeled`` (repeatable)."""
-    for option in reversed(
-        [
-            model_option("repeat for universal tables (losses averaged)."),
-            data_option,
-            click.option(
-                "--train",
-                "train_dir",
-                type=click.Path(path_type=Path),
-                default=None,
-                help="ImageFolder tree to learn from [default: the model's, e.g. "
-                "DATA/cifar10/train; ImageNet models: none, they learn from --unlabeled].",
-            ),
-            click.option(
-                "--unlabeled",
-                "unlabeled_dirs",
-                multiple=True,
-                type=click.Path(path_type=Path),
-                help="Learn from random crops of the images in this folder (recursive; "
-                "repeatable) instead: no labels needed, the model's own top class stands in. "
-                "--train then gives only the validation slice. [default for ImageNet models: "
-                "DATA/imagenet-samples and DATA/kodak24, unless --train is given]",
-            ),
-            click.option(
-                "--unlabeled-crops",
-                type=int,
-                default=10_000,
-                show_default=True,
-                help="Crops per epoch from the --unlabeled images (cycling through them).",
-            ),
-            click.option(
-                "--unlabeled-zoom",
-                type=float,
-                default=4.0,
-                show_default=True,
-                help="Crops of the model's input size from the image resized to a short side "
-                "between 1x and this times the input size.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return labeled_folder_options(function)
 
 
 def _choice(setting: str, choices: tuple[str, ...], help: str) -> Callable[..., Any]:

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from j4d.encoders.deadzone import encode_deadzone
 from j4d.encoders.pillow import encode_quality, encode_uniform
 from j4d.encoders.rd import encode_rd, rd_settings
 from j4d.encoders.reference import (
@@ -71,6 +70,12 @@ def _progressive(image: np.ndarray, tables: QuantTables) -> bytes:
 
 def _rd(image: np.ndarray, tables: QuantTables) -> bytes:
     return encode_rd(image, tables)
+
+
+def _deadzone(image: np.ndarray, tables: QuantTables) -> bytes:
+    from j4d.encoders.deadzone import encode_deadzone  # torch: only when it is used
+
+    return encode_deadzone(image, tables)
 
 
 def _trellis(image: np.ndarray, tables: QuantTables) -> bytes:
@@ -123,7 +128,7 @@ ENCODERS: dict[str, TablesEncoder] = {
                 **_COMMON,
                 "frame": "baseline",
             },
-            encode_deadzone,
+            _deadzone,
         ),
     )
 }

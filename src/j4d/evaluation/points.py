@@ -28,12 +28,12 @@ from j4d.evaluation.realfile import (
     code_images,
     evaluate_coded,
     reference_predictions,
-    worker_pool,
 )
 from j4d.models import model_name
 from j4d.tasks import task_of
 from j4d.utils.faults import fault_point
 from j4d.utils.files import atomic_write_text
+from j4d.utils.processes import worker_pool
 
 
 def point_row(
@@ -64,13 +64,6 @@ def metric_columns(
             f"{prefix}{task.primary}[{model_name(m)}]": p.metrics[task.primary] for m, p in pairs
         }
     return columns
-
-
-def per_model_columns(row: dict[str, Any], metric: str) -> dict[str, str]:
-    """The row's per-model columns of ``metric`` by model name (``top1[resnet20]`` ->
-    ``resnet20``; see :func:`metric_columns`), empty with one model."""
-    prefix = f"{metric}["
-    return {key[len(prefix) : -1]: key for key in row if key.startswith(prefix)}
 
 
 def _cache_key(point: CodecPoint, test: TestImages, models: Sequence[nn.Module]) -> dict:

@@ -9,10 +9,8 @@ run in worker processes (:func:`worker_pool`); each point is coded once for all 
 from __future__ import annotations
 
 import functools
-import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -78,17 +76,6 @@ def load_split(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor
     pairs = [dataset[index] for index in range(count)]
     images = torch.stack([torch.as_tensor(image, dtype=torch.uint8) for image, _ in pairs])
     return images, torch.stack([torch.as_tensor(label, dtype=torch.int64) for _, label in pairs])
-
-
-@contextmanager
-def worker_pool(workers: int) -> Iterator[Executor | None]:
-    """Processes for :func:`code_images` (None, i.e. in this process, for ``workers`` <= 1).
-    Spawned, not forked: a forked child of a process running torch threads can hang."""
-    if workers <= 1:
-        yield None
-        return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield pool
 
 
 _Chunk = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

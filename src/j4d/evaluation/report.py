@@ -15,8 +15,8 @@ from j4d._version import __version__
 from j4d.data.testset import TestImages
 from j4d.encoders import QUALITY_CODECS
 from j4d.evaluation.codecs import CodecPoint
+from j4d.evaluation.columns import per_model_columns
 from j4d.evaluation.curves import gain_curve, or_none, pareto_frontier
-from j4d.evaluation.points import per_model_columns
 from j4d.evaluation.realfile import DECODER
 from j4d.evaluation.summary import (
     DEFAULT_RATES,
@@ -27,8 +27,6 @@ from j4d.evaluation.summary import (
 )
 from j4d.tasks import Classification, Task, describe_metric
 from j4d.utils.files import atomic_write_csv, atomic_write_text, prune_folder
-
-DEFAULT_QUALITIES = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 98, 100)
 
 
 def measurement_meta(models: str, test: TestImages) -> dict[str, Any]:

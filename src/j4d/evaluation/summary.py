@@ -25,9 +25,9 @@ from j4d.evaluation.curves import (
     overlap,
     rate_at_accuracy,
 )
+from j4d.evaluation.defaults import DEFAULT_RATES
 from j4d.tasks import Classification, Segmentation
 
-DEFAULT_RATES = (0.3, 1.0, 2.0, 3.0)
 #: Default target accuracies, as fractions of the anchor's best measured top-1.
 RELATIVE_TARGETS = (0.9, 0.95, 0.98, 0.99)
 #: Names of the accuracy columns, for tables and plots.

@@ -30,14 +30,9 @@ from j4d.analysis.sensitivity import Sensitivity, compute_sensitivity
 from j4d.data.testset import TestImages
 from j4d.errors import InvalidInputError
 from j4d.evaluation.codecs import quality_points, tables_point
+from j4d.evaluation.defaults import DEFAULT_QUALITIES, DEFAULT_RATES
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.report import (
-    DEFAULT_QUALITIES,
-    measurement_meta,
-    save_frontiers,
-    write_eval_report,
-)
-from j4d.evaluation.summary import DEFAULT_RATES
+from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
 from j4d.train.config import TrainConfig, parse_init

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -61,6 +62,11 @@ def _mode_for(path: Path) -> int:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], value: Any) -> Path:
+    """``value`` as indented JSON with a final newline."""
+    return atomic_write_text(path, json.dumps(value, indent=2) + "\n")
 
 
 def atomic_write_csv(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from j4d.encoders.registry import DEFAULT_ENCODER
 from j4d.errors import InvalidInputError
-from j4d.evaluation.points import per_model_columns
+from j4d.evaluation.columns import per_model_columns
 from j4d.tables import QuantTables
 
 ZOO_DIR = Path(__file__).resolve().parent
