@@ -1,0 +1,50 @@
+"""``pip install .`` gives a working ``j4d``: the built wheel, installed into a clean virtual
+environment (its dependencies borrowed from this one, nothing downloaded), answers ``--version``,
+ships the zoo and the compiled encoder, and encodes a photo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from j4d import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*command: str | Path, cwd: Path) -> str:
+    result = subprocess.run(
+        [str(c) for c in command], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout + result.stderr
+
+
+def test_the_wheel_installs_a_working_j4d(tmp_path):
+    wheels, venv = tmp_path / "wheels", tmp_path / "venv"
+    _run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation",
+         "-q", "-w", wheels, cwd=tmp_path)  # fmt: skip
+    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python, j4d = venv / "bin" / "python", venv / "bin" / "j4d"
+    _run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
+         *wheels.glob("j4d-*.whl"), cwd=tmp_path)  # fmt: skip
+    site = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                cwd=tmp_path).strip()  # fmt: skip
+    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    assert __version__ in _run(j4d, "--version", cwd=tmp_path)
+    where = _run(python, "-c", "import j4d; print(j4d.__file__)", cwd=tmp_path)
+    assert where.startswith(str(venv))  # the installed package, not this checkout
+    _run(j4d, "tables", "--zoo", "mobilenet_v2", "--bpp", "1", "-o", "t.json", cwd=tmp_path)
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    for encoder in ("rd", "pillow"):
+        _run(j4d, "encode", "--tables", "t.json", "photo.png", "-o", encoder,
+             "--encoder", encoder, cwd=tmp_path)  # fmt: skip
+        with Image.open(tmp_path / encoder / "photo.jpg") as decoded:
+            assert decoded.size == (56, 40)
