@@ -99,3 +99,26 @@ def test_the_summary_counts_all_bits_over_all_pixels(tmp_path, capsys, rng):
     status, out, _ = run(capsys, "encode", "--qf", 50, folder, "-o", tmp_path / "o")
     sizes = sum(p.stat().st_size for p in (tmp_path / "o").iterdir())
     assert status == 0 and f"{8 * sizes / (64 * 64 + 1):.3f} file bpp" in out
+
+
+@pytest.mark.parametrize("damage", ["truncated", "text"])
+@pytest.mark.parametrize("command", ["inspect", "tables", "encode"])
+def test_damaged_jpegs_are_one_line_and_non_zero_with_no_library_chatter(
+    tmp_path, capfd, photo, damage, command
+):
+    path, _ = photo
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(path.read_bytes()[:600] if damage == "truncated" else b"hello, not a JPEG\n")
+    argv = {
+        "inspect": ["inspect", bad],
+        "tables": ["tables", "--from-jpeg", bad, "-o", tmp_path / "t.json"],
+        "encode": ["encode", "--qf", 50, bad, "-o", tmp_path / "out"],
+    }[command]
+    from j4d.cli import main
+
+    status = main([str(a) for a in argv])
+    err = capfd.readouterr().err
+    assert status == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and all(line.startswith("j4d: ") for line in lines), err
+    assert str(bad) in lines[0]

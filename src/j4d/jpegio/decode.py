@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from j4d.errors import InvalidInputError
 from j4d.jpegio._jpeglib import scratch_file, use_turbo
 from j4d.jpegio.images import to_rgb
+from j4d.jpegio.markers import parse_layout
 from j4d.tables import ZIGZAG, QuantTables
 
 Source = bytes | str | os.PathLike[str]
@@ -66,6 +67,7 @@ class JpegCoefficients:
 def read_coefficients(source: Source) -> JpegCoefficients:
     """Read the quantized coefficients and tables of a JPEG file (jpeglib, libjpeg-turbo)."""
     data, name = read_bytes(source)
+    parse_layout(data, name)  # a damaged file is one line here, before libjpeg prints its own
     use_turbo()
     try:
         with scratch_file(data) as path:

@@ -39,7 +39,7 @@ def parse_layout(data: bytes, source: str | None = None) -> JpegLayout:
     """Walk the markers of a JPEG byte string; raise InvalidInputError if it is not one."""
     if len(data) < 4 or data[0] != 0xFF or data[1] != SOI:
         raise InvalidInputError("not a JPEG file (no SOI marker)", source)
-    position, scan_bytes, num_scans, sof = 2, 0, 0, None
+    position, scan_bytes, num_scans, sof, ended = 2, 0, 0, None, False
     size = len(data)
     while position < size:
         if data[position] != 0xFF:
@@ -51,6 +51,7 @@ def parse_layout(data: bytes, source: str | None = None) -> JpegLayout:
         marker = data[position]
         position += 1
         if marker == EOI:
+            ended = True
             break
         if marker in _STANDALONE:
             continue
@@ -67,6 +68,8 @@ def parse_layout(data: bytes, source: str | None = None) -> JpegLayout:
             scan_bytes += position - start
     if sof is None or num_scans == 0:
         raise InvalidInputError("corrupt JPEG: no frame or no scan", source)
+    if not ended:
+        raise InvalidInputError("truncated JPEG: the file ends before its EOI marker", source)
     return JpegLayout(size, scan_bytes, num_scans, _FRAME_NAMES.get(sof, hex(sof)), sof)
 
 
