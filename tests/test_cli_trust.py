@@ -5,6 +5,7 @@ summary's bpp counts all bits over all pixels."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -122,3 +123,13 @@ def test_damaged_jpegs_are_one_line_and_non_zero_with_no_library_chatter(
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines and all(line.startswith("j4d: ") for line in lines), err
     assert str(bad) in lines[0]
+
+
+def test_inspect_reads_a_folder_as_encode_writes_it(tmp_path, capsys, photo):
+    path, _ = photo
+    assert run(capsys, "encode", "--qf", 50, path.parent, "-o", tmp_path / "out")[0] == 0
+    status, out, _ = run(capsys, "inspect", "--json", tmp_path / "out")
+    assert status == 0 and json.loads(out)["file"].endswith("a.jpg")
+    (tmp_path / "empty").mkdir()
+    status, _, err = run(capsys, "inspect", tmp_path / "empty")
+    assert_one_line_error(status, err, "holds no .jpg")

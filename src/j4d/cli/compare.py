@@ -50,7 +50,7 @@ def centre_crop(image: np.ndarray, size: int, path: Path) -> np.ndarray:
 @data_option
 @click.option(
     "-o",
-    "--out",
+    "--output",
     "out_path",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),

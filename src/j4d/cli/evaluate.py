@@ -102,10 +102,12 @@ ANCHOR = "jpeg"
     "shows whether the files serve models that did not guide them.",
 )
 @read_off_options
-@click.option("-j", "--workers", type=int, default=1, show_default=True, help="Encoding processes.")
+@click.option(
+    "-j", "--jobs", "workers", type=int, default=1, show_default=True, help="Encoding processes."
+)
 @device_option
 @click.option(
-    "-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
+    "-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def command(

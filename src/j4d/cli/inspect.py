@@ -75,9 +75,23 @@ def _format(info: dict[str, Any]) -> str:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def command(files: tuple[Path, ...], as_json: bool) -> None:
-    """Show a JPEG's tables, subsampling, size, and whole-file and scan-data bpp."""
-    infos = [describe_jpeg(path) for path in files]
+    """Show a JPEG's tables, subsampling, size, and whole-file and scan-data bpp (FILES may be
+    folders: their .jpg / .jpeg files, recursively)."""
+    infos = [describe_jpeg(path) for path in _jpeg_files(files)]
     if as_json:
         click.echo(json.dumps(infos if len(infos) > 1 else infos[0], indent=2))
     else:
         click.echo("\n".join(_format(info) for info in infos))
+
+
+def _jpeg_files(paths: tuple[Path, ...]) -> list[Path]:
+    found = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+            if not inside:
+                raise InvalidInputError("folder holds no .jpg / .jpeg files", path)
+            found += inside
+        else:
+            found.append(path)
+    return found

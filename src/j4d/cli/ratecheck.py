@@ -105,7 +105,7 @@ def load_folder(
     "--alpha", type=float, default=100.0, show_default=True, help="CPMF scale of the estimate."
 )
 @click.option(
-    "-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
+    "-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False)
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def command(

@@ -23,7 +23,7 @@ from j4d.train.sweep import run_sweep
 @model_options
 @click.option(
     "-o",
-    "--out",
+    "--output",
     "out_dir",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),

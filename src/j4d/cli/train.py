@@ -19,7 +19,7 @@ from j4d.train.distributed import Processes
 @model_options
 @click.option(
     "-o",
-    "--out",
+    "--output",
     "run_dir",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),

@@ -128,7 +128,9 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
             ),
             _number("checkpoint_every", int, "Steps between checkpoints."),
             click.option(
-                "--workers",
+                "-j",
+                "--jobs",
+                "workers",
                 type=int,
                 default=0,
                 show_default=True,
