@@ -433,3 +433,46 @@ for metric in top1 agreement; do
             "default JPEG=$IJ:jpeg:$metric"
     done
 done
+
+# 32. j4d's own trellis on the other settings (issue 33): the task's curvature as distortion
+#     weights (probe, 400 images, 8 of the ImageNet joint front's tables, against lambda 32, 64,
+#     128 with the tables' own 1/q^2), then rd on every tables file of the CUB-50 and CamVid
+#     joint fronts and of the CIFAR-10 front (one default-JPEG point each: the curves come from
+#     the folders of steps 25, 29, 30, same images and decoder), overlaid against trellis,
+#     Pillow, mozjpeg and default JPEG.
+$J4D sensitivity -m mobilenet_v2 --kind curvature --images 400 -q \
+    -o results/probes/curvature_mobilenet_v2.json
+$PYTHON results/probes/rd_task_weights.py
+$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json $FT/frontier/*.json \
+    $ALL/frontier/*.json -m cub50_mobilenet_v2 --encoder rd --qualities 75 \
+    --accuracies qf:75 --rates 0.25,0.3,0.5,1,1.5 -q -o $CUB-rd
+$J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.json \
+    -m camvid_deeplabv3_mobilenet_v2 --encoder rd --qualities 50 --accuracies qf:50 \
+    --rates 0.1,0.2,0.3,1,2 -q -o $CV-rd
+$J4D eval results/cifar10-resnet20/frontier/*.json --model resnet20 --encoder rd --qualities 50 \
+    --accuracies 0.8,0.85,0.88,0.9,0.91 -q -o results/cifar10-resnet20-rd
+fronts() {  # fronts EVAL_DIR JOINT_DIR METRIC RATES TITLE
+    for rate in file_bpp scan_bpp; do
+        for anchor in "j4d trellis (mozjpeg)=$2:j4d-trellis:$3" "default JPEG=$2:jpeg:$3"; do
+            name=$([[ $anchor == default* ]] && echo vs_jpeg || echo vs_trellis)
+            $PYTHON scripts/plot_fronts.py --rate $rate --rates $4 --ylabel $3 --title "$5" \
+                -o $1/fronts_$3_${rate}_$name "$anchor" "j4d rd=$1:j4d-rd:$3" \
+                "j4d pillow=$2:j4d:$3" "mozjpeg=$2:mozjpeg:$3" \
+                "$([[ $name == vs_jpeg ]] && echo "j4d trellis (mozjpeg)=$2:j4d-trellis:$3" \
+                    || echo "default JPEG=$2:jpeg:$3")"
+        done
+    done
+}
+fronts $CUB-rd $CUB-joint top1 0.25,0.3,0.5,1,1.5 "cub50/test, 1500 images, CUB MobileNetV2"
+fronts $CV-rd $CV-joint miou 0.1,0.2,0.3,1,2 "camvid/val, 101 frames, DeepLabV3-MobileNetV2"
+fronts results/cifar10-resnet20-rd results/cifar10-resnet20-encoders top1 0.5,1,2,3 \
+    "cifar10/test, 5000 images, ResNet-20"
+for rate in scan_bpp file_bpp; do  # CIFAR-10's goal is plain rounding's front
+    $PYTHON scripts/plot_fronts.py --rate $rate --rates 1,2,4,8 --ylabel top1 \
+        --title "cifar10/test, 5000 images, ResNet-20" \
+        -o results/cifar10-resnet20-rd/fronts_top1_${rate}_vs_pillow \
+        "j4d pillow=results/cifar10-resnet20-encoders:j4d:top1" \
+        "j4d rd=results/cifar10-resnet20-rd:j4d-rd:top1" \
+        "j4d trellis (mozjpeg)=results/cifar10-resnet20-encoders:j4d-trellis:top1" \
+        "default JPEG=results/cifar10-resnet20-encoders:jpeg:top1"
+done
