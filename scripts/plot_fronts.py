@@ -1,7 +1,8 @@
 """Overlay the fronts of several evaluations measured on the same images with the same decoder
 (e.g. universal tables against each model's own front), as one rate-accuracy plot and one
-Markdown table: accuracy at fixed scan bpp, gain over the first curve, BD-rate against it, and
-the lowest gain over it across the rates both cover (positive: above it everywhere); and each
+Markdown table (and its JSON): accuracy at fixed scan bpp, gain over the first curve, BD-rate
+against it, and the lowest gain over it across the rates both cover (positive: above it
+everywhere); and each
 curve's gain over the first in points against bpp (``<out>_gain``: a lead of a point or two is
 invisible at full scale).
 
@@ -34,7 +35,7 @@ from j4d.evaluation.curves import (
     shared_range,
 )
 from j4d.evaluation.summary import method_curve
-from j4d.utils.files import atomic_write_text
+from j4d.utils.files import atomic_write_json, atomic_write_text
 from j4d.utils.plots import rate_accuracy, rate_gain
 
 
@@ -91,6 +92,20 @@ def table(
     return "\n".join(lines) + "\n"
 
 
+def comparison(curves: list[Curve], rate_name: str) -> dict:
+    """What the table says of each curve against the first, for pages generated from it
+    (``scripts/results_tables.py``): BD-rate (percent) and lowest gain (fraction, at bpp)."""
+    reference = curves[0]
+    against = {}
+    for curve in curves[1:]:
+        lowest = or_none(lowest_gain, reference, curve)
+        against[curve.label] = {
+            "bd_rate": or_none(bd_rate, reference, curve),
+            "lowest_gain": None if lowest is None else list(lowest),
+        }
+    return {"reference": reference.label, "rate": rate_name, "curves": against}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("curves", nargs="+", help="LABEL=EVAL_DIR:METHOD:METRIC")
@@ -136,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     text = table(curves, rates, args.ylabel, rate_name)
     atomic_write_text(args.out.with_suffix(".md"), text)
+    atomic_write_json(args.out.with_suffix(".json"), comparison(curves, rate_name))
     print(text, end="")
     return 0
 

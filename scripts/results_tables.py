@@ -36,24 +36,42 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class FrontCell:
+    """A BD-rate that ``scripts/plot_fronts.py`` measured: curve ``label`` against the overlay's
+    first curve, from ``folder/<stem with {rate}>.json``, whole file (scan)."""
+
+    folder: str
+    stem: str  # e.g. "fronts_top1_{rate}_vs_trellis"
+    label: str
+
+    def render(self, results: Path) -> str:
+        values = []
+        for rate in ("file_bpp", "scan_bpp"):
+            path = results / self.folder / (self.stem.format(rate=rate) + ".json")
+            values.append(json.loads(path.read_text())["curves"][self.label]["bd_rate"])
+        return f"{values[0]:+.1f} % ({values[1]:+.1f} %)"
+
+
+@dataclass(frozen=True)
 class Table:
     page: str  # relative to the repository root
     header: tuple[str, ...]
-    rows: tuple[tuple[str | Cell, ...], ...]
+    rows: tuple[tuple[str | Cell | FrontCell, ...], ...]
 
     def render(self, name: str, results: Path = RESULTS) -> str:
         depth = "../" * self.page.count("/")
         lines = [f"<!-- results:{name}:start -->", "| " + " | ".join(self.header) + " |"]
-        aligns = ("---:" if isinstance(cell, Cell) else "---" for cell in self.rows[0])
+        aligns = ("---:" if isinstance(c, (Cell, FrontCell)) else "---" for c in self.rows[0])
         lines.append("|" + "|".join(aligns) + "|")
         for row in self.rows:
             cells = []
             for cell in row:
-                if isinstance(cell, Cell):
+                if isinstance(cell, (Cell, FrontCell)):
                     cells.append(cell.render(results))
-                elif cell.startswith("@"):  # a link to a folder's summary: @label@folder
-                    label, folder = cell[1:].split("@")
-                    cells.append(f"[{label}]({depth}results/{folder}/summary.md)")
+                elif cell.startswith("@"):  # a link: @label@folder (its summary) or @label@x.md
+                    label, target = cell[1:].split("@")
+                    target = target if target.endswith(".md") else f"{target}/summary.md"
+                    cells.append(f"[{label}]({depth}results/{target})")
                 else:
                     cells.append(cell)
             lines.append("| " + " | ".join(cells) + " |")
@@ -66,6 +84,7 @@ def _headline(setting: str, images: str, model: str, label: str, folder: str, me
 
 IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
+RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
 TABLES = {
     "headline": Table(
         "README.md",
@@ -149,6 +168,61 @@ TABLES = {
                 ("CamVid (101 val frames, DeepLabV3-MobileNetV2), by mIoU", CV, False),
             )
             for rate in ("scan", "file")
+        ),
+    ),
+    "rd": Table(
+        "docs/encoders.md",
+        (
+            "BD-rate, whole file (scan)",
+            "test images",
+            "rd vs mozjpeg's trellis, same tables",
+            "rd vs default JPEG",
+            "trellis vs default JPEG",
+        ),
+        (
+            (
+                "ImageNet, MobileNetV2, by top-1",
+                f"@imagenet-val, 1300@{RD}/fronts_top1_file_bpp.md",
+                FrontCell(RD, "fronts_top1_{rate}", "j4d rd"),
+                Cell(RD, "j4d-rd"),
+                Cell("imagenet-mobilenetv2-joint", "j4d-trellis"),
+            ),
+            (
+                "... by agreement",
+                f"@imagenet-val, 1300@{RD}/fronts_agreement_file_bpp.md",
+                FrontCell(RD, "fronts_agreement_{rate}", "j4d rd"),
+                Cell(RD, "j4d-rd", by_agreement=True),
+                Cell("imagenet-mobilenetv2-joint", "j4d-trellis", by_agreement=True),
+            ),
+            *(
+                (
+                    label,
+                    f"@{images}@{folder}/fronts_{metric}_file_bpp_vs_trellis.md",
+                    FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_trellis", "j4d rd"),
+                    FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_jpeg", "j4d rd"),
+                    FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_jpeg", TRELLIS),
+                )
+                for label, images, folder, metric in (
+                    (
+                        "CUB-50, MobileNetV2 (CUB), by top-1",
+                        "cub50/test, 1500",
+                        "cub50-mobilenetv2-rd",
+                        "top1",
+                    ),
+                    (
+                        "CamVid, DeepLabV3-MobileNetV2, by mIoU",
+                        "camvid/val, 101",
+                        "camvid-deeplabv3-rd",
+                        "miou",
+                    ),
+                    (
+                        "CIFAR-10, ResNet-20, by top-1",
+                        "cifar10/test, 5000",
+                        "cifar10-resnet20-rd",
+                        "top1",
+                    ),
+                )
+            ),
         ),
     ),
 }
