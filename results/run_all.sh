@@ -443,6 +443,8 @@ done
 $J4D sensitivity -m mobilenet_v2 --kind curvature --images 400 -q \
     -o results/probes/curvature_mobilenet_v2.json
 $PYTHON results/probes/rd_task_weights.py
+$PYTHON results/probes/rd_adaptive.py   # mozjpeg's per-block lambda
+$PYTHON results/probes/rd_writer.py     # j4d's writer on mozjpeg's own indices
 $J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json $FT/frontier/*.json \
     $ALL/frontier/*.json -m cub50_mobilenet_v2 --encoder rd --qualities 75 \
     --accuracies qf:75 --rates 0.25,0.3,0.5,1,1.5 -q -o $CUB-rd
