@@ -293,7 +293,10 @@ def _create_torchvision(name: str, weights: str | os.PathLike[str] | None) -> Fr
     except ValueError:
         raise InvalidInputError(f"unknown torchvision model {name!r}") from None
     if weights == "default":
-        raise InvalidInputError(f"torchvision:{name} needs a local weights file (weights=PATH)")
+        raise InvalidInputError(
+            f"torchvision:{name} needs a local weights file: -m torchvision:{name}=WEIGHTS_FILE "
+            f"(Python: create_model('torchvision:{name}', weights=PATH))"
+        )
     if weights is not None:
         path = Path(weights)
         _fit(network, _load_state_dict(path, {}), f"torchvision:{name}", path)
