@@ -4,6 +4,7 @@ the whole objective equal those of one process over the same global batch."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -117,6 +118,9 @@ def test_two_processes_learn_the_tables_of_one_and_resume_with_either(data_root,
     _torchrun(args(two, 1), WORLD)
     _torchrun([*args(two, 2), "--resume"], 1)  # resumed by another number of processes
     _same_run(one, two)
+    # the run says how it ran: WORLD processes at its start, one at its resume
+    assert json.loads((two / "config.json").read_text())["processes"] == [WORLD, 1]
+    assert json.loads((one / "config.json").read_text())["processes"] == [1]
 
 
 def test_a_run_killed_under_torchrun_resumes_to_the_uninterrupted_run(data_root, tmp_path):

@@ -61,7 +61,9 @@ def test_bad_model_configuration_errors(tmp_path, data_root):
     garbage.write_bytes(b"not a checkpoint")
     with pytest.raises(InvalidInputError, match="cannot read weights"):
         create_model("resnet20", weights=garbage)
-    with pytest.raises(InvalidInputError, match="needs a local weights file: -m torchvision:resnet18=WEIGHTS_FILE"):
+    with pytest.raises(
+        InvalidInputError, match="needs a local weights file: -m torchvision:resnet18=WEIGHTS_FILE"
+    ):
         create_model("torchvision:resnet18")
     with pytest.raises(InvalidInputError, match="unknown torchvision model"):
         create_model("torchvision:no_such_net", weights=None)

@@ -483,12 +483,28 @@ def train_tables(
         path.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         tables.save(path / "initial_tables.json")  # type: ignore[operator]
     if writing:  # rewritten on resume: --epochs may have grown
-        record = {**(description or {}), "settings": config.as_dict()}
+        record = {
+            **(description or {}),
+            "settings": config.as_dict(),
+            # how many processes trained it, at its start and at each resume (torchrun)
+            "processes": [*_processes_so_far(path / RUN_CONFIG, saved), processes.world],
+        }
         atomic_write_text(path / RUN_CONFIG, json.dumps(record, indent=1) + "\n")
     return trainer.run()
 
 
 _CHECKPOINT_KEYS = ("config", "tables", "optimizer", "state")
+
+
+def _processes_so_far(config_path: Path, saved: dict[str, Any] | None) -> list[int]:
+    """The process counts an earlier ``config.json`` of this run recorded (a fresh run: none)."""
+    if saved is None or not config_path.exists():
+        return []
+    try:
+        counts = json.loads(config_path.read_text()).get("processes", [])
+    except (OSError, ValueError):
+        return []
+    return [int(n) for n in counts] if isinstance(counts, list) else []
 
 
 def read_checkpoint(path: Path) -> dict[str, Any] | None:
