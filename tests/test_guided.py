@@ -15,7 +15,7 @@ from torch import nn
 
 from conftest import smooth_image
 from j4d.cli import main
-from j4d.codec import analyze, channel_steps
+from j4d.codec import analyze, channel_steps, kernels
 from j4d.encoders import (
     GuidedEncoder,
     LadderFiles,
@@ -123,8 +123,13 @@ def test_guided_encoding_rejects_a_negative_strength(resnet20):
 
 
 def test_encode_with_a_model_writes_the_plain_files_at_strength_zero(
-    tmp_path, data_root, cifar_images
+    tmp_path, data_root, cifar_images, monkeypatch
 ):
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("one-shot encoding must not wait on torch.compile")
+
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    monkeypatch.setenv(kernels.COMPILE_ENV, "1")  # compiling allowed: encode must still not
     for i, image in enumerate(cifar_images[:3]):
         _save(image, tmp_path / "in" / f"{i}.png")
     args = ["encode", str(tmp_path / "in"), "--qf", "70", "--encoder", "trellis"]

@@ -3,6 +3,7 @@ model-aware (``-m``), or probabilistically."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import zlib
 from pathlib import Path
@@ -198,7 +199,12 @@ def command(
         seed=seed,
     )
     rows, failures = [], 0
-    with worker_pool(jobs) as pool:
+    with contextlib.ExitStack() as stack:
+        if guided is not None:  # one-shot work: compiling j4d's kernels costs more than it saves
+            from j4d.codec.kernels import eager_mode
+
+            stack.enter_context(eager_mode())
+        pool = stack.enter_context(worker_pool(jobs))
         results = map(encode, pairs) if pool is None else pool.map(encode, pairs, chunksize=8)
         for result in tqdm(results, total=len(pairs), desc="encode", unit="img", disable=None):
             if isinstance(result, str):
