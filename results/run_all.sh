@@ -478,3 +478,8 @@ for rate in scan_bpp file_bpp; do  # CIFAR-10's goal is plain rounding's front
         "j4d trellis (mozjpeg)=results/cifar10-resnet20-encoders:j4d-trellis:top1" \
         "default JPEG=results/cifar10-resnet20-encoders:jpeg:top1"
 done
+
+# 33. What the zoo's tables are compared with when a user picks a rate (issue 35): each zoo
+#     model on its uncompressed test images, and default JPEG's points of the evaluation its
+#     tables come from (src/j4d/zoo/references.json, read by `j4d tables --zoo MODEL`).
+$PYTHON scripts/zoo_references.py

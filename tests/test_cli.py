@@ -201,7 +201,7 @@ def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
     status, _, err = run(capsys, "tables", "--zoo", "alexnet", "--bpp", 1)
     assert_one_line_error(status, err, "no zoo tables for model 'alexnet'")
     status, out, _ = run(capsys, "tables", "--zoo", "resnet20")  # no --bpp: the model's list
-    listed = out.splitlines()[1:]
+    listed = out.splitlines()[1:-1]  # between the header and the legend
     assert status == 0 and len(listed) == len(entries)
     assert all(line.startswith("resnet20 ") for line in listed)
     status, _, err = run(capsys, "tables", "--bpp", 1)
@@ -298,3 +298,47 @@ def test_encode_in_worker_processes_writes_the_same_files(tmp_path, capsys, imag
         assert "broken.png" in err and "2 files" in out
         outputs[jobs] = {p.name: p.read_bytes() for p in (tmp_path / f"j{jobs}").glob("*.jpg")}
     assert sorted(outputs[1]) == ["a.jpg", "b.jpg"] and outputs[1] == outputs[2]
+
+
+def test_zoo_lists_default_jpeg_and_uncompressed_beside_each_entry_and_picks_within(
+    tmp_path, capsys
+):
+    from j4d.zoo import jpeg_at, references, smallest_within, zoo_entries
+
+    known = references()
+    entries = zoo_entries("mobilenet_v2")
+    uncompressed = known["mobilenet_v2"]["uncompressed"]
+    status, out, _ = run(capsys, "tables", "--zoo", "mobilenet_v2")
+    assert status == 0 and "JPEG %" in out.splitlines()[0]
+    for entry, line in zip(entries, out.splitlines()[1:-1], strict=True):
+        jpeg = jpeg_at("mobilenet_v2", entry.scan_bpp)
+        assert (f"{100 * jpeg:.2f}" if jpeg is not None else "n/a") in line
+        assert f"{100 * uncompressed:.2f}" in line
+    # the smallest rate within 2 points of uncompressed: every cheaper entry is further off
+    chosen = smallest_within("mobilenet_v2", 2.0)
+    assert 100 * (uncompressed - chosen.value) <= 2.0
+    assert all(
+        100 * (uncompressed - e.value) > 2.0 for e in entries if e.scan_bpp < chosen.scan_bpp
+    )
+    status, _, err = run(
+        capsys, "tables", "--zoo", "mobilenet_v2", "--within", 2, "-o", tmp_path / "w.json"
+    )
+    assert status == 0 and chosen.name in err
+    status, _, err = run(capsys, "tables", "--zoo", "camvid_deeplabv3_mobilenet_v2", "--within", 0)
+    assert_one_line_error(status, err, "no camvid_deeplabv3_mobilenet_v2 zoo tables come within")
+
+
+def test_zoo_references_hold_the_measured_default_jpeg_points():
+    """references.json (scripts/zoo_references.py) copies default JPEG's points of the
+    evaluation each zoo model's tables come from."""
+    from pathlib import Path
+
+    from j4d.zoo import references
+
+    root = Path(__file__).resolve().parents[1]
+    for model, reference in references().items():
+        metric = reference["metric"]
+        points = json.loads((root / reference["source"] / "points.json").read_text())["points"]
+        measured = sorted((r["scan_bpp"], r[metric]) for r in points if r["method"] == "jpeg")
+        assert [(p["scan_bpp"], p[metric]) for p in reference["jpeg"]] == measured, model
+        assert 0 < reference["uncompressed"] <= 1

@@ -41,6 +41,7 @@ def test_the_wheel_installs_a_working_j4d(tmp_path):
     where = _run(python, "-c", "import j4d; print(j4d.__file__)", cwd=tmp_path)
     assert where.startswith(str(venv))  # the installed package, not this checkout
     _run(j4d, "tables", "--zoo", "mobilenet_v2", "--bpp", "1", "-o", "t.json", cwd=tmp_path)
+    assert "JPEG %" in _run(j4d, "tables", "--zoo", "mobilenet_v2", cwd=tmp_path)  # references
     pixels = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(tmp_path / "photo.png")
     for encoder in ("rd", "pillow"):

@@ -12,7 +12,7 @@ from j4d.cli.options import model_options, parse_list, sensitivity_option
 from j4d.errors import InvalidInputError
 from j4d.jpegio import read_tables
 from j4d.tables import QuantTables
-from j4d.zoo import nearest, zoo_listing
+from j4d.zoo import nearest, smallest_within, zoo_listing
 
 METHODS = ("deepn", "opts")
 _DEFAULT_SCALES = "0.1,0.2,0.3,0.5,0.7,1,1.5,2,3"
@@ -42,6 +42,13 @@ _DEFAULT_TARGETS = "0.3,0.5,0.75,1,1.5,2,3,4"
     type=float,
     default=None,
     help="With --zoo: the tables whose measured scan bpp is closest to this.",
+)
+@click.option(
+    "--within",
+    type=float,
+    default=None,
+    help="With --zoo: the smallest tables whose measured accuracy (mIoU) is within this many "
+    "points of the model's on uncompressed images.",
 )
 @click.option(
     "-o",
@@ -82,6 +89,7 @@ def command(
     jpeg_path: Path | None,
     zoo_model: str | None,
     bpp: float | None,
+    within: float | None,
     output: Path | None,
     method: str | None,
     **options: Any,
@@ -99,15 +107,20 @@ def command(
     if zoo_model == "list":
         click.echo(zoo_listing())
         return
-    if zoo_model is not None and bpp is None:
-        click.echo(zoo_listing(zoo_model))  # pick a rate, then ask with --bpp
+    if bpp is not None and within is not None:
+        raise InvalidInputError("give --bpp or --within, not both")
+    if zoo_model is not None and bpp is None and within is None:
+        click.echo(zoo_listing(zoo_model))  # pick a rate, then ask with --bpp or --within
         return
-    if zoo_model is None and bpp is not None:
-        raise InvalidInputError("--bpp picks zoo tables: give --zoo MODEL with it")
+    if zoo_model is None and (bpp is not None or within is not None):
+        raise InvalidInputError("--bpp and --within pick zoo tables: give --zoo MODEL with them")
     if quality is not None:
         tables = QuantTables.from_quality(quality)
     elif zoo_model is not None:
-        entry = nearest(zoo_model, bpp)  # type: ignore[arg-type]
+        if within is not None:
+            entry = smallest_within(zoo_model, within)
+        else:
+            entry = nearest(zoo_model, bpp)  # type: ignore[arg-type]
         tables = entry.load()
         click.echo(
             f"zoo {zoo_model}/{entry.name}: measured {entry.scan_bpp:.3f} scan bpp, "

@@ -9,9 +9,12 @@ images, settings).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from j4d.encoders.registry import DEFAULT_ENCODER
 from j4d.errors import InvalidInputError
@@ -87,25 +90,72 @@ def nearest(model: str, bpp: float) -> ZooEntry:
     return min(zoo_entries(model), key=lambda e: abs(math.log(e.scan_bpp / bpp)))
 
 
+def references() -> dict:
+    """Per zoo model: its metric on the uncompressed test images and default JPEG's measured
+    points on them (``references.json``, written by ``scripts/zoo_references.py``)."""
+    return json.loads((ZOO_DIR / "references.json").read_text())
+
+
+def jpeg_at(model: str, scan_bpp: float) -> float | None:
+    """Default JPEG's metric at ``scan_bpp`` on ``model``'s test images: its measured points
+    interpolated linearly in log-rate (None outside them)."""
+    reference = references().get(model)
+    if reference is None:
+        return None
+    metric = reference["metric"]
+    points = sorted((p["scan_bpp"], p[metric]) for p in reference["jpeg"])
+    rates = [math.log(rate) for rate, _ in points]
+    if not rates[0] <= math.log(scan_bpp) <= rates[-1]:
+        return None
+    return float(np.interp(math.log(scan_bpp), rates, [value for _, value in points]))
+
+
+def smallest_within(model: str, points: float) -> ZooEntry:
+    """The zoo tables of ``model`` with the lowest rate whose measured metric is within
+    ``points`` of the model's on the uncompressed images."""
+    if not points >= 0:
+        raise InvalidInputError(f"--within must be >= 0 points, got {points:g}")
+    uncompressed = references()[model]["uncompressed"]
+    close = [e for e in zoo_entries(model) if 100 * (uncompressed - e.value) <= points]
+    if not close:
+        best = max(zoo_entries(model), key=lambda e: e.value)
+        raise InvalidInputError(
+            f"no {model} zoo tables come within {points:g} points of uncompressed "
+            f"({100 * uncompressed:.2f} %); the closest: {best.name}, {100 * best.value:.2f} %"
+        )
+    return min(close, key=lambda e: e.scan_bpp)
+
+
 def zoo_listing(model: str | None = None) -> str:
-    """A table of every zoo entry (of ``model``, or of all) with what it measured."""
+    """A table of every zoo entry (of ``model``, or of all) with what it measured, beside
+    default JPEG at the same rate and the model on the uncompressed images."""
     entries = zoo_entries(model)
+    known = references()
     model_width = max(len("model"), *(len(e.model) for e in entries))
     name_width = max(len("tables"), *(len(e.name) for e in entries))
     lines = [
         f"{'model':{model_width}s} {'tables':{name_width}s} {'encoder':11s} {'scan bpp':>9s} "
-        f"{'file bpp':>9s} {'metric':>6s} {'%':>6s} {'agree %':>8s}  measured on"
+        f"{'file bpp':>9s} {'metric':>6s} {'%':>6s} {'JPEG %':>7s} {'uncomp %':>8s} "
+        f"{'agree %':>8s}  measured on"
     ]
     for e in entries:
         agreement = "n/a" if e.agreement is None else f"{100 * e.agreement:.2f}"
+        jpeg = jpeg_at(e.model, e.scan_bpp)
+        jpeg_text = "n/a" if jpeg is None else f"{100 * jpeg:.2f}"
+        uncompressed = known.get(e.model, {}).get("uncompressed")
+        uncompressed_text = "n/a" if uncompressed is None else f"{100 * uncompressed:.2f}"
         source = f"{e.images} {_data_relative(e.source)} images"
         each = ", ".join(f"{m} {100 * v:.2f}" for m, v in e.per_model.items())
         models = f" (means of {len(e.per_model)} models; {e.metric}: {each})" if each else ""
         lines.append(
             f"{e.model:{model_width}s} {e.name:{name_width}s} {e.encoder:11s} {e.scan_bpp:9.3f} "
-            f"{e.file_bpp:9.3f} {e.metric:>6s} {100 * e.value:6.2f} {agreement:>8s}  "
-            f"{source}{models}"
+            f"{e.file_bpp:9.3f} {e.metric:>6s} {100 * e.value:6.2f} {jpeg_text:>7s} "
+            f"{uncompressed_text:>8s} {agreement:>8s}  {source}{models}"
         )
+    lines.append(
+        "JPEG %: default JPEG (Annex K tables by quality, Pillow) at the same scan bpp on the same "
+        "images; uncomp %: the model on the uncompressed images"
+    )
     return "\n".join(lines)
 
 

@@ -1,0 +1,72 @@
+"""What each zoo model's tables are compared with when a user picks a rate: the model's metric on
+the uncompressed test images, and default JPEG's measured points on the same images (from the
+evaluation the zoo's tables come from). Writes ``src/j4d/zoo/references.json``, which
+``j4d tables --zoo MODEL`` reads.
+
+Run from the repository root (needs the data folder): ``.venv/bin/python scripts/zoo_references.py``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from j4d.cli.options import load_test_split
+from j4d.data import require_data_root
+from j4d.evaluation.realfile import score
+from j4d.models import create_model
+from j4d.utils.files import atomic_write_json
+from j4d.zoo import ZOO_DIR, zoo_entries
+
+ROOT = Path(__file__).resolve().parent.parent
+#: zoo model -> (the evaluation its tables come from, the models that read them)
+SOURCES = {
+    "resnet20": ("cifar10-resnet20", ["resnet20"]),
+    "mobilenet_v2": ("imagenet-mobilenetv2-joint", ["mobilenet_v2"]),
+    "efficientnet_lite0": ("imagenet-efficientnetlite0-all", ["efficientnet_lite0"]),
+    "imagenet-universal": ("imagenet-universal", ["mobilenet_v2", "efficientnet_lite0"]),
+    "cub50_mobilenet_v2": ("cub50-mobilenetv2-joint", ["cub50_mobilenet_v2"]),
+    "camvid_deeplabv3_mobilenet_v2": ("camvid-deeplabv3-joint", ["camvid_deeplabv3_mobilenet_v2"]),
+}
+
+
+def references() -> dict:
+    root = require_data_root()
+    out = {}
+    for zoo_model, (folder, models) in SOURCES.items():
+        entry = zoo_entries(zoo_model)[0]
+        values = []
+        for name in models:
+            model = create_model(name, data_root=root)
+            count = entry.images if entry.images < _split_size(root, entry.source) else None
+            test = load_test_split(root, Path(entry.source), model, count)
+            with torch.no_grad():
+                values.append(score(model, test.images, test.labels)[entry.metric])
+        points = json.loads((ROOT / "results" / folder / "points.json").read_text())["points"]
+        jpeg = sorted(
+            (r["scan_bpp"], r[entry.metric], r["quality"]) for r in points if r["method"] == "jpeg"
+        )
+        out[zoo_model] = {
+            "metric": entry.metric,
+            "uncompressed": sum(values) / len(values),
+            "images": entry.images,
+            "jpeg": [{"scan_bpp": b, entry.metric: v, "quality": q} for b, v, q in jpeg],
+            "source": f"results/{folder}",
+        }
+        print(zoo_model, entry.metric, f"uncompressed {100 * out[zoo_model]['uncompressed']:.2f}")
+    return out
+
+
+def _split_size(root: Path, source: str) -> int:
+    from j4d.jpegio.images import image_files
+
+    folder = Path(source)
+    folder = folder / "images" if (folder / "images").is_dir() else folder
+    return len(image_files(folder))
+
+
+if __name__ == "__main__":
+    atomic_write_json(ZOO_DIR / "references.json", references())
+    print(f"wrote {ZOO_DIR / 'references.json'}")
