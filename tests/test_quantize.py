@@ -194,3 +194,17 @@ def test_eager_mode_context_turns_compiling_off(monkeypatch):
             assert not kernels.compile_enabled()
         assert not kernels.compile_enabled()
     assert kernels.compile_enabled()
+
+
+def test_compiling_is_announced_once_per_process(monkeypatch, capfd):
+    monkeypatch.setenv(kernels.COMPILE_ENV, "1")
+    monkeypatch.setitem(kernels._state, "announced", False)
+    doubled = kernels.fused(lambda x: x * 2)
+    tripled = kernels.fused(lambda x: x * 3)
+    assert torch.equal(doubled(torch.ones(3)), torch.full((3,), 2.0))
+    assert torch.equal(tripled(torch.ones(3)), torch.full((3,), 3.0))
+    assert capfd.readouterr().err.count(kernels.COMPILE_NOTICE) == 1
+    monkeypatch.setenv(kernels.COMPILE_ENV, "0")
+    monkeypatch.setitem(kernels._state, "announced", False)
+    assert torch.equal(kernels.fused(lambda x: x + 1)(torch.ones(1)), torch.full((1,), 2.0))
+    assert kernels.COMPILE_NOTICE not in capfd.readouterr().err  # eager: nothing to wait for

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -25,7 +26,11 @@ T = TypeVar("T")
 
 COMPILE_ENV = "J4D_COMPILE"
 
-_state = {"failed": False, "eager_depth": 0}
+_state = {"failed": False, "eager_depth": 0, "announced": False}
+COMPILE_NOTICE = (
+    "j4d: compiling the codec's fused kernels (once per process, seconds to a minute; "
+    f"{COMPILE_ENV}=0 runs them eagerly)"
+)
 
 
 def compile_enabled() -> bool:
@@ -59,6 +64,9 @@ def fused(function: Callable[..., T]) -> Callable[..., T]:
         if not compile_enabled():
             return function(*args, **kwargs)
         if not compiled:
+            if not _state["announced"]:  # a wait the user should not have to guess at
+                _state["announced"] = True
+                print(COMPILE_NOTICE, file=sys.stderr, flush=True)
             # torch's C++ toolchain probe logs a "No CUDA runtime" warning on CPU machines.
             logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
             compiled.append(torch.compile(function, dynamic=True))
