@@ -271,13 +271,22 @@ def test_encode_with_a_ladder_writes_each_image_with_one_of_its_rungs(
         assert written == get_encoder(encoder_of(coarsest).name).encode(image, coarsest)
     paths = [QuantTables.from_quality(q).save(tmp_path / f"t{q}.json") for q in (30, 90)]
     rungs = [arg for path in paths for arg in ("--ladder", str(path))]
+    capsys.readouterr()
     assert main([*args, *rungs, "--tolerance", "0.01", "-o", str(tmp_path / "l")]) == 0
-    assert "ladder of 2 tables" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ladder of 2 tables" in out
+    # each file's line names its rung, and the summary gives the spread
+    spread = {}
     for i in range(4):
-        assert read_tables((tmp_path / "l" / f"{i}.jpg").read_bytes()) in (
-            QuantTables.from_quality(30),
-            QuantTables.from_quality(90),
+        tables = read_tables((tmp_path / "l" / f"{i}.jpg").read_bytes())
+        rung = {QuantTables.from_quality(q): f"t{q}" for q in (30, 90)}[tables]
+        assert any(
+            line.split()[0].endswith(f"{i}.jpg") and line.endswith(rung)
+            for line in out.splitlines()
         )
+        spread[rung] = spread.get(rung, 0) + 1
+    summary = next(line for line in out.splitlines() if line.startswith("rungs: "))
+    assert all(f"{rung} x{count}" in summary for rung, count in spread.items())
     assert main([*args, *rungs, "--qf", "50", "-o", str(tmp_path / "x")]) == 2
     assert "not both" in capsys.readouterr().err
     assert main(["encode", str(tmp_path / "in"), *rungs, "-o", str(tmp_path / "x")]) == 2

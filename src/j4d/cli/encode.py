@@ -3,6 +3,7 @@ model-aware (``-m``), or probabilistically."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import zlib
@@ -258,10 +259,12 @@ def _encode_file(
     encoder: TablesEncoder | GuidedEncoder | RateLadder | None,
     softness: Softness | None,
     seed: int,
-) -> tuple[Path, tuple[int, ...], FileRate] | str:
+) -> tuple[Path, tuple[int, ...], FileRate, str] | str:
     """Encode one input to OUTDIR/name by ``encoder`` (None: probabilistically with
-    ``softness``); the problem as one line if it cannot be read."""
+    ``softness``): its path, size, rate and ladder rung ("" without a ladder); the problem as one
+    line if it cannot be read."""
     source, name = pair
+    rung = ""
     try:
         image, metadata = load_image_with_metadata(source)
     except InvalidInputError as error:
@@ -273,35 +276,43 @@ def _encode_file(
         from j4d.encoders import encode_probabilistic
 
         data = encode_probabilistic(image, tables, softness, seed=file_seed)
-    elif not isinstance(encoder, TablesEncoder):  # model-aware
-        data = encoder.encode_batch([image])[0]
-    else:
+    elif isinstance(encoder, TablesEncoder):
         data = encoder.encode(image, tables)
+    elif hasattr(encoder, "choose"):  # the ladder: which rung each image got is reported
+        data, index = encoder.choose([image])[0]
+        rung = encoder.rung_name(index)
+    else:  # model-aware, per block
+        data = encoder.encode_batch([image])[0]
     if not strip:
         data = insert_metadata(data, metadata.icc_profile, metadata.exif)
     target = atomic_write_bytes(out_dir / name, data)
-    return target, image.shape, file_rate(data, image.shape[0], image.shape[1])
+    return target, image.shape, file_rate(data, image.shape[0], image.shape[1]), rung
 
 
 def _report(rows: list, verbose: bool, encoder: str) -> None:
     if not rows:
         return
+    rungs = [rung for *_, rung in rows if rung]
     if verbose or len(rows) <= _LIST_LIMIT:
-        click.echo(f"{'file':40s} {'size':>11s} {'bytes':>9s} {'file bpp':>9s} {'scan bpp':>9s}")
-        for target, shape, rate in rows:
+        head = f"{'file':40s} {'size':>11s} {'bytes':>9s} {'file bpp':>9s} {'scan bpp':>9s}"
+        click.echo(head + ("  rung" if rungs else ""))
+        for target, shape, rate, rung in rows:
             size = f"{shape[1]}x{shape[0]}"
             click.echo(
                 f"{target!s:40s} {size:>11s} {rate.file_bytes:9d} "
-                f"{rate.file_bpp:9.3f} {rate.scan_bpp:9.3f}"
+                f"{rate.file_bpp:9.3f} {rate.scan_bpp:9.3f}" + (f"  {rung}" if rung else "")
             )
-    total = sum(r.file_bytes for _, _, r in rows)
-    pixels = sum(shape[0] * shape[1] for _, shape, _ in rows)
-    scan = sum(r.scan_bytes for _, _, r in rows)
+    total = sum(r.file_bytes for _, _, r, _ in rows)
+    pixels = sum(shape[0] * shape[1] for _, shape, _, _ in rows)
+    scan = sum(r.scan_bytes for _, _, r, _ in rows)
     click.echo(
         f"{len(rows)} files, {total} bytes; {8 * total / pixels:.3f} file bpp, "
         f"{8 * scan / pixels:.3f} scan bpp over all pixels (encoder {encoder}, 4:4:4, optimized "
         "Huffman)"
     )
+    if rungs:  # the spread of the ladder's choices, the most common first
+        spread = collections.Counter(rungs).most_common()
+        click.echo("rungs: " + ", ".join(f"{rung} x{count}" for rung, count in spread))
 
 
 def _ladder_tables(paths: tuple[str, ...], model: nn.Module) -> list[QuantTables]:
@@ -312,7 +323,8 @@ def _ladder_tables(paths: tuple[str, ...], model: nn.Module) -> list[QuantTables
     tables = []
     for path in paths:
         if path == "zoo":
-            tables += [entry.load() for entry in zoo_entries(model_name(model))]
+            entries = zoo_entries(model_name(model))
+            tables += [entry.load().with_meta(name=entry.name) for entry in entries]
         else:
-            tables.append(QuantTables.load(path))
+            tables.append(QuantTables.load(path).with_meta(name=Path(path).stem))
     return tables

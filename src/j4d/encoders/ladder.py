@@ -70,15 +70,25 @@ class LadderFiles:
             with torch.no_grad():
                 device = models_device([self.model])
                 reference = self.model(originals.to(device, torch.float32))
-            divergences = []
-            for rung in range(len(self.rungs)):
-                decoded = np.stack([decode(per_image[rung]) for per_image in files])
+            # every (image, rung) file through the model in batches of _BATCH, not one
+            # forward per rung: one image's rungs share a batch
+            pairs = [(slot, rung) for slot in range(len(todo)) for rung in range(len(self.rungs))]
+            divergence: dict[tuple[int, int], float] = {}
+            for start in range(0, len(pairs), _BATCH):
+                chunk = pairs[start : start + _BATCH]
+                decoded = np.stack([decode(files[slot][rung]) for slot, rung in chunk])
                 decoded_batch = torch.from_numpy(decoded).permute(0, 3, 1, 2)
-                divergences.append(divergence_per_image(self.model, reference, decoded_batch))
+                slots = torch.tensor([slot for slot, _ in chunk])
+                kls = divergence_per_image(self.model, reference[slots.to(device)], decoded_batch)
+                divergence.update(zip(chunk, kls, strict=True))
             for slot, i in enumerate(todo):
-                per_rung = [divergences[rung][slot] for rung in range(len(self.rungs))]
+                per_rung = [divergence[slot, rung] for rung in range(len(self.rungs))]
                 self._measured[keys[i]] = (files[slot], per_rung)
         return [self._measured[key] for key in keys]
+
+
+#: decoded files per forward pass of the model
+_BATCH = 32
 
 
 def _coarseness(tables: QuantTables) -> float:
@@ -102,11 +112,21 @@ class RateLadder:
             raise InvalidInputError(f"ladder tolerance must be >= 0, got {self.tolerance}")
 
     def encode_batch(self, images: Sequence[np.ndarray]) -> list[bytes]:
+        return [data for data, _ in self.choose(images)]
+
+    def choose(self, images: Sequence[np.ndarray]) -> list[tuple[bytes, int]]:
+        """Each image's file and the index of its rung in ``ladder.rungs`` (coarsest first)."""
         chosen = []
         for files, divergences in self.ladder.measure(images):
             within = [rung for rung, kl in enumerate(divergences) if kl <= self.tolerance]
-            chosen.append(files[within[0] if within else len(files) - 1])
+            rung = within[0] if within else len(files) - 1
+            chosen.append((files[rung], rung))
         return chosen
+
+    def rung_name(self, rung: int) -> str:
+        """How reports name a rung: its tables' ``meta["name"]``, else its position."""
+        tables = self.ladder.rungs[rung][0]
+        return str(tables.meta.get("name") or f"rung {rung + 1}")
 
 
 #: Encoders that need the model at hand and code a batch of same-size images at once.
