@@ -85,6 +85,7 @@ def _headline(setting: str, images: str, model: str, label: str, folder: str, me
 IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
+LADDER = "imagenet-mobilenetv2-ladder"
 TABLES = {
     "headline": Table(
         "README.md",
@@ -168,6 +169,51 @@ TABLES = {
                 ("CamVid (101 val frames, DeepLabV3-MobileNetV2), by mIoU", CV, False),
             )
             for rate in ("scan", "file")
+        ),
+    ),
+    "ladder": Table(
+        "docs/encoders.md",
+        (
+            "BD-rate vs default JPEG, whole file (scan)",
+            "measured in",
+            "the front",
+            "ladder over it",
+            "read by a model that did not guide it",
+            "... the front alone, read by it",
+        ),
+        (
+            (
+                "ImageNet 1300, MobileNetV2 guiding, by top-1",
+                f"@{LADDER}@{LADDER}",
+                Cell(LADDER, "j4d-trellis"),
+                Cell(LADDER, "j4d-trellis-ladder"),
+                Cell("imagenet-efficientnetlite0-ladder", "j4d-trellis-ladder"),
+                Cell("imagenet-efficientnetlite0-ladder", "j4d-trellis"),
+            ),
+            (
+                "... by agreement",
+                f"@{LADDER}@{LADDER}",
+                Cell(LADDER, "j4d-trellis", by_agreement=True),
+                Cell(LADDER, "j4d-trellis-ladder", by_agreement=True),
+                Cell("imagenet-efficientnetlite0-ladder", "j4d-trellis-ladder", by_agreement=True),
+                Cell("imagenet-efficientnetlite0-ladder", "j4d-trellis", by_agreement=True),
+            ),
+            (
+                "CIFAR-10 1000 test images, ResNet-20 guiding, plain rounding, by top-1",
+                "@cifar10-resnet20-ladder@cifar10-resnet20-ladder",
+                Cell("cifar10-resnet20-ladder", "j4d"),
+                Cell("cifar10-resnet20-ladder", "j4d-ladder"),
+                Cell("cifar10-resnet56-ladder-from-resnet20", "j4d-ladder"),
+                Cell("cifar10-resnet56-ladder-from-resnet20", "j4d"),
+            ),
+            (
+                "CamVid 101, DeepLabV3 guiding, by mIoU",
+                "@camvid-deeplabv3-ladder@camvid-deeplabv3-ladder",
+                Cell("camvid-deeplabv3-ladder", "j4d-trellis"),
+                Cell("camvid-deeplabv3-ladder", "j4d-trellis-ladder"),
+                "",
+                "",
+            ),
         ),
     ),
     "rd": Table(
