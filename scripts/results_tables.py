@@ -78,6 +78,58 @@ class Table:
         return "\n".join([*lines, f"<!-- results:{name}:end -->"])
 
 
+@dataclass(frozen=True)
+class SummaryTable:
+    """One evaluation's summary as a page shows it: each method's accuracy at the summary's
+    rates (gain over default JPEG in points), the rate to reach default JPEG's accuracies, and
+    BD-rates by the primary metric and by agreement."""
+
+    page: str
+    folder: str
+    methods: tuple[tuple[str, str], ...]  # (column label, method key)
+
+    def render(self, name: str, results: Path = RESULTS) -> str:
+        summary = json.loads((results / self.folder / "summary.json").read_text())
+        anchor = summary["methods"]["jpeg"]
+        labels = ["default JPEG", *(label for label, _ in self.methods)]
+        lines = [
+            f"<!-- results:{name}:start -->",
+            "| scan bpp | " + " | ".join(labels) + " |",
+            "|---:|" + "---:|" * len(labels),
+        ]
+        for i, rate in enumerate(summary["rate_labels"]):
+            base = anchor["accuracy_at_rate"][i]
+            cells = ["n/a" if base is None else f"{100 * base:.2f}"]
+            for _, key in self.methods:
+                value = summary["methods"][key]["accuracy_at_rate"][i]
+                if value is None:
+                    cells.append("n/a")
+                else:
+                    gain = "" if base is None else f" ({100 * (value - base):+.2f})"
+                    cells.append(f"{100 * value:.2f}{gain}")
+            lines.append(f"| {rate.replace('jpeg ', '')} | " + " | ".join(cells) + " |")
+        for i, target in enumerate(summary["accuracy_labels"]):
+            base = anchor["rate_at_accuracy"][i]
+            cells = ["n/a" if base is None else f"{base:.3f}"]
+            for _, key in self.methods:
+                value = summary["methods"][key]["rate_at_accuracy"][i]
+                change = (
+                    "" if value is None or base is None else f" ({100 * (value / base - 1):+.1f} %)"
+                )
+                cells.append("n/a" if value is None else f"{value:.3f}{change}")
+            lines.append(
+                f"| scan bpp to {target.replace('jpeg ', '')} | " + " | ".join(cells) + " |"
+            )
+        for title, by_agreement in (("BD-rate by top-1", False), ("BD-rate by agreement", True)):
+            if by_agreement and "by_agreement" not in summary:
+                continue
+            cells = [""] + [
+                Cell(self.folder, key, by_agreement).render(results) for _, key in self.methods
+            ]
+            lines.append(f"| {title}, whole file (scan) | " + " | ".join(cells) + " |")
+        return "\n".join([*lines, f"<!-- results:{name}:end -->"])
+
+
 def _headline(setting: str, images: str, model: str, label: str, folder: str, method: str):
     return (setting, images, model, f"@{label}@{folder}", Cell(folder, method))
 
@@ -214,6 +266,25 @@ TABLES = {
                 "",
                 "",
             ),
+        ),
+    ),
+    "cub": SummaryTable(
+        "docs/results/cub.md",
+        "cub50-mobilenetv2-all",
+        (
+            ("j4d tables, plain rounding", "j4d"),
+            ("j4d tables + trellis", "j4d-trellis"),
+            ("mozjpeg", "mozjpeg"),
+            ("jpegli", "jpegli"),
+        ),
+    ),
+    "second-model": SummaryTable(
+        "docs/results/second-model.md",
+        "imagenet-efficientnetlite0-all",
+        (
+            ("j4d tables, plain rounding", "j4d"),
+            ("j4d tables + trellis", "j4d-trellis"),
+            ("mozjpeg", "mozjpeg"),
         ),
     ),
     "rd": Table(
