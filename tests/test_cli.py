@@ -168,6 +168,9 @@ def test_demo_runs_on_small_data(data_root, tmp_path, capsys):
     for method in ("mozjpeg", "jpegli", "j4d"):
         assert f"| {method} |" in report
     assert (tmp_path / "d" / "eval" / "rate_accuracy.png").stat().st_size > 0
+    report = (tmp_path / "d" / "report.md").read_text()
+    for image in ("eval/gain_accuracy.png", "eval/rate_accuracy.png"):  # the report's plots exist
+        assert image in report and (tmp_path / "d" / image).stat().st_size > 0
     assert "report:" in out and str(tmp_path / "d" / "report.md") in out
 
 

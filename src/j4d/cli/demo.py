@@ -134,6 +134,8 @@ def _report(out_dir: Path, commands: list[list[str]], eval_dir: Path, elapsed: f
         "",
         "## Plots",
         "",
+        "![top-1 gain over default JPEG](eval/gain_accuracy.png)",
+        "",
         "![rate-accuracy](eval/rate_accuracy.png)",
         "",
         "![rate-distortion](eval/rate_distortion.png)",
