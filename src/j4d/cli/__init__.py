@@ -7,7 +7,6 @@ exits with status 2; a bug still shows its traceback.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +14,7 @@ import click
 
 from j4d._version import __version__
 from j4d.errors import J4DError
+from j4d.utils.processes import launched_with_several_processes
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -67,8 +67,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(context: click.Context) -> None:
     """j4d: JPEG quantization tables learned for machine vision."""
-    several = int(os.environ.get("WORLD_SIZE", "1")) > 1  # torchrun (see train.distributed)
-    if several and context.invoked_subcommand not in DISTRIBUTED_COMMANDS:
+    if launched_with_several_processes() and context.invoked_subcommand not in DISTRIBUTED_COMMANDS:
         from j4d.train.distributed import refuse_several_processes
 
         refuse_several_processes(

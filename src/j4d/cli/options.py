@@ -126,7 +126,7 @@ def place_models(models: list[Any], device: str | None) -> list[Any]:
     several processes, cuda means the GPU of this process's local rank)."""
     import torch
 
-    from j4d.train.distributed import launched_with_several_processes
+    from j4d.utils.processes import launched_with_several_processes
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and launched_with_several_processes():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,17 @@ def default_data_root() -> Path:
         if candidate.is_dir():
             return candidate
     return candidates[0]
+
+
+def data_set_name(source: str | os.PathLike[str]) -> str:
+    """How reports name an image folder, with no path of the measuring machine: its path inside
+    the data root (``imagenet-val``, ``cub50/test``); for a path recorded on another machine,
+    what follows its ``data`` folder; else the folder's own name."""
+    path = Path(source).resolve()
+    with contextlib.suppress(ValueError):
+        return path.relative_to(default_data_root().resolve()).as_posix()
+    parts = Path(source).parts
+    return "/".join(parts[parts.index("data") + 1 :]) if "data" in parts else path.name
 
 
 def require_data_root(root: str | os.PathLike[str] | None = None) -> Path:

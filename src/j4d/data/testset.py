@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from j4d.data import class_spread_files
 from j4d.data.folders import ImageFolderDataset
 from j4d.data.paired import PairedFolderDataset, SegmentationClasses
-from j4d.data.root import default_data_root
+from j4d.data.root import data_set_name
 from j4d.errors import InvalidInputError
 
 
@@ -36,16 +35,6 @@ class TestImages:
         """``imagenet-val, 1300 images``: the split named as the data folder names it (its path
         inside the data root), else by its folder's name; no path of the measuring machine."""
         return f"{data_set_name(self.source)}, {len(self.labels)} images"
-
-
-def data_set_name(source: str | os.PathLike[str]) -> str:
-    """``imagenet-val`` or ``cub50/test`` for a folder inside the data root, else the folder's
-    own name."""
-    path = Path(source).resolve()
-    try:
-        return path.relative_to(default_data_root().resolve()).as_posix()
-    except ValueError:
-        return path.name or str(source)
 
 
 def load_test_images(

@@ -19,7 +19,6 @@ gloo on the CPU, NCCL on CUDA; ``torch.distributed`` as it is.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -27,11 +26,7 @@ import torch
 import torch.distributed as dist
 
 from j4d.errors import InvalidInputError
-
-
-def launched_with_several_processes() -> bool:
-    """True under torchrun (or another launcher setting ``WORLD_SIZE``) with N > 1."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+from j4d.utils.processes import launched_with_several_processes
 
 
 def refuse_several_processes(command: str, why: str) -> None:

@@ -1,8 +1,10 @@
-"""Worker processes for per-file work (encoding, decoding)."""
+"""Processes: workers for per-file work (encoding, decoding), and whether a launcher started
+several (no torch here: the command line asks before it loads it)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -17,3 +19,8 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield pool
+
+
+def launched_with_several_processes() -> bool:
+    """True under torchrun (or another launcher setting ``WORLD_SIZE``) with N > 1."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1

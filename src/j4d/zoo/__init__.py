@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from j4d.data.root import data_set_name
 from j4d.encoders.registry import DEFAULT_ENCODER
 from j4d.errors import InvalidInputError
 from j4d.evaluation.columns import per_model_columns
@@ -144,7 +145,7 @@ def zoo_listing(model: str | None = None) -> str:
         jpeg_text = "n/a" if jpeg is None else f"{100 * jpeg:.2f}"
         uncompressed = known.get(e.model, {}).get("uncompressed")
         uncompressed_text = "n/a" if uncompressed is None else f"{100 * uncompressed:.2f}"
-        source = f"{e.images} {_data_relative(e.source)} images"
+        source = f"{e.images} {data_set_name(e.source)} images"
         each = ", ".join(f"{m} {100 * v:.2f}" for m, v in e.per_model.items())
         models = f" (means of {len(e.per_model)} models; {e.metric}: {each})" if each else ""
         lines.append(
@@ -157,9 +158,3 @@ def zoo_listing(model: str | None = None) -> str:
         "images; uncomp %: the model on the uncompressed images"
     )
     return "\n".join(lines)
-
-
-def _data_relative(source: str) -> str:
-    """``/.../data/cifar10/test`` -> ``cifar10/test`` (where the data folder lives varies)."""
-    parts = Path(source).parts
-    return "/".join(parts[parts.index("data") + 1 :]) if "data" in parts else Path(source).name
