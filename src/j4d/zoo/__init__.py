@@ -9,12 +9,11 @@ images, settings).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from j4d.data.root import data_set_name
 from j4d.encoders.registry import DEFAULT_ENCODER
@@ -91,24 +90,24 @@ def nearest(model: str, bpp: float) -> ZooEntry:
     return min(zoo_entries(model), key=lambda e: abs(math.log(e.scan_bpp / bpp)))
 
 
+@functools.cache
 def references() -> dict:
     """Per zoo model: its metric on the uncompressed test images and default JPEG's measured
-    points on them (``references.json``, written by ``scripts/zoo_references.py``)."""
+    points on them (``references.json``, written by ``scripts/zoo_references.py``); read once."""
     return json.loads((ZOO_DIR / "references.json").read_text())
 
 
 def jpeg_at(model: str, scan_bpp: float) -> float | None:
-    """Default JPEG's metric at ``scan_bpp`` on ``model``'s test images: its measured points
-    interpolated linearly in log-rate (None outside them)."""
+    """Default JPEG's metric at ``scan_bpp`` on ``model``'s test images, read off its measured
+    points as every summary reads a curve (None outside them)."""
+    from j4d.evaluation.curves import Curve, accuracy_at_rate  # scipy: only for the list
+
     reference = references().get(model)
     if reference is None:
         return None
     metric = reference["metric"]
-    points = sorted((p["scan_bpp"], p[metric]) for p in reference["jpeg"])
-    rates = [math.log(rate) for rate, _ in points]
-    if not rates[0] <= math.log(scan_bpp) <= rates[-1]:
-        return None
-    return float(np.interp(math.log(scan_bpp), rates, [value for _, value in points]))
+    points = [(p["scan_bpp"], p[metric]) for p in reference["jpeg"]]
+    return accuracy_at_rate(Curve.from_points("jpeg", points), scan_bpp)
 
 
 def smallest_within(model: str, points: float) -> ZooEntry:
