@@ -60,13 +60,33 @@ def load_curve(spec: str, rate: str = "scan_bpp") -> Curve:
     return Curve(label, curve.rates, curve.accuracies)
 
 
-def table(
-    curves: list[Curve], rates: list[float], metric_name: str, rate_name: str = "scan bpp"
-) -> str:
+def comparison(curves: list[Curve], rate_name: str) -> dict:
+    """Each curve against the first, as the table shows it and pages generated from it read it
+    (``scripts/results_tables.py``): BD-rate (percent), the accuracy range it averages over and
+    the lowest gain (fraction, at bpp)."""
+    reference = curves[0]
+    against = {}
+    for curve in curves[1:]:
+        bd = or_none(bd_rate, reference, curve)
+        lowest = or_none(lowest_gain, reference, curve)
+        against[curve.label] = {
+            "bd_rate": bd,
+            # BD-rate averages over the shared accuracy range only: curves over different
+            # ranges are not comparable by it
+            "over": None if bd is None else list(shared_range(reference, curve)),
+            "lowest_gain": None if lowest is None else list(lowest),
+        }
+    return {"reference": reference.label, "rate": rate_name, "curves": against}
+
+
+def table(curves: list[Curve], rates: list[float], metric_name: str, against: dict) -> str:
+    """Accuracy at ``rates`` with the gain over the first curve, then ``against``'s columns."""
     reference = curves[0]
     head = "| curve | " + " | ".join(f"{r:g} bpp" for r in rates)
     head += " | BD-rate | over (%) | lowest gain (points, at bpp) |"
-    title = f"{metric_name} (%) at a fixed {rate_name} (gain over {reference.label} in points)"
+    title = (
+        f"{metric_name} (%) at a fixed {against['rate']} (gain over {reference.label} in points)"
+    )
     lines = [title, ""]
     lines += [head, "|---|" + "---:|" * (len(rates) + 3)]
     for curve in curves:
@@ -80,30 +100,13 @@ def table(
                 cells.append(f"{100 * value:.2f}")
             else:
                 cells.append(f"{100 * value:.2f} ({100 * (value - base):+.2f})")
-        bd = None if curve is reference else or_none(bd_rate, reference, curve)
+        row = against["curves"].get(curve.label, {}) if curve is not reference else {}
+        bd, over, lowest = row.get("bd_rate"), row.get("over"), row.get("lowest_gain")
         cells.append("" if bd is None else f"{bd:+.1f} %")  # bd_rate is in percent
-        # BD-rate averages over the shared accuracy range only: curves over different ranges
-        # are not comparable by it
-        low, high = (0.0, 0.0) if bd is None else shared_range(reference, curve)
-        cells.append("" if bd is None else f"{100 * low:.2f}-{100 * high:.2f}")
-        lowest = None if curve is reference else or_none(lowest_gain, reference, curve)
+        cells.append("" if over is None else f"{100 * over[0]:.2f}-{100 * over[1]:.2f}")
         cells.append("" if lowest is None else f"{100 * lowest[0]:+.2f} at {lowest[1]:.3g}")
         lines.append(f"| {curve.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def comparison(curves: list[Curve], rate_name: str) -> dict:
-    """What the table says of each curve against the first, for pages generated from it
-    (``scripts/results_tables.py``): BD-rate (percent) and lowest gain (fraction, at bpp)."""
-    reference = curves[0]
-    against = {}
-    for curve in curves[1:]:
-        lowest = or_none(lowest_gain, reference, curve)
-        against[curve.label] = {
-            "bd_rate": or_none(bd_rate, reference, curve),
-            "lowest_gain": None if lowest is None else list(lowest),
-        }
-    return {"reference": reference.label, "rate": rate_name, "curves": against}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         xlabel=rate_name,
         ylabel=args.ylabel,
     )
-    text = table(curves, rates, args.ylabel, rate_name)
+    against = comparison(curves, rate_name)
+    text = table(curves, rates, args.ylabel, against)
     atomic_write_text(args.out.with_suffix(".md"), text)
-    atomic_write_json(args.out.with_suffix(".json"), comparison(curves, rate_name))
+    atomic_write_json(args.out.with_suffix(".json"), against)
     print(text, end="")
     return 0
 
