@@ -9,11 +9,20 @@ this renders, so no figure in those tables is typed by hand and no two pages dis
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def _json(path: Path) -> dict:
+    """A summary or comparison file, read once however many cells quote it."""
+    return json.loads(path.read_text())
+
+
 RESULTS = ROOT / "results"
 
 
@@ -28,7 +37,7 @@ class Cell:
     rate: str = "file (scan)"  # or "scan", "file"
 
     def render(self, results: Path) -> str:
-        summary = json.loads((results / self.folder / "summary.json").read_text())
+        summary = _json(results / self.folder / "summary.json")
         methods = (summary["by_agreement"] if self.by_agreement else summary)["methods"]
         method = methods[self.method]
         scan, file = f"{method['bd_rate']:+.1f} %", f"{method['bd_rate_file']:+.1f} %"
@@ -48,7 +57,7 @@ class FrontCell:
         values = []
         for rate in ("file_bpp", "scan_bpp"):
             path = results / self.folder / (self.stem.format(rate=rate) + ".json")
-            values.append(json.loads(path.read_text())["curves"][self.label]["bd_rate"])
+            values.append(_json(path)["curves"][self.label]["bd_rate"])
         return f"{values[0]:+.1f} % ({values[1]:+.1f} %)"
 
 
@@ -89,7 +98,7 @@ class SummaryTable:
     methods: tuple[tuple[str, str], ...]  # (column label, method key)
 
     def render(self, name: str, results: Path = RESULTS) -> str:
-        summary = json.loads((results / self.folder / "summary.json").read_text())
+        summary = _json(results / self.folder / "summary.json")
         anchor = summary["methods"]["jpeg"]
         labels = ["default JPEG", *(label for label, _ in self.methods)]
         lines = [

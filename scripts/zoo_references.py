@@ -40,8 +40,7 @@ def references() -> dict:
         values = []
         for name in models:
             model = create_model(name, data_root=root)
-            count = entry.images if entry.images < _split_size(root, entry.source) else None
-            test = load_test_split(root, Path(entry.source), model, count)
+            test = load_test_split(root, Path(entry.source), model, entry.images)
             with torch.no_grad():
                 values.append(score(model, test.images, test.labels)[entry.metric])
         points = json.loads((ROOT / "results" / folder / "points.json").read_text())["points"]
@@ -57,14 +56,6 @@ def references() -> dict:
         }
         print(zoo_model, entry.metric, f"uncompressed {100 * out[zoo_model]['uncompressed']:.2f}")
     return out
-
-
-def _split_size(root: Path, source: str) -> int:
-    from j4d.jpegio.images import image_files
-
-    folder = Path(source)
-    folder = folder / "images" if (folder / "images").is_dir() else folder
-    return len(image_files(folder))
 
 
 if __name__ == "__main__":
