@@ -5,7 +5,7 @@ Registered: the CIFAR-10 ResNets of akamaster (option-A shortcuts, ``resnet20/32
 option-B CIFAR ResNet-20 and ShuffleNetV2 x0.5 of chenyaofo (``cifar_resnet20``,
 ``cifar_shufflenetv2_x0_5``), whose weights live in ``<data>/models/cifar10``; the ImageNet-1K
 ``mobilenet_v2`` (torchvision's architecture, weights in ``<data>/models/imagenet``) and
-``efficientnet_lite0`` (architecture and weights from pip packages: :mod:`.efficientnet`); the
+``efficientnet_lite0/1/2`` (architecture and weights from pip packages: :mod:`.efficientnet`); the
 CamVid ``camvid_deeplabv3_mobilenet_v2`` and the CUB-50 ``cub50_mobilenet_v2`` (weights trained
 by ``scripts/``); and any torchvision classification model as ``torchvision:<name>`` with a local
 weights file.
@@ -13,6 +13,7 @@ weights file.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,8 +29,9 @@ from j4d.models.deeplab import DeepLabV3MobileNetV2
 from j4d.models.efficientnet import (
     LITE_MEAN,
     LITE_STD,
-    efficientnet_lite0,
-    efficientnet_lite0_weights,
+    VARIANTS,
+    efficientnet_lite,
+    efficientnet_lite_weights,
 )
 from j4d.models.shufflenet import cifar_shufflenet_v2
 from j4d.tasks import Classification, Segmentation, Task
@@ -85,6 +87,19 @@ def _torchvision_builder(name: str) -> Callable[..., nn.Module]:
     return build
 
 
+def _efficientnet_lite(variant: int) -> ModelSpec:
+    return ModelSpec(
+        functools.partial(efficientnet_lite, variant),
+        None,
+        LITE_MEAN,
+        LITE_STD,
+        224,
+        data=IMAGENET,
+        channels_last=True,
+        installed_weights=functools.partial(efficientnet_lite_weights, variant),
+    )
+
+
 REGISTRY: dict[str, ModelSpec] = {
     "resnet20": _akamaster(20, 91.73, "12fca82f"),
     "resnet32": _akamaster(32, 92.63, "d509ac18"),
@@ -115,16 +130,6 @@ REGISTRY: dict[str, ModelSpec] = {
         data=IMAGENET,
         channels_last=True,
     ),
-    "efficientnet_lite0": ModelSpec(
-        efficientnet_lite0,
-        None,
-        LITE_MEAN,
-        LITE_STD,
-        224,
-        data=IMAGENET,
-        channels_last=True,
-        installed_weights=efficientnet_lite0_weights,
-    ),
     # scripts/train_camvid_deeplabv3.py; 352: the side of square crops of unlabeled images
     "camvid_deeplabv3_mobilenet_v2": ModelSpec(
         lambda: DeepLabV3MobileNetV2(CAMVID_CLASSES),
@@ -149,6 +154,9 @@ REGISTRY: dict[str, ModelSpec] = {
         packaged=True,
     ),
 }
+REGISTRY.update(
+    {f"efficientnet_lite{variant}": _efficientnet_lite(variant) for variant in VARIANTS}
+)
 TORCHVISION_PREFIX = "torchvision:"
 #: Where weights trained by j4d's own scripts live (``scripts/``).
 PACKAGED_WEIGHTS = Path(__file__).parent / "weights"
