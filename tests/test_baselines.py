@@ -133,6 +133,25 @@ def test_tables_method_writes_tables_that_pillow_encodes_and_decodes(
     assert np.mean(coarse.luma) > np.mean(fine.luma)
 
 
+def test_opts_pools_the_sensitivity_files_it_is_given(data_root, tmp_path):
+    luma_only = np.zeros((3, 64))
+    luma_only[0] = 1.0
+    chroma_only = np.zeros((3, 64))
+    chroma_only[1:] = 1.0
+    paths = []
+    for name, values in (("a", luma_only), ("b", 1e6 * chroma_only)):
+        paths += ["--sensitivity", str(Sensitivity(values, "gradient").save(tmp_path / name))]
+    argv = ["tables", "--method", "opts", "--data", str(data_root), "--images", "30", "-q"]
+    assert main([*argv, "--targets", "1", *paths, "-o", str(tmp_path / "pooled")]) == 0
+    assert main([*argv, "--targets", "1", *paths[:2], "-o", str(tmp_path / "one")]) == 0
+    pooled = QuantTables.load(tmp_path / "pooled" / "opts_bpp1.json")
+    one = QuantTables.load(tmp_path / "one" / "opts_bpp1.json")
+    # alone, the luma-only model leaves chroma unweighted: the coarsest chroma steps; pooled,
+    # the chroma-only model (however steep its loss) gets chroma steps finer than that
+    assert np.mean(pooled.chroma) < np.mean(one.chroma) == 255
+    assert np.mean(pooled.luma) > np.mean(one.luma)
+
+
 def test_tables_method_wants_a_folder(data_root, tmp_path, capsys):
     argv = ["tables", "--method", "deepn", "--data", str(data_root), "-o", str(tmp_path / "t.json")]
     assert main(argv) == 2

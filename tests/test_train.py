@@ -190,6 +190,24 @@ def test_sensitivity_initial_tables_follow_inverse_square_root(tmp_path):
     assert np.allclose(Sensitivity.load(path).values, values)
 
 
+def test_pooled_sensitivity_weighs_each_model_alike():
+    rising = np.tile(np.linspace(1.0, 2.0, 64), (3, 1))
+    falling = rising[:, ::-1].copy()
+    # the second model's loss is 1000x steeper: alone it would set the shape of the average
+    pooled = Sensitivity.pool(
+        [Sensitivity(rising, "gradient", {"models": ["a"]}),
+         Sensitivity(1000 * falling, "gradient", {"models": ["b"]})]
+    )  # fmt: skip
+    expected = (rising / rising.sum() + falling / falling.sum()) / 2
+    assert np.allclose(pooled.values, expected) and np.isclose(pooled.values.sum(), 1.0)
+    assert np.allclose(pooled.values, pooled.values[:, ::-1])  # the two shapes count alike
+    assert pooled.kind == "gradient" and pooled.meta["models"] == ["a", "b"]
+    with pytest.raises(InvalidInputError, match="kinds"):
+        Sensitivity.pool([pooled, Sensitivity(rising, "saliency")])
+    with pytest.raises(InvalidInputError, match="0 everywhere"):
+        Sensitivity.pool([pooled, Sensitivity(np.zeros((3, 64)), "gradient")])
+
+
 def test_bad_settings_are_clear_errors(data_root, tmp_path):
     with pytest.raises(InvalidInputError, match="initialization must be"):
         TrainConfig(init="flat:3")

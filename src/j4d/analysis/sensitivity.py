@@ -85,6 +85,27 @@ class Sensitivity:
     def save(self, path: str | os.PathLike[str]) -> Path:
         return atomic_write_text(path, self.to_json())
 
+    @classmethod
+    def pool(cls, sensitivities: Sequence[Sensitivity]) -> Sensitivity:
+        r"""Several models' sensitivities as one, for tables meant for all of them and for
+        models like them: each normalized to a total of 1, then averaged,
+        :math:`\bar s = \frac1M \sum_m s^{(m)} / \sum_{c,k} s^{(m)}_{c,k}`. Normalizing
+        first keeps a model whose loss happens to be steeper (sharper logits) from outweighing
+        the others; only the shape across frequencies counts, as it does for the tables."""
+        if not sensitivities:
+            raise InvalidInputError("no sensitivities to pool")
+        kinds = {s.kind for s in sensitivities}
+        if len(kinds) > 1:
+            raise InvalidInputError(
+                f"cannot pool sensitivities of kinds {', '.join(sorted(kinds))}"
+            )
+        if any(s.values.sum() <= 0 for s in sensitivities):
+            raise InvalidInputError("cannot pool a sensitivity that is 0 everywhere")
+        values = np.mean([s.values / s.values.sum() for s in sensitivities], axis=0)
+        models = [m for s in sensitivities for m in s.meta.get("models", [])]
+        meta = {"pooled": len(sensitivities), "models": models}
+        return cls(values, kinds.pop(), meta)
+
     def plot(self, paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         from j4d.utils.plots import heatmaps
 

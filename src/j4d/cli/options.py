@@ -150,13 +150,14 @@ def model_option(help_text: str) -> Callable[..., Any]:
     )
 
 
-def sensitivity_option(help_text: str) -> Callable[..., Any]:
-    """``--sensitivity FILE``: a `j4d sensitivity` JSON file."""
+def sensitivity_option(help_text: str, multiple: bool = False) -> Callable[..., Any]:
+    """``--sensitivity FILE``: a `j4d sensitivity` JSON file (``multiple``: repeatable)."""
     return click.option(
         "--sensitivity",
-        "sensitivity_path",
+        "sensitivity_paths" if multiple else "sensitivity_path",
         type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
+        default=() if multiple else None,
+        multiple=multiple,
         help=help_text,
     )
 

@@ -80,7 +80,11 @@ _DEFAULT_TARGETS = "0.3,0.5,0.75,1,1.5,2,3,4"
 @click.option(
     "--images", type=int, default=1000, show_default=True, help="--method: training images read."
 )
-@sensitivity_option("opts: a `j4d sensitivity --kind gradient` file [default: measured].")
+@sensitivity_option(
+    "opts: a `j4d sensitivity --kind gradient` file; repeat to pool several models' "
+    "[default: measured on each --model, pooled].",
+    multiple=True,
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @model_options
@@ -158,13 +162,17 @@ def _design(method: str, output: Path | None, options: dict[str, Any]) -> None:
         named = {f"deepn_x{scale:g}": deepn_tables(statistics, scale) for scale in scales}
     else:
         targets = parse_list(options["targets"], float, "--targets")
-        path = options["sensitivity_path"]
-        if path is not None:
-            sensitivity = Sensitivity.load(path)
-        else:
-            sensitivity = compute_sensitivity(
-                setup.models, setup.train, options["images"], kind="gradient", progress=progress
-            )
+        paths = options["sensitivity_paths"]
+        if paths:
+            measured = [Sensitivity.load(path) for path in paths]
+        else:  # one per model: pooling weighs the models alike (Sensitivity.pool)
+            measured = [
+                compute_sensitivity(
+                    model, setup.train, options["images"], kind="gradient", progress=progress
+                )
+                for model in setup.models
+            ]
+        sensitivity = measured[0] if len(measured) == 1 else Sensitivity.pool(measured)
         designed = opts_tables(sensitivity, statistics, targets)
         named = {
             f"opts_bpp{target:g}": tables for target, tables in zip(targets, designed, strict=True)
