@@ -481,5 +481,47 @@ done
 
 # 33. What the zoo's tables are compared with when a user picks a rate (issue 35): each zoo
 #     model on its uncompressed test images, and default JPEG's points of the evaluation its
-#     tables come from (src/j4d/zoo/references.json, read by `j4d tables --zoo MODEL`).
-$PYTHON scripts/zoo_references.py
+#     tables come from (src/j4d/zoo/references.json, read by `j4d tables --zoo MODEL`);
+#     imagenet-universal's comes with its tables in step 34.
+$PYTHON scripts/zoo_references.py resnet20 mobilenet_v2 efficientnet_lite0 cub50_mobilenet_v2 \
+    camvid_deeplabv3_mobilenet_v2
+
+# 34. Tables for ImageNet classifiers j4d never saw (issue 36): each of four models' gradient
+#     sensitivity (1000 unlabeled crops; EfficientNet-Lite1/2 from the more-models extra), then
+#     the probe that holds each model out in turn (OptS tables from the other three models'
+#     pooled sensitivities, the model-free OptS tables, the earlier universal tables; 500
+#     imagenet-val images, all four models read the same files), then the zoo entry: OptS
+#     tables from all four, 9 target rates, by trellis, measured on the 1300 images by the four
+#     models (about 35 minutes on 2 cores), copied to the zoo with its references.
+U=runs/universal2
+mkdir -p $U/sens
+SENS=()
+for m in mobilenet_v2 efficientnet_lite0 efficientnet_lite1 efficientnet_lite2; do
+    [ -f $U/sens/$m.json ] || $J4D sensitivity -m $m --images 1000 -q -o $U/sens/$m.json
+    [ -f $U/sens/grad_$m.json ] || \
+        $J4D sensitivity -m $m --kind gradient --images 1000 -q -o $U/sens/grad_$m.json
+    SENS+=(-m $m --sensitivity $U/sens/grad_$m.json)
+done
+$PYTHON results/probes/universal_heldout.py jpeg mozjpeg "opts-l0+l1+l2" zoo-universal-trellis \
+    opts-flat "opts-mnv2+l0+l1" "opts-mnv2+l0+l2" "opts-mnv2+l1+l2"
+$J4D tables --method opts "${SENS[@]}" --targets 0.3,0.5,0.75,1,1.5,2,2.5,3,4 --images 1000 -q \
+    -o $U/opts4
+$J4D eval $U/opts4/*.json -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite1 \
+    -m efficientnet_lite2 --encoder trellis --qualities 1,5,10,30,50,70,90,95,100 \
+    --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 -q -o results/imagenet-universal-opts
+rm -rf src/j4d/zoo/imagenet-universal && mkdir -p src/j4d/zoo/imagenet-universal
+cp results/imagenet-universal-opts/frontier/*.json src/j4d/zoo/imagenet-universal/
+$PYTHON scripts/zoo_references.py imagenet-universal
+# ... and on the two models that have fronts of their own, the universal tables against them
+for pair in mobilenet_v2:imagenet-mobilenetv2-joint efficientnet_lite0:imagenet-efficientnetlite0-all
+do
+    m=${pair%%:*} own=results/${pair#*:}
+    for rate in file_bpp scan_bpp; do
+        $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.5,1,2,3 --ylabel top1 \
+            --title "imagenet-val, 1300 images, $m" \
+            -o results/imagenet-universal-opts/own_vs_universal_${m}_${rate} \
+            "default JPEG=$own:jpeg:top1" "own front (trellis)=$own:j4d-trellis:top1" \
+            "universal (trellis)=results/imagenet-universal-opts:opts-trellis:top1[$m]" \
+            "mozjpeg=$own:mozjpeg:top1"
+    done
+done

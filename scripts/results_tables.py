@@ -139,6 +139,30 @@ class SummaryTable:
         return "\n".join([*lines, f"<!-- results:{name}:end -->"])
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    """The ``index``-th Markdown table of a report a probe script writes (``results/...md``),
+    quoted as it is: the page cannot drift from the report."""
+
+    page: str
+    source: str  # relative to results/
+    index: int = 0
+
+    def render(self, name: str, results: Path = RESULTS) -> str:
+        tables, current = [], []
+        for line in (results / self.source).read_text().splitlines():
+            if line.startswith("|"):
+                current.append(line)
+            elif current:
+                tables.append(current)
+                current = []
+        if current:
+            tables.append(current)
+        return "\n".join(
+            [f"<!-- results:{name}:start -->", *tables[self.index], f"<!-- results:{name}:end -->"]
+        )
+
+
 def _headline(setting: str, images: str, model: str, label: str, folder: str, method: str):
     return (setting, images, model, f"@{label}@{folder}", Cell(folder, method))
 
@@ -147,7 +171,8 @@ IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
 LADDER = "imagenet-mobilenetv2-ladder"
-TABLES = {
+UNIVERSAL = "imagenet-universal-opts"
+TABLES: dict[str, Table | SummaryTable | Excerpt] = {
     "headline": Table(
         "README.md",
         ("setting", "test images", "model", "method", "BD-rate, whole file (scan)"),
@@ -352,6 +377,36 @@ TABLES = {
         ),
     ),
 }
+
+
+TABLES.update(
+    {
+        "universal-heldout": Excerpt("docs/results/universal.md", "probes/universal_heldout.md"),
+        "universal-heldout-gains": Excerpt(
+            "docs/results/universal.md", "probes/universal_heldout.md", 1
+        ),
+        "universal-zoo": SummaryTable(
+            "docs/results/universal.md", UNIVERSAL, (("universal (trellis)", "opts-trellis"),)
+        ),
+        "universal-own": Table(
+            "docs/results/universal.md",
+            ("model, by top-1", "own front (trellis)", "universal (trellis)", "mozjpeg"),
+            tuple(
+                (
+                    f"@{label}@{UNIVERSAL}/own_vs_universal_{model}_file_bpp.md",
+                    *(
+                        FrontCell(UNIVERSAL, f"own_vs_universal_{model}_{{rate}}", curve)
+                        for curve in ("own front (trellis)", "universal (trellis)", "mozjpeg")
+                    ),
+                )
+                for label, model in (
+                    ("MobileNetV2", "mobilenet_v2"),
+                    ("EfficientNet-Lite0", "efficientnet_lite0"),
+                )
+            ),
+        ),
+    }
+)
 
 
 def replace_block(text: str, name: str, block: str) -> str:

@@ -3,12 +3,14 @@ the uncompressed test images, and default JPEG's measured points on the same ima
 evaluation the zoo's tables come from). Writes ``src/j4d/zoo/references.json``, which
 ``j4d tables --zoo MODEL`` reads.
 
-Run from the repository root (needs the data folder): ``.venv/bin/python scripts/zoo_references.py``
+Run from the repository root (needs the data folder): ``.venv/bin/python scripts/zoo_references.py
+[ZOO_MODEL ...]`` (only those entries, the others kept as they are; default: all).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -26,16 +28,23 @@ SOURCES = {
     "resnet20": ("cifar10-resnet20", ["resnet20"]),
     "mobilenet_v2": ("imagenet-mobilenetv2-joint", ["mobilenet_v2"]),
     "efficientnet_lite0": ("imagenet-efficientnetlite0-all", ["efficientnet_lite0"]),
-    "imagenet-universal": ("imagenet-universal", ["mobilenet_v2", "efficientnet_lite0"]),
+    "imagenet-universal": (
+        "imagenet-universal-opts",
+        ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"],
+    ),
     "cub50_mobilenet_v2": ("cub50-mobilenetv2-joint", ["cub50_mobilenet_v2"]),
     "camvid_deeplabv3_mobilenet_v2": ("camvid-deeplabv3-joint", ["camvid_deeplabv3_mobilenet_v2"]),
 }
 
 
-def references() -> dict:
+def references(only: list[str]) -> dict:
+    """``references.json`` with the entries of ``only`` (all if empty) measured afresh."""
     root = require_data_root()
-    out = {}
+    path = ZOO_DIR / "references.json"
+    out = json.loads(path.read_text()) if only and path.exists() else {}
     for zoo_model, (folder, models) in SOURCES.items():
+        if only and zoo_model not in only:
+            continue
         entry = zoo_entries(zoo_model)[0]
         values = []
         for name in models:
@@ -55,9 +64,12 @@ def references() -> dict:
             "source": f"results/{folder}",
         }
         print(zoo_model, entry.metric, f"uncompressed {100 * out[zoo_model]['uncompressed']:.2f}")
-    return out
+    return {name: out[name] for name in SOURCES if name in out}
 
 
 if __name__ == "__main__":
-    atomic_write_json(ZOO_DIR / "references.json", references())
+    unknown = set(sys.argv[1:]) - set(SOURCES)
+    if unknown:
+        sys.exit(f"not a zoo model: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
+    atomic_write_json(ZOO_DIR / "references.json", references(sys.argv[1:]))
     print(f"wrote {ZOO_DIR / 'references.json'}")

@@ -196,11 +196,13 @@ def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
     assert QuantTables.load(tmp_path / "z.json") == nearest("resnet20", 2.0).load()
     status, out, _ = run(capsys, "tables", "--zoo", "list")
     assert status == 0 and all(e.name in out for e in entries)
-    universal = [line for line in out.splitlines() if line.startswith("imagenet-universal")]
-    assert universal and all(
-        "(means of 2 models; top1: mobilenet_v2 " in line and "efficientnet_lite0" in line
+    universal = [line for line in out.splitlines() if line.startswith("imagenet-universal ")]
+    models = ("mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+    assert len(universal) >= 8 and all(
+        "(means of 4 models; top1: " in line and all(m in line for m in models)
         for line in universal
-    )
+    )  # and the listing says whom the universal tables are for
+    assert "imagenet-universal: for ImageNet classifiers not in the zoo" in out
     status, _, err = run(capsys, "tables", "--zoo", "alexnet", "--bpp", 1)
     assert_one_line_error(status, err, "no zoo tables for model 'alexnet'")
     status, out, _ = run(capsys, "tables", "--zoo", "resnet20")  # no --bpp: the model's list
@@ -223,7 +225,7 @@ def test_zoo_tables_are_the_committed_frontiers():
         "mobilenet_v2": "imagenet-mobilenetv2-joint/frontier/j4d-trellis",
         "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-joint/frontier/j4d-trellis",
         "cub50_mobilenet_v2": "cub50-mobilenetv2-joint/frontier/j4d-trellis",
-        "imagenet-universal": "imagenet-universal/frontier",
+        "imagenet-universal": "imagenet-universal-opts/frontier",
         "efficientnet_lite0": "imagenet-efficientnetlite0-all/frontier/j4d-trellis",
     }
     for model in zoo_models():

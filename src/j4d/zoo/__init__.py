@@ -22,6 +22,12 @@ from j4d.evaluation.columns import per_model_columns
 from j4d.tables import QuantTables
 
 ZOO_DIR = Path(__file__).resolve().parent
+#: Entries not learned for one model: who they are for, said under the listing.
+PURPOSES = {
+    "imagenet-universal": "for ImageNet classifiers not in the zoo: tables pooled over four "
+    "(MobileNetV2, EfficientNet-Lite0/1/2); made without one of them, the same recipe beat "
+    "default JPEG on it (docs/results/universal.md)",
+}
 
 
 @dataclass(frozen=True)
@@ -156,4 +162,6 @@ def zoo_listing(model: str | None = None) -> str:
         "JPEG %: default JPEG (Annex K tables by quality, Pillow) at the same scan bpp on the same "
         "images; uncomp %: the model on the uncompressed images"
     )
+    shown = {e.model for e in entries}
+    lines += [f"{name}: {purpose}" for name, purpose in PURPOSES.items() if name in shown]
     return "\n".join(lines)
