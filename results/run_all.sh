@@ -509,6 +509,17 @@ $J4D tables --method opts "${SENS[@]}" --targets 0.3,0.5,0.75,1,1.5,2,2.5,3,4 --
 $J4D eval $U/opts4/*.json -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite1 \
     -m efficientnet_lite2 --encoder trellis --qualities 1,5,10,30,50,70,90,95,100 \
     --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 -q -o results/imagenet-universal-opts
+# ... the MobileNetV2 fold again on all 1300 images: tables made with the three EfficientNets
+#     only (by the command line, as a user would), read by MobileNetV2 beside mozjpeg
+L012=()
+for m in efficientnet_lite0 efficientnet_lite1 efficientnet_lite2; do
+    L012+=(-m $m --sensitivity $U/sens/grad_$m.json)
+done
+$J4D tables --method opts "${L012[@]}" --targets 0.3,0.5,0.75,1,1.5,2,3,4 --images 1000 -q \
+    -o $U/opts-l012
+$J4D eval $U/opts-l012/*.json -m mobilenet_v2 --encoder trellis -c mozjpeg \
+    --qualities 1,5,10,30,50,70,90,95,100 --accuracies qf:90,qf:95,qf:100 --rates qf:1,0.5,1,2,3 \
+    -q -o results/imagenet-universal-heldout-mobilenetv2
 rm -rf src/j4d/zoo/imagenet-universal && mkdir -p src/j4d/zoo/imagenet-universal
 cp results/imagenet-universal-opts/frontier/*.json src/j4d/zoo/imagenet-universal/
 $PYTHON scripts/zoo_references.py imagenet-universal

@@ -388,6 +388,11 @@ TABLES.update(
         "universal-zoo": SummaryTable(
             "docs/results/universal.md", UNIVERSAL, (("universal (trellis)", "opts-trellis"),)
         ),
+        "universal-heldout-mobilenetv2": SummaryTable(
+            "docs/results/universal.md",
+            "imagenet-universal-heldout-mobilenetv2",
+            (("OptS pooled over Lite0/1/2 (trellis)", "opts-trellis"), ("mozjpeg", "mozjpeg")),
+        ),
         "universal-own": Table(
             "docs/results/universal.md",
             ("model, by top-1", "own front (trellis)", "universal (trellis)", "mozjpeg"),
