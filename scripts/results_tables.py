@@ -376,42 +376,36 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
             ),
         ),
     ),
+    "universal-heldout": Excerpt("docs/results/universal.md", "probes/universal_heldout.md"),
+    "universal-heldout-gains": Excerpt(
+        "docs/results/universal.md", "probes/universal_heldout.md", 1
+    ),
+    "universal-zoo": SummaryTable(
+        "docs/results/universal.md", UNIVERSAL, (("universal (trellis)", "opts-trellis"),)
+    ),
+    "universal-heldout-mobilenetv2": SummaryTable(
+        "docs/results/universal.md",
+        "imagenet-universal-heldout-mobilenetv2",
+        (("OptS pooled over Lite0/1/2 (trellis)", "opts-trellis"), ("mozjpeg", "mozjpeg")),
+    ),
+    "universal-own": Table(
+        "docs/results/universal.md",
+        ("model, by top-1", "own front (trellis)", "universal (trellis)", "mozjpeg"),
+        tuple(
+            (
+                f"@{label}@{UNIVERSAL}/own_vs_universal_{model}_file_bpp.md",
+                *(
+                    FrontCell(UNIVERSAL, f"own_vs_universal_{model}_{{rate}}", curve)
+                    for curve in ("own front (trellis)", "universal (trellis)", "mozjpeg")
+                ),
+            )
+            for label, model in (
+                ("MobileNetV2", "mobilenet_v2"),
+                ("EfficientNet-Lite0", "efficientnet_lite0"),
+            )
+        ),
+    ),
 }
-
-
-TABLES.update(
-    {
-        "universal-heldout": Excerpt("docs/results/universal.md", "probes/universal_heldout.md"),
-        "universal-heldout-gains": Excerpt(
-            "docs/results/universal.md", "probes/universal_heldout.md", 1
-        ),
-        "universal-zoo": SummaryTable(
-            "docs/results/universal.md", UNIVERSAL, (("universal (trellis)", "opts-trellis"),)
-        ),
-        "universal-heldout-mobilenetv2": SummaryTable(
-            "docs/results/universal.md",
-            "imagenet-universal-heldout-mobilenetv2",
-            (("OptS pooled over Lite0/1/2 (trellis)", "opts-trellis"), ("mozjpeg", "mozjpeg")),
-        ),
-        "universal-own": Table(
-            "docs/results/universal.md",
-            ("model, by top-1", "own front (trellis)", "universal (trellis)", "mozjpeg"),
-            tuple(
-                (
-                    f"@{label}@{UNIVERSAL}/own_vs_universal_{model}_file_bpp.md",
-                    *(
-                        FrontCell(UNIVERSAL, f"own_vs_universal_{model}_{{rate}}", curve)
-                        for curve in ("own front (trellis)", "universal (trellis)", "mozjpeg")
-                    ),
-                )
-                for label, model in (
-                    ("MobileNetV2", "mobilenet_v2"),
-                    ("EfficientNet-Lite0", "efficientnet_lite0"),
-                )
-            ),
-        ),
-    }
-)
 
 
 def replace_block(text: str, name: str, block: str) -> str:

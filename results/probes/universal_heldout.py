@@ -8,8 +8,7 @@ enters. Every file is 4:4:4 with optimized Huffman tables, decoded by Pillow. Fa
 
 * ``jpeg`` (Annex K tables by IJG quality, Pillow) is the anchor; ``mozjpeg`` the codec to beat;
 * ``zoo-universal-trellis``: the universal tables the zoo shipped before (MobileNetV2 + Lite0,
-  losses averaged, three rates), by trellis (``-pillow``: plain rounding); ``zoo-<model>``: a
-  zoo model's shipped front;
+  losses averaged, three rates), by trellis;
 * ``opts-<models>``: no training: OptS tables (``j4d.peers.opts``) at 8 target rates for the
   models' gradient sensitivities (``j4d sensitivity --kind gradient``, 1000 unlabeled crops
   each), pooled (``Sensitivity.pool``: each model's normalized to a total of 1, averaged);
@@ -39,9 +38,14 @@ from j4d.analysis.sensitivity import Sensitivity
 from j4d.data import IMAGENET, read_class_list, require_data_root
 from j4d.data.folders import UnlabeledCrops
 from j4d.data.testset import load_test_images
-from j4d.encoders import get_encoder, get_quality_codec
+from j4d.evaluation.codecs import quality_points
 from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, lowest_gain
-from j4d.evaluation.realfile import code_images, evaluate_coded, reference_predictions
+from j4d.evaluation.realfile import (
+    code_images,
+    evaluate_coded,
+    reference_predictions,
+    tables_encoder,
+)
 from j4d.models import create_model
 from j4d.peers import RateDistortion, coefficient_statistics, opts_tables
 from j4d.tables import QuantTables
@@ -77,18 +81,16 @@ def family(name: str) -> tuple[list[str], list[tuple[str, object]]]:
     """The models family ``name`` was made with, and its points: (name, tables or quality)."""
     if name in ("jpeg", "mozjpeg"):
         return [], [(f"q{q}", q) for q in QUALITIES]
-    if name.startswith("zoo-universal"):  # as the zoo shipped them before this probe
+    if name == "zoo-universal-trellis":  # as the zoo shipped them before this probe
         folder = ROOT / "results" / "imagenet-universal" / "frontier"
         return MODELS[:2], [(p.stem, QuantTables.load(p)) for p in sorted(folder.glob("*.json"))]
-    if name.startswith("zoo-"):
-        model = name[4:]
-        return [model], [(p.stem, QuantTables.load(p)) for p in sorted((ZOO / model).glob("*"))]
     models = name.split("-", 1)[1]  # opts-<models>
+    made = [m for m in MODELS if SHORT[m] in models.split("+")]
     if models == "flat":
         weights = Sensitivity(np.ones((3, 64)), "gradient")
-        return [], named_targets(opts_tables(weights, rate_distortion(), TARGETS))
-    made = [m for m in MODELS if SHORT[m] in models.split("+")]
-    weights = Sensitivity.pool([Sensitivity.load(SENSITIVITIES / f"grad_{m}.json") for m in made])
+    else:
+        files = [SENSITIVITIES / f"grad_{m}.json" for m in made]
+        weights = Sensitivity.pool([Sensitivity.load(path) for path in files])
     return made, named_targets(opts_tables(weights, rate_distortion(), TARGETS))
 
 
@@ -99,19 +101,12 @@ ORDER = [
 ]  # fmt: skip
 
 
-def _tables(image: np.ndarray, index: int, tables: QuantTables, encoder: str) -> bytes:
-    return get_encoder(encoder).encode(image, tables)
-
-
-def _quality(image: np.ndarray, index: int, quality: int, codec: str) -> bytes:
-    return get_quality_codec(codec).encode(image, quality)
-
-
 def encoder_for(family: str, what: object):
+    """The (image, index) -> bytes encoder of one point: a codec at a quality, or tables by
+    mozjpeg's trellis."""
     if family in ("jpeg", "mozjpeg"):
-        return functools.partial(_quality, quality=what, codec=family)
-    name = "pillow" if family.endswith("-pillow") else "trellis"
-    return functools.partial(_tables, tables=what, encoder=name)
+        return quality_points(family, [what])[0].encode
+    return tables_encoder(what, encoder="trellis")
 
 
 def _load():
