@@ -208,3 +208,21 @@ def test_compiling_is_announced_once_per_process(monkeypatch, capfd):
     monkeypatch.setitem(kernels._state, "announced", False)
     assert torch.equal(kernels.fused(lambda x: x + 1)(torch.ones(1)), torch.full((1,), 2.0))
     assert kernels.COMPILE_NOTICE not in capfd.readouterr().err  # eager: nothing to wait for
+
+
+def test_only_loops_compile_unless_the_environment_says(monkeypatch):
+    """One-shot work (the API's first call) runs eagerly; training loops compile; J4D_COMPILE
+    set to 1 or 0 decides everywhere; eager_mode wins over compiling."""
+    monkeypatch.delenv(kernels.COMPILE_ENV, raising=False)
+    assert not kernels.compile_enabled()
+    with kernels.compiling():
+        assert kernels.compile_enabled()
+        with kernels.eager_mode():
+            assert not kernels.compile_enabled()
+    assert not kernels.compile_enabled()
+    assert kernels.compiles(kernels.compile_enabled)()
+    monkeypatch.setenv(kernels.COMPILE_ENV, "0")
+    with kernels.compiling():
+        assert not kernels.compile_enabled()
+    monkeypatch.setenv(kernels.COMPILE_ENV, "1")
+    assert kernels.compile_enabled()

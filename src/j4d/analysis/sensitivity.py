@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from j4d.codec import analyze, synthesize
+from j4d.codec.kernels import compiles
 from j4d.data.folders import images_per_batch
 from j4d.errors import InvalidInputError
 from j4d.models import model_name, models_device
@@ -159,6 +160,7 @@ class Sensitivity:
         return QuantTables(*(tuple(int(v) for v in table) for table in steps), meta)
 
 
+@compiles
 def compute_sensitivity(
     models: nn.Module | Sequence[nn.Module],
     dataset: Dataset,

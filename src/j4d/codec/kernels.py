@@ -2,8 +2,11 @@
 
 They are plain PyTorch functions. Eager PyTorch runs each of their ~30 operations as a
 separate pass over N x 3 x B x 64 coefficients; ``torch.compile`` fuses them into one loop
-(C++ on CPU, Triton on CUDA), about 8x faster here. Compilation is on by default, is skipped
-with ``J4D_COMPILE=0``, and falls back to eager execution (with one warning) if it fails.
+(C++ on CPU, Triton on CUDA), about 8x faster here. Compiling costs seconds to a minute once
+per process, so it is on only where it pays: inside :func:`compiling` (training loops), or
+everywhere with ``J4D_COMPILE=1``; ``J4D_COMPILE=0`` never compiles. One-shot work (encoding,
+the Python API's first call) runs eagerly. A failed compile falls back to eager execution with
+one warning.
 
 Notation: ``u = 2 (y - r q)`` with r the centre index, logits relative to it
 ``l_j = alpha j q (u - j q)`` for offsets j = -2..2 (``l_0 = 0``, the largest when |u| <= q).
@@ -26,7 +29,7 @@ T = TypeVar("T")
 
 COMPILE_ENV = "J4D_COMPILE"
 
-_state = {"failed": False, "eager_depth": 0, "announced": False}
+_state = {"failed": False, "eager_depth": 0, "compile_depth": 0, "announced": False}
 COMPILE_NOTICE = (
     "j4d: compiling the codec's fused kernels (once per process, seconds to a minute; "
     f"{COMPILE_ENV}=0 runs them eagerly)"
@@ -34,11 +37,25 @@ COMPILE_NOTICE = (
 
 
 def compile_enabled() -> bool:
-    """Whether fused kernels are compiled: not with ``J4D_COMPILE=0``, inside
-    :func:`eager_mode`, or after a failure."""
+    """Whether fused kernels are compiled: inside :func:`compiling` or with ``J4D_COMPILE=1``;
+    never with ``J4D_COMPILE=0``, inside :func:`eager_mode`, or after a failure."""
     if _state["failed"] or _state["eager_depth"]:
         return False
-    return os.environ.get(COMPILE_ENV, "1") != "0"
+    flag = os.environ.get(COMPILE_ENV, "")
+    if flag in ("0", "1"):
+        return flag == "1"
+    return bool(_state["compile_depth"])
+
+
+@contextlib.contextmanager
+def compiling() -> Iterator[None]:
+    """Compile fused kernels inside this block (loops that run them many times: training),
+    unless ``J4D_COMPILE=0`` or an enclosing :func:`eager_mode` says otherwise."""
+    _state["compile_depth"] += 1
+    try:
+        yield
+    finally:
+        _state["compile_depth"] -= 1
 
 
 @contextlib.contextmanager
@@ -52,11 +69,22 @@ def eager_mode() -> Iterator[None]:
         _state["eager_depth"] -= 1
 
 
+def compiles(function: Callable[..., T]) -> Callable[..., T]:
+    """Run ``function`` (a loop over many batches) inside :func:`compiling`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with compiling():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
 def fused(function: Callable[..., T]) -> Callable[..., T]:
     """Run ``function`` through ``torch.compile`` when enabled, else (or on failure) eagerly.
 
-    Compiling costs seconds once per process and pays off in loops (training, evaluation);
-    one-shot work such as encoding a few files calls ``function.eager`` directly."""
+    Compiling costs seconds once per process and pays off in loops (training, inside
+    :func:`compiling`); elsewhere, and in ``function.eager``, the function runs as written."""
     compiled: list[Callable[..., T]] = []
 
     @functools.wraps(function)

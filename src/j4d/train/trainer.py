@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from j4d.analysis.sensitivity import Sensitivity, compute_sensitivity
 from j4d.codec import JPEGCodec
+from j4d.codec.kernels import compiling
 from j4d.encoders.reference import mozjpeg_quant_tables
 from j4d.errors import InvalidInputError, J4DError, warn
 from j4d.evaluation.points import metric_columns
@@ -313,16 +314,17 @@ class Trainer:
         fault_point("epoch-end")
 
     def run(self) -> TrainResult:
+        with compiling():  # a training loop: compiling the codec's kernels pays
+            return self._run()
+
+    def _run(self) -> TrainResult:
         if not self.state.history and self.state.step == 0:
             self.state.history.append({"epoch": 0, "step": 0, **self.validate()})
         # also on resume: a kill between a checkpoint and its history row would lose the row
         self._write_history()
         self._updating = False
         try:
-            while self.state.epoch < self.config.epochs:
-                self._run_epoch()
-                self.save_checkpoint()
-                self._write_history()
+            self._run_epochs()
         except KeyboardInterrupt:
             if not self._updating:
                 self.save_checkpoint()
@@ -330,6 +332,12 @@ class Trainer:
                 tqdm.write(f"j4d: checkpoint in {self.run_dir}; continue with --resume")
             raise
         return self._result()
+
+    def _run_epochs(self) -> None:
+        while self.state.epoch < self.config.epochs:
+            self._run_epoch()
+            self.save_checkpoint()
+            self._write_history()
 
     def _run_epoch(self) -> None:
         epoch = self.state.epoch
