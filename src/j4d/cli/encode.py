@@ -82,15 +82,16 @@ _LIST_LIMIT = 20
     "--model",
     "model_spec",
     default=None,
-    help="Model-aware: drop the coefficients this model (registry name or NAME=WEIGHTS_FILE) "
-    "does not look at, per image (see --strength; runs in this process).",
+    help="Model-aware: spend each image's bits where this model (registry name or "
+    "NAME=WEIGHTS_FILE) looks, block by block (see --strength; runs in this process).",
 )
 @click.option(
     "--strength",
     type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
-    help="With -m: how much to drop where the model does not look (0: the plain files).",
+    help="With -m: how far the model moves the bits (0: the plain files); with --encoder rd "
+    "the exponent of the model's block weights in the trellis, else a dead zone per block.",
 )
 @click.option(
     "--ladder",
@@ -148,9 +149,10 @@ def command(
     trellis with the tables; deadzone: j4d's learned dead zones) or --encoder.
 
     With -m MODEL the encoding is model-aware: the model's output on each original is the
-    reference, one backward pass finds the 8x8 blocks it leans on, and elsewhere the small
-    coefficients are dropped before the tables' encoder writes the file (still an ordinary
-    JPEG with the same tables). With -m MODEL --ladder T1 --ladder T2 ... (or --ladder zoo)
+    reference and one backward pass finds the 8x8 blocks it leans on. With --encoder rd j4d's
+    trellis weighs each block's distortion by the model's; with other encoders the small
+    coefficients elsewhere are dropped before the tables' encoder writes the file (still an
+    ordinary JPEG with the same tables). With -m MODEL --ladder T1 --ladder T2 ... (or --ladder zoo)
     each image is written with the coarsest of those tables whose file the model reads within
     --tolerance (KL) of the original. The model reads each image at its stored size.
 

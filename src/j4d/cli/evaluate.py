@@ -21,9 +21,11 @@ from j4d.cli.options import (
     softness_options,
     test_split_options,
 )
+from j4d.codec.kernels import compiling
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.encoders import QUALITY_CODECS
+from j4d.encoders.model_rd import BlockCurvature
 from j4d.errors import InvalidInputError
 from j4d.evaluation.codecs import CodecPoint, ladder_points, quality_points, tables_point
 from j4d.evaluation.points import measure_points
@@ -96,10 +98,11 @@ ANCHOR = "jpeg"
 )
 @click.option(
     "--guide",
-    "guide_spec",
-    default=None,
-    help="The model that guides --guided files [default: the first --model]; another model "
-    "shows whether the files serve models that did not guide them.",
+    "guide_specs",
+    multiple=True,
+    help="The model that guides --guided and --ladder files [default: the first --model]; "
+    "another model shows whether the files serve models that did not guide them. Repeatable "
+    "with --encoder rd: the guides' block weights are averaged.",
 )
 @read_off_options
 @click.option(
@@ -128,7 +131,7 @@ def command(
     encoders: tuple[str, ...],
     strengths: tuple[float, ...],
     tolerances: tuple[float, ...],
-    guide_spec: str | None,
+    guide_specs: tuple[str, ...],
     rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
@@ -152,9 +155,11 @@ def command(
         raise InvalidInputError("--ladder needs tables files (the rungs)")
     root = require_data_root(data_root)
     models = place_models(create_models(model_specs, root), device)
-    guide = models[0]
-    if guide_spec is not None:
-        guide = place_models(create_models([guide_spec], root), device)[0]
+    guide_models = models[:1]
+    if guide_specs:
+        guide_models = place_models(create_models(guide_specs, root), device)
+    guide = guide_models[0]
+    curvature = BlockCurvature(guide_models) if strengths else None
     guides = [(None, 0.0)] + [(guide, strength) for strength in strengths]
     points = [
         point
@@ -168,6 +173,7 @@ def command(
             encoder,
             guide,
             strength,
+            curvature,
         )
     ]
     if tolerances:
@@ -181,9 +187,10 @@ def command(
         for line in test.skipped:
             click.echo(f"  {line}", err=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = measure_points(
-        points, models, test, out_dir / "cache", workers, progress=not quiet, description="eval"
-    )
+    with compiling():  # a loop over every point: compiling the codec's kernels pays
+        rows = measure_points(
+            points, models, test, out_dir / "cache", workers, progress=not quiet, description="eval"
+        )
     meta = measurement_meta(", ".join(model_specs), test)
     task = task_of(models[0])
     summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies, task)
@@ -201,6 +208,7 @@ def _tables_points(
     encoder: str | None = None,
     guide: nn.Module | None = None,
     strength: float = 0.0,
+    curvature: BlockCurvature | None = None,
 ) -> list[CodecPoint]:
     """Points named by file stem; where stems repeat, prefixed by the fewest enclosing folder
     names that tell them apart, leaving out folders all of them share
@@ -229,6 +237,7 @@ def _tables_points(
                 encoder=encoder,
                 guide=guide,
                 strength=strength,
+                curvature=curvature,
             )
         )
     return points

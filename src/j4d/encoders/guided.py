@@ -1,8 +1,11 @@
 """Model-aware encoding within an image: with the model at hand, the model decides, block by
-block, which coefficients to drop (per-image rate control is :mod:`j4d.encoders.ladder`). The
-file is an ordinary JPEG that any decoder reads, and the model's prediction on the original
-stands in for a label; no label is ever read.
-:class:`GuidedEncoder`, for each image (its tables, its encoder):
+block, where the bits go (per-image rate control is :mod:`j4d.encoders.ladder`). The file is
+an ordinary JPEG that any decoder reads, and the model's prediction on the original stands in
+for a label; no label is ever read.
+
+With j4d's own trellis (encoder ``rd``) the model's distortion enters the trellis itself: per
+block weights from the model's Fisher information at the original (:mod:`j4d.encoders.model_rd`).
+With any other encoder, :class:`GuidedEncoder` drops coefficients before it, for each image:
 
 1. Encode it as usual and decode the file: ``x_hat``.
 2. One backward pass of the divergence the model sees,
@@ -23,17 +26,18 @@ At strength 0 nothing is dropped and the file is the plain one, byte for byte.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
 from j4d.codec.codec import analyze, channel_steps, synthesize
+from j4d.encoders.model_rd import BlockCurvature, encode_model_rd
 from j4d.encoders.registry import TablesEncoder
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode
-from j4d.models import models_device
+from j4d.models import model_view, models_device
 from j4d.tables import QuantTables
 from j4d.tasks import distillation_loss
 
@@ -47,10 +51,12 @@ def block_sensitivity(
     device = models_device([model])
     height, width = originals.shape[-2:]
     with torch.no_grad():
-        reference = model(originals.to(device, torch.float32))
+        reference = model(model_view(model, originals.to(device, torch.float32)))
         coefficients = analyze(decoded.to(device, torch.float32), integer_samples=False)
     coefficients.requires_grad_(True)
-    output = model(synthesize(coefficients, height, width, integer_samples=False))
+    output = model(
+        model_view(model, synthesize(coefficients, height, width, integer_samples=False))
+    )
     # distillation_loss means over images: scale back so each image's gradient is its own
     divergence = distillation_loss(output, reference, 1.0) * len(originals)
     (gradient,) = torch.autograd.grad(divergence, coefficients)
@@ -73,20 +79,35 @@ def drop_coefficients(
 
 @dataclass(frozen=True)
 class GuidedEncoder:
-    """Files of ``encoder`` with ``tables``, coefficients dropped where ``model`` does not look
-    (``strength`` >= 0; 0: the encoder's own files)."""
+    """Files of ``encoder`` with ``tables`` where ``model`` decides, block by block, how many
+    bits each block is worth (``strength`` >= 0; 0: the encoder's own files). With the ``rd``
+    encoder the trellis weighs each block by the guides' Fisher information (``curvature``:
+    shared measurements, e.g. several guides or several tables; default: ``model``'s, measured
+    per call); with any other, coefficients are dropped where ``model`` does not look."""
 
     model: nn.Module
     tables: QuantTables
     encoder: TablesEncoder
     strength: float
+    curvature: BlockCurvature | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.strength) and self.strength >= 0):
             raise InvalidInputError(f"guide strength must be >= 0, got {self.strength}")
+        if self.encoder.name == "rd" and self.curvature is None:
+            object.__setattr__(self, "curvature", BlockCurvature(self.model, keep=False))
+        if self.encoder.name != "rd" and self.curvature and len(self.curvature.models) > 1:
+            raise InvalidInputError("several guide models need the rd encoder")
 
     def encode_batch(self, images: Sequence[np.ndarray]) -> list[bytes]:
         """(H, W, 3) uint8 images of one size -> their JPEG files."""
+        if self.encoder.name == "rd" and self.strength > 0 and images:
+            assert self.curvature is not None
+            measured = self.curvature.measure(images)
+            return [
+                encode_model_rd(image, self.tables, curvatures, self.strength)
+                for image, curvatures in zip(images, measured, strict=True)
+            ]
         plain = [self.encoder.encode(image, self.tables) for image in images]
         if self.strength == 0 or not images:
             return plain

@@ -19,7 +19,7 @@ from j4d.encoders.guided import GuidedEncoder
 from j4d.encoders.registry import TablesEncoder
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode
-from j4d.models import models_device
+from j4d.models import model_view, models_device
 from j4d.tables import QuantTables
 from j4d.tasks import kl_divergence
 
@@ -28,10 +28,11 @@ def divergence_per_image(
     model: nn.Module, reference: torch.Tensor, decoded: torch.Tensor
 ) -> list[float]:
     """``KL(p(original) || p(decoded))`` of each image (mean over pixels for a segmenter),
-    given the model's output on the originals, ``reference``."""
+    given the model's output on the originals, ``reference``; the model sees each image as its
+    pipeline hands it over (:func:`~j4d.models.model_view`)."""
     device = models_device([model])
     with torch.no_grad():
-        output = model(decoded.to(device, torch.float32))
+        output = model(model_view(model, decoded.to(device, torch.float32)))
     kl = kl_divergence(output, reference)
     return kl.reshape(len(kl), -1).mean(dim=1).cpu().tolist()
 
@@ -69,7 +70,7 @@ class LadderFiles:
             ]
             with torch.no_grad():
                 device = models_device([self.model])
-                reference = self.model(originals.to(device, torch.float32))
+                reference = self.model(model_view(self.model, originals.to(device, torch.float32)))
             # every (image, rung) file through the model in batches of _BATCH, not one
             # forward per rung: one image's rungs share a batch
             pairs = [(slot, rung) for slot in range(len(todo)) for rung in range(len(self.rungs))]

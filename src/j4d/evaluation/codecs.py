@@ -29,6 +29,7 @@ from j4d.encoders import (
     encoder_of,
     get_quality_codec,
 )
+from j4d.encoders.model_rd import BlockCurvature
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import Encoder, tables_encoder
 from j4d.models import model_name
@@ -88,6 +89,7 @@ def tables_point(
     encoder: str | None = None,
     guide: nn.Module | None = None,
     strength: float = 0.0,
+    curvature: BlockCurvature | None = None,
     **settings: Any,
 ) -> CodecPoint:
     """A tables file encoded by ``encoder`` (default: the one the tables record, else plain
@@ -99,7 +101,8 @@ def tables_point(
     columns of the point's row (e.g. the training lambda; ``tables`` replaces the path that
     the row records, e.g. by one relative to a results folder). With a ``guide`` model the
     files are model-aware at ``strength`` (:mod:`j4d.encoders`; ``j4d-trellis-guided1``,
-    ``qf50_lam1_trellis_guided1``)."""
+    ``qf50_lam1_trellis_guided1``); with the ``rd`` encoder, ``curvature`` shares the guides'
+    measurements between points (and may hold several guides)."""
     tables = QuantTables.load(path)
     label = label or str(tables.meta.get("method", "j4d"))
     settings = {"tables": str(path), **settings}
@@ -119,9 +122,10 @@ def tables_point(
     if guide is not None:
         if probabilistic_seed is not None:
             raise InvalidInputError("model-aware encoding does not apply with --probabilistic")
-        encode = GuidedEncoder(guide, tables, encoder_of(tables), strength)
+        encode = GuidedEncoder(guide, tables, encoder_of(tables), strength, curvature)
         label, name = f"{label}-guided{strength:g}", f"{name}_guided{strength:g}"
-        settings["guide"] = f"{model_name(guide)}, strength {strength:g}"
+        guides = encode.curvature.models if encode.curvature else [guide]
+        settings["guide"] = f"{' + '.join(map(model_name, guides))}, strength {strength:g}"
     return CodecPoint(label, name, encode, settings, tables)
 
 

@@ -9,6 +9,7 @@ from j4d.models.registry import (
     create_model,
     create_models,
     model_name,
+    model_view,
     models_device,
 )
 from j4d.models.shufflenet import cifar_shufflenet_v2
@@ -23,5 +24,6 @@ __all__ = [
     "create_model",
     "create_models",
     "model_name",
+    "model_view",
     "models_device",
 ]

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from j4d.data import CAMVID, CIFAR10, CUB50, IMAGENET, DataDefaults, default_data_root
+from j4d.data.folders import preprocess
 from j4d.errors import InvalidInputError
 from j4d.models.cifar_resnet import CifarResNet
 from j4d.models.deeplab import DeepLabV3MobileNetV2
@@ -208,6 +209,19 @@ class FrozenModel(nn.Module):
 def model_name(model: nn.Module) -> str:
     """The registry name of a model, else its class name (for reports and meta)."""
     return getattr(model, "name", "") or type(model).__name__
+
+
+def model_view(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) images as ``model``'s data pipeline hands them to it: a registered
+    classifier's short-side resize and centre crop to its input size (differentiable; images
+    already at that size pass unchanged); a segmenter, or a model without an input size, sees
+    the whole image. Model-aware encoding judges a full-size photo through it while the file
+    keeps every pixel."""
+    size = getattr(model, "input_size", None)
+    task = getattr(model, "task", None)
+    if size is None or not isinstance(task, Classification):
+        return images
+    return preprocess(images, size)
 
 
 def models_device(models: Sequence[nn.Module]) -> torch.device:

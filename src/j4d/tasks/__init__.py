@@ -11,6 +11,7 @@ from j4d.tasks.base import (
     Task,
     describe_metric,
     distillation_loss,
+    fisher_probe_loss,
     kl_divergence,
     task_of,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "Task",
     "describe_metric",
     "distillation_loss",
+    "fisher_probe_loss",
     "kl_divergence",
     "task_of",
 ]

@@ -26,6 +26,22 @@ def kl_divergence(
     return (log_reference.exp() * (log_reference - log_p)).sum(dim=1)
 
 
+def fisher_probe_loss(
+    logits: torch.Tensor, signs: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    r"""A loss whose gradient :math:`g` (to anything upstream of ``logits``) has
+    :math:`\mathrm{E}[g g^\top]` equal to the Hessian of ``T^2 KL(p_T || p̂_T)`` at
+    :math:`\hat p = p`, i.e. the Fisher information pulled back, so that :math:`\mathrm{E}[g^2]`
+    is its diagonal: :math:`T \sum_y \varepsilon_y \sqrt{p_T(y)} \log p_T(y)` with
+    :math:`p_T` held fixed and ``signs`` :math:`\varepsilon = \pm 1` (Rademacher, the shape of
+    ``logits``), summed over images and positions. Its logit gradient
+    :math:`u = \sum_y \varepsilon_y \sqrt{p_y}(e_y - p)` has
+    :math:`\mathrm{E}[uu^\top] = \mathrm{diag}(p) - pp^\top`."""
+    log_p = F.log_softmax(logits / temperature, dim=1)
+    coefficients = signs * log_p.detach().exp().sqrt()
+    return temperature * (coefficients * log_p).sum()
+
+
 def distillation_loss(
     logits: torch.Tensor, reference_logits: torch.Tensor, temperature: float
 ) -> torch.Tensor:
