@@ -14,7 +14,7 @@ from torch import nn
 
 from conftest import smooth_image
 from j4d.cli import main
-from j4d.encoders import GuidedEncoder
+from j4d.encoders import GuidedEncoder, LadderFiles
 from j4d.encoders.model_rd import BlockCurvature, block_scores, fisher_diagonal
 from j4d.encoders.rd import encode_rd
 from j4d.encoders.registry import get_encoder
@@ -168,3 +168,50 @@ def test_a_full_size_photo_is_judged_as_the_models_pipeline_sees_it(data_root, r
     same = torch.rand(2, 3, 32, 32)
     assert model_view(model, same) is same
     assert model_view(LeftHalfClassifier(), torch.rand(1, 3, 32, 64)).shape[-1] == 64
+
+
+def _rd_rungs(qualities=(20, 60)):
+    return [(QuantTables.from_quality(q), get_encoder("rd")) for q in qualities]
+
+
+def test_a_ladder_of_model_aware_rungs_writes_each_rung_by_the_guided_trellis(cifar_images):
+    model = LeftHalfClassifier()
+    images = cifar_images[:3]
+    guided = LadderFiles(model, _rd_rungs(), strength=1.0).measure(images)
+    plain = LadderFiles(model, _rd_rungs()).measure(images)
+    for rung, (tables, _) in enumerate(LadderFiles(model, _rd_rungs()).rungs):
+        encoder = GuidedEncoder(model, tables, get_encoder("rd"), 1.0)
+        assert [files[rung] for files, _ in guided] == encoder.encode_batch(images)
+        assert [files[rung] for files, _ in plain] == [encode_rd(i, tables) for i in images]
+    with pytest.raises(InvalidInputError, match="rd encoder"):
+        LadderFiles(model, [(QuantTables.from_quality(50), get_encoder("pillow"))], strength=1.0)
+
+
+def test_a_ladder_with_several_guides_takes_the_largest_divergence(cifar_images):
+    class RightHalf(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = LeftHalfClassifier()
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return self.inner(images.flip(-1))
+
+    left, right = LeftHalfClassifier(), RightHalf()
+    images = cifar_images[:4]
+    both = LadderFiles([left, right], _rd_rungs()).measure(images)
+    alone = [LadderFiles(m, _rd_rungs()).measure(images) for m in (left, right)]
+    for n, (_, divergences) in enumerate(both):
+        expected = np.maximum(alone[0][n][1], alone[1][n][1])
+        assert np.allclose(divergences, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_eval_measures_a_ladder_of_model_aware_rungs(data_root, tmp_path):
+    paths = [QuantTables.from_quality(q).save(tmp_path / f"t{q}.json") for q in (30, 80)]
+    out = tmp_path / "eval"
+    args = ["eval", *map(str, paths), "--data", str(data_root), "--test-size", "8", "-q"]
+    args += ["--encoder", "rd", "--ladder", "0.1", "--ladder-strength", "1", "-o", str(out)]
+    assert main([*args, "--qualities", "30,90"]) == 0
+    rows = json.loads((out / "points.json").read_text())["points"]
+    ladder = next(row for row in rows if row["name"] == "ladder_tol0.1_rd_guided1")
+    assert ladder["method"] == "j4d-rd-ladder-guided1"
+    assert ladder["guide"].endswith("rungs model-aware at strength 1")

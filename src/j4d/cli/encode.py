@@ -91,7 +91,8 @@ _LIST_LIMIT = 20
     default=1.0,
     show_default=True,
     help="With -m: how far the model moves the bits (0: the plain files); with --encoder rd "
-    "the exponent of the model's block weights in the trellis, else a dead zone per block.",
+    "the exponent of the model's block weights in the trellis, else a dead zone per block. "
+    "With --ladder (rd rungs only) each rung's files are model-aware too [default there: 0].",
 )
 @click.option(
     "--ladder",
@@ -186,7 +187,10 @@ def command(
         model = place_models(create_models([model_spec], root), device)[0]
         if ladder_paths:
             rungs = [(t, encoder_of(t, encoder)) for t in _ladder_tables(ladder_paths, model)]
-            guided = RateLadder(LadderFiles(model, rungs, keep=False), tolerance)
+            # the rungs are model-aware only when asked (--strength, rd rungs)
+            rung_strength = strength if _given(context, "strength") else 0.0
+            files = LadderFiles(model, rungs, keep=False, strength=rung_strength)
+            guided = RateLadder(files, tolerance)
         else:
             guided = GuidedEncoder(model, tables, chosen, strength)  # type: ignore[arg-type]
     pairs = expand_inputs(inputs)
@@ -218,6 +222,8 @@ def command(
     name = chosen.name if chosen else "probabilistic"
     if ladder_paths:
         name = f"ladder of {len(guided.ladder.rungs)} tables, {model_spec} within KL {tolerance:g}"
+        if guided.ladder.strength:
+            name += f", rungs guided at strength {guided.ladder.strength:g}"
     elif guided is not None:
         name += f", guided by {model_spec} at strength {strength:g}"
     _report(rows, verbose, name)
@@ -227,6 +233,11 @@ def command(
     return 0
 
 
+def _given(context: click.Context, name: str) -> bool:
+    """Whether option ``name`` came from the command line (not its default)."""
+    return context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
 def _refuse_inert_options(
     context: click.Context, model_spec: str | None, ladder_paths: tuple[str, ...]
 ) -> None:
@@ -234,10 +245,10 @@ def _refuse_inert_options(
     a silent plain encode."""
 
     def given(name: str) -> bool:
-        return context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        return _given(context, name)
 
-    if given("strength") and (model_spec is None or ladder_paths):
-        raise InvalidInputError("--strength applies to model-aware encoding: -m MODEL, no --ladder")
+    if given("strength") and model_spec is None:
+        raise InvalidInputError("--strength applies to model-aware encoding (-m MODEL)")
     if given("tolerance") and not ladder_paths:
         raise InvalidInputError("--tolerance applies with --ladder")
 

@@ -97,12 +97,21 @@ ANCHOR = "jpeg"
     "(repeatable: a point per tolerance, on one curve).",
 )
 @click.option(
+    "--ladder-strength",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="With --ladder and --encoder rd: each rung's files model-aware at this strength too "
+    "(see --guided).",
+)
+@click.option(
     "--guide",
     "guide_specs",
     multiple=True,
     help="The model that guides --guided and --ladder files [default: the first --model]; "
-    "another model shows whether the files serve models that did not guide them. Repeatable "
-    "with --encoder rd: the guides' block weights are averaged.",
+    "another model shows whether the files serve models that did not guide them. "
+    "Repeatable: the ladder asks every guide to read a file within its tolerance, and with "
+    "--encoder rd the guides' block weights are averaged.",
 )
 @read_off_options
 @click.option(
@@ -131,6 +140,7 @@ def command(
     encoders: tuple[str, ...],
     strengths: tuple[float, ...],
     tolerances: tuple[float, ...],
+    ladder_strength: float,
     guide_specs: tuple[str, ...],
     rates: list[float | str],
     accuracies: list[float | str] | None,
@@ -153,6 +163,8 @@ def command(
         )
     if tolerances and not tables_files:
         raise InvalidInputError("--ladder needs tables files (the rungs)")
+    if ladder_strength and not tolerances:
+        raise InvalidInputError("--ladder-strength applies with --ladder")
     root = require_data_root(data_root)
     models = place_models(create_models(model_specs, root), device)
     guide_models = models[:1]
@@ -178,7 +190,9 @@ def command(
     ]
     if tolerances:
         for encoder in encoders or (None,):
-            points += ladder_points(tables_files, tolerances, guide, label, encoder)
+            points += ladder_points(
+                tables_files, tolerances, guide_models, label, encoder, ladder_strength
+            )
     for codec in dict.fromkeys((ANCHOR, *codecs)):
         points += quality_points(codec, qualities)
     test = load_test_split(root, test_dir, models[0], test_size, resize, classes_file)

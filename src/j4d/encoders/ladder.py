@@ -3,6 +3,11 @@
 ``KL(p(x) || p(x_hat)) <= tolerance``; easy images go cheap, hard ones keep their bits. Each
 file is an ordinary JPEG with its rung's tables. The model's prediction on the original stands
 in for a label; no label is ever read.
+
+With several guide models an image's divergence is the largest of theirs (every guide must
+read the file within the tolerance). With ``strength`` > 0 and j4d's trellis (``rd``) as the
+rungs' encoder, each rung's file is itself model-aware, block by block
+(:mod:`j4d.encoders.model_rd`, the guides' Fisher information measured once per image).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import torch
 from torch import nn
 
 from j4d.encoders.guided import GuidedEncoder
+from j4d.encoders.model_rd import BlockCurvature, encode_model_rd
 from j4d.encoders.registry import TablesEncoder
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode
@@ -44,19 +50,30 @@ class LadderFiles:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | Sequence[nn.Module],
         rungs: Sequence[tuple[QuantTables, TablesEncoder]],
         keep: bool = True,
+        strength: float = 0.0,
     ):
         if not rungs:
             raise InvalidInputError("a tables ladder needs at least one tables file")
-        self.model = model
+        self.models = [model] if isinstance(model, nn.Module) else list(model)
+        if not self.models:
+            raise InvalidInputError("a tables ladder needs at least one guide model")
+        self.model = self.models[0]
         self.keep = keep  # False: measure every call afresh (a stream of images)
         self.rungs = sorted(rungs, key=lambda rung: -_coarseness(rung[0]))
+        if not (np.isfinite(strength) and strength >= 0):
+            raise InvalidInputError(f"ladder strength must be >= 0, got {strength}")
+        if strength > 0 and any(encoder.name != "rd" for _, encoder in self.rungs):
+            raise InvalidInputError("model-aware rungs (strength > 0) need the rd encoder")
+        self.strength = strength
+        self.curvature = BlockCurvature(self.models, keep=False) if strength > 0 else None
         self._measured: dict[bytes, tuple[list[bytes], list[float]]] = {}
 
     def measure(self, images: Sequence[np.ndarray]) -> list[tuple[list[bytes], list[float]]]:
-        """(files coarsest first, divergences) of each image."""
+        """(files coarsest first, divergences: the largest over the guides) of each image (one
+        size)."""
         if not self.keep:
             self._measured.clear()
         keys = [
@@ -64,28 +81,42 @@ class LadderFiles:
         ]
         todo = [i for i, key in enumerate(keys) if key not in self._measured]
         if todo:
-            originals = torch.from_numpy(np.stack([images[i] for i in todo])).permute(0, 3, 1, 2)
-            files = [
-                [encoder.encode(images[i], tables) for tables, encoder in self.rungs] for i in todo
-            ]
-            with torch.no_grad():
-                device = models_device([self.model])
-                reference = self.model(model_view(self.model, originals.to(device, torch.float32)))
-            # every (image, rung) file through the model in batches of _BATCH, not one
+            todo_images = [images[i] for i in todo]
+            files = self._files(todo_images)
+            originals = torch.from_numpy(np.stack(todo_images)).permute(0, 3, 1, 2)
+            # every (image, rung) file through each guide in batches of _BATCH, not one
             # forward per rung: one image's rungs share a batch
             pairs = [(slot, rung) for slot in range(len(todo)) for rung in range(len(self.rungs))]
-            divergence: dict[tuple[int, int], float] = {}
-            for start in range(0, len(pairs), _BATCH):
-                chunk = pairs[start : start + _BATCH]
-                decoded = np.stack([decode(files[slot][rung]) for slot, rung in chunk])
-                decoded_batch = torch.from_numpy(decoded).permute(0, 3, 1, 2)
-                slots = torch.tensor([slot for slot, _ in chunk])
-                kls = divergence_per_image(self.model, reference[slots.to(device)], decoded_batch)
-                divergence.update(zip(chunk, kls, strict=True))
+            divergence: dict[tuple[int, int], float] = dict.fromkeys(pairs, 0.0)
+            for model in self.models:
+                with torch.no_grad():
+                    device = models_device([model])
+                    reference = model(model_view(model, originals.to(device, torch.float32)))
+                for start in range(0, len(pairs), _BATCH):
+                    chunk = pairs[start : start + _BATCH]
+                    decoded = np.stack([decode(files[slot][rung]) for slot, rung in chunk])
+                    decoded_batch = torch.from_numpy(decoded).permute(0, 3, 1, 2)
+                    slots = torch.tensor([slot for slot, _ in chunk])
+                    kls = divergence_per_image(model, reference[slots.to(device)], decoded_batch)
+                    for pair, kl in zip(chunk, kls, strict=True):
+                        divergence[pair] = max(divergence[pair], kl)
             for slot, i in enumerate(todo):
                 per_rung = [divergence[slot, rung] for rung in range(len(self.rungs))]
                 self._measured[keys[i]] = (files[slot], per_rung)
         return [self._measured[key] for key in keys]
+
+    def _files(self, images: Sequence[np.ndarray]) -> list[list[bytes]]:
+        """Each image's file at every rung (model-aware ones with the guides' curvature)."""
+        if self.curvature is None:
+            return [
+                [encoder.encode(image, tables) for tables, encoder in self.rungs]
+                for image in images
+            ]
+        curvatures = self.curvature.measure(images)  # one backward pass per guide
+        return [
+            [encode_model_rd(image, tables, curvature, self.strength) for tables, _ in self.rungs]
+            for image, curvature in zip(images, curvatures, strict=True)
+        ]
 
 
 #: decoded files per forward pass of the model

@@ -132,14 +132,17 @@ def tables_point(
 def ladder_points(
     paths: Sequence[str | Path],
     tolerances: Sequence[float],
-    guide: nn.Module,
+    guide: nn.Module | Sequence[nn.Module],
     label: str | None = "j4d",
     encoder: str | None = None,
+    strength: float = 0.0,
 ) -> list[CodecPoint]:
     """Per-image rate control (:class:`~j4d.encoders.RateLadder`): the tables files as one ladder,
-    each by ``encoder`` (default: its own), ``guide`` choosing each image's rung; a point per
-    tolerance on the curve ``j4d-ladder`` (``j4d-trellis-ladder``), named ``ladder_tol0.1``
-    (``ladder_tol0.1_trellis``). The images are coded at every rung once for all tolerances."""
+    each by ``encoder`` (default: its own), ``guide`` choosing each image's rung (several: each
+    must read the file within the tolerance); a point per tolerance on the curve ``j4d-ladder``
+    (``j4d-trellis-ladder``), named ``ladder_tol0.1`` (``ladder_tol0.1_trellis``); with
+    ``strength`` > 0 (``rd`` rungs) each rung's files are model-aware too
+    (``j4d-rd-ladder-guided1``). The images are coded at every rung once for all tolerances."""
     rungs = []
     for path in paths:
         tables = QuantTables.load(path)
@@ -155,13 +158,17 @@ def ladder_points(
         **rungs[0][1].settings,
         "ladder_sha1": digest,
     }
-    files = LadderFiles(guide, rungs)
+    files = LadderFiles(guide, rungs, strength=strength)
+    guides = " + ".join(map(model_name, files.models))
+    blocks = f", rungs model-aware at strength {strength:g}" if strength else ""
+    method = f"{label}-ladder" + (f"-guided{strength:g}" if strength else "")
+    suffix += f"_guided{strength:g}" if strength else ""
     points = []
     for tolerance in tolerances:
-        guide_setting = f"{model_name(guide)}, per-image rungs, KL tolerance {tolerance:g}"
+        guide_setting = f"{guides}, per-image rungs, KL tolerance {tolerance:g}{blocks}"
         points.append(
             CodecPoint(
-                f"{label}-ladder",
+                method,
                 f"ladder_tol{tolerance:g}{suffix}",
                 RateLadder(files, float(tolerance)),
                 {**settings, "guide": guide_setting},
