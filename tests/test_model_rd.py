@@ -26,6 +26,17 @@ from j4d.tasks import fisher_probe_loss
 from test_guided import LeftHalfClassifier
 
 
+class RightHalfClassifier(nn.Module):
+    """The left-half classifier on the mirrored image: it reads the right half only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = LeftHalfClassifier()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.inner(images.flip(-1))
+
+
 @pytest.mark.parametrize("temperature", [1.0, 3.0])
 def test_the_fisher_probe_is_unbiased_for_a_linear_model(temperature):
     """E[g^2] of the probe's gradient = the diagonal of W^T F W, F = diag(p) - pp^T (at T),
@@ -99,18 +110,8 @@ def test_an_images_file_does_not_depend_on_its_batch(cifar_images):
 
 
 def test_several_guides_average_their_normalized_scores(cifar_images):
-    class Scaled(nn.Module):
-        """The same model, ten times as confident: its Fisher differs, its shape not much."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = LeftHalfClassifier()
-
-        def forward(self, images: torch.Tensor) -> torch.Tensor:
-            return self.inner(images.flip(-1))  # reads the right half
-
     tables = QuantTables.from_quality(50)
-    left, right = LeftHalfClassifier(), Scaled()
+    left, right = LeftHalfClassifier(), RightHalfClassifier()
     both = BlockCurvature([left, right]).measure(cifar_images[:1])[0]
     scores = block_scores(both, tables)
     alone = [block_scores([h], tables) for h in both]
@@ -188,15 +189,7 @@ def test_a_ladder_of_model_aware_rungs_writes_each_rung_by_the_guided_trellis(ci
 
 
 def test_a_ladder_with_several_guides_takes_the_largest_divergence(cifar_images):
-    class RightHalf(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = LeftHalfClassifier()
-
-        def forward(self, images: torch.Tensor) -> torch.Tensor:
-            return self.inner(images.flip(-1))
-
-    left, right = LeftHalfClassifier(), RightHalf()
+    left, right = LeftHalfClassifier(), RightHalfClassifier()
     images = cifar_images[:4]
     both = LadderFiles([left, right], _rd_rungs()).measure(images)
     alone = [LadderFiles(m, _rd_rungs()).measure(images) for m in (left, right)]
