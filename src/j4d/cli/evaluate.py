@@ -98,11 +98,11 @@ ANCHOR = "jpeg"
 )
 @click.option(
     "--ladder-strength",
+    "ladder_strengths",
+    multiple=True,
     type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
     help="With --ladder and --encoder rd: each rung's files model-aware at this strength too "
-    "(see --guided).",
+    "(see --guided; repeatable: a ladder curve per strength) [default: 0].",
 )
 @click.option(
     "--guide",
@@ -140,7 +140,7 @@ def command(
     encoders: tuple[str, ...],
     strengths: tuple[float, ...],
     tolerances: tuple[float, ...],
-    ladder_strength: float,
+    ladder_strengths: tuple[float, ...],
     guide_specs: tuple[str, ...],
     rates: list[float | str],
     accuracies: list[float | str] | None,
@@ -163,7 +163,7 @@ def command(
         )
     if tolerances and not tables_files:
         raise InvalidInputError("--ladder needs tables files (the rungs)")
-    if ladder_strength and not tolerances:
+    if ladder_strengths and not tolerances:
         raise InvalidInputError("--ladder-strength applies with --ladder")
     root = require_data_root(data_root)
     models = place_models(create_models(model_specs, root), device)
@@ -190,9 +190,10 @@ def command(
     ]
     if tolerances:
         for encoder in encoders or (None,):
-            points += ladder_points(
-                tables_files, tolerances, guide_models, label, encoder, ladder_strength
-            )
+            for strength in ladder_strengths or (0.0,):
+                points += ladder_points(
+                    tables_files, tolerances, guide_models, label, encoder, strength
+                )
     for codec in dict.fromkeys((ANCHOR, *codecs)):
         points += quality_points(codec, qualities)
     test = load_test_split(root, test_dir, models[0], test_size, resize, classes_file)
