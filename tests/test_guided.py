@@ -235,6 +235,23 @@ def test_each_image_gets_the_coarsest_rung_within_the_tolerance(resnet20, cifar_
     assert chosen_rungs[0] != chosen_rungs[-1]
 
 
+def test_a_stream_stops_at_the_first_rung_within_and_chooses_as_the_full_ladder(
+    resnet20, cifar_images
+):
+    images = cifar_images[:12]
+    full = _ladder(resnet20)
+    for tolerance in (0.0, 0.01, 0.1, 1.0):
+        stream = LadderFiles(resnet20, full.rungs, keep=False)
+        assert RateLadder(stream, tolerance).choose(images) == RateLadder(full, tolerance).choose(
+            images
+        )
+        made = [files for files, _ in stream.measure(images, tolerance)]
+        for files, (chosen, rung) in zip(made, RateLadder(full, tolerance).choose(images)):
+            assert files[rung] == chosen and all(f is None for f in files[rung + 1 :])
+    loose = LadderFiles(resnet20, full.rungs, keep=False).measure(images, 1.0)
+    assert sum(f is not None for files, _ in loose for f in files) < 3 * len(images)
+
+
 def test_the_ladder_rejects_bad_settings(resnet20):
     with pytest.raises(InvalidInputError, match="tolerance"):
         RateLadder(_ladder(resnet20), -0.1)

@@ -71,9 +71,13 @@ class LadderFiles:
         self.curvature = BlockCurvature(self.models, keep=False) if strength > 0 else None
         self._measured: dict[bytes, tuple[list[bytes], list[float]]] = {}
 
-    def measure(self, images: Sequence[np.ndarray]) -> list[tuple[list[bytes], list[float]]]:
+    def measure(
+        self, images: Sequence[np.ndarray], tolerance: float | None = None
+    ) -> list[tuple[list[bytes | None], list[float]]]:
         """(files coarsest first, divergences: the largest over the guides) of each image (one
-        size)."""
+        size). Given a ``tolerance`` and ``keep=False`` the rungs are tried coarsest first and
+        an image stops at the first within it, the one :class:`RateLadder` would choose: the
+        rungs after it stay unmade (``None``, divergence nan)."""
         if not self.keep:
             self._measured.clear()
         keys = [
@@ -81,42 +85,67 @@ class LadderFiles:
         ]
         todo = [i for i, key in enumerate(keys) if key not in self._measured]
         if todo:
-            todo_images = [images[i] for i in todo]
-            files = self._files(todo_images)
-            originals = torch.from_numpy(np.stack(todo_images)).permute(0, 3, 1, 2)
-            # every (image, rung) file through each guide in batches of _BATCH, not one
-            # forward per rung: one image's rungs share a batch
-            pairs = [(slot, rung) for slot in range(len(todo)) for rung in range(len(self.rungs))]
-            divergence: dict[tuple[int, int], float] = dict.fromkeys(pairs, 0.0)
-            for model in self.models:
-                with torch.no_grad():
-                    device = models_device([model])
-                    reference = model(model_view(model, originals.to(device, torch.float32)))
-                for start in range(0, len(pairs), _BATCH):
-                    chunk = pairs[start : start + _BATCH]
-                    decoded = np.stack([decode(files[slot][rung]) for slot, rung in chunk])
-                    decoded_batch = torch.from_numpy(decoded).permute(0, 3, 1, 2)
-                    slots = torch.tensor([slot for slot, _ in chunk])
-                    kls = divergence_per_image(model, reference[slots.to(device)], decoded_batch)
-                    for pair, kl in zip(chunk, kls, strict=True):
-                        divergence[pair] = max(divergence[pair], kl)
-            for slot, i in enumerate(todo):
-                per_rung = [divergence[slot, rung] for rung in range(len(self.rungs))]
-                self._measured[keys[i]] = (files[slot], per_rung)
+            stop = tolerance if not self.keep else None
+            measured = self._measure([images[i] for i in todo], stop)
+            for i, result in zip(todo, measured, strict=True):
+                self._measured[keys[i]] = result
         return [self._measured[key] for key in keys]
 
-    def _files(self, images: Sequence[np.ndarray]) -> list[list[bytes]]:
-        """Each image's file at every rung (model-aware ones with the guides' curvature)."""
-        if self.curvature is None:
-            return [
-                [encoder.encode(image, tables) for tables, encoder in self.rungs]
-                for image in images
-            ]
-        curvatures = self.curvature.measure(images)  # one backward pass per guide
-        return [
-            [encode_model_rd(image, tables, curvature, self.strength) for tables, _ in self.rungs]
-            for image, curvature in zip(images, curvatures, strict=True)
-        ]
+    def _measure(
+        self, images: Sequence[np.ndarray], stop: float | None
+    ) -> list[tuple[list[bytes | None], list[float]]]:
+        rungs = len(self.rungs)
+        curvatures = self.curvature.measure(images) if self.curvature else [None] * len(images)
+        originals = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+        references = []
+        for model in self.models:
+            with torch.no_grad():
+                device = models_device([model])
+                references.append(model(model_view(model, originals.to(device, torch.float32))))
+        files: list[list[bytes | None]] = [[None] * rungs for _ in images]
+        divergence = [[float("nan")] * rungs for _ in images]
+        # every (image, rung) file through each guide in batches of _BATCH, not one forward
+        # per rung; stopping early, rung by rung for the images not yet within the tolerance
+        waves = [range(rungs)] if stop is None else [[rung] for rung in range(rungs)]
+        pending = list(range(len(images)))
+        for wave in waves:
+            pairs = [(slot, rung) for slot in pending for rung in wave]
+            for slot, rung in pairs:
+                files[slot][rung] = self._file(images[slot], rung, curvatures[slot])
+            kls = self._divergences(pairs, files, references)
+            for (slot, rung), kl in zip(pairs, kls, strict=True):
+                divergence[slot][rung] = kl
+            if stop is not None:
+                pending = [slot for slot in pending if not divergence[slot][wave[0]] <= stop]
+                if not pending:
+                    break
+        return list(zip(files, divergence, strict=True))
+
+    def _file(self, image: np.ndarray, rung: int, curvature: list[np.ndarray] | None) -> bytes:
+        tables, encoder = self.rungs[rung]
+        if curvature is None:
+            return encoder.encode(image, tables)
+        return encode_model_rd(image, tables, curvature, self.strength)
+
+    def _divergences(
+        self,
+        pairs: Sequence[tuple[int, int]],
+        files: Sequence[Sequence[bytes | None]],
+        references: Sequence[torch.Tensor],
+    ) -> list[float]:
+        """The largest divergence over the guides of each (image slot, rung) file."""
+        largest = [0.0] * len(pairs)
+        for model, reference in zip(self.models, references, strict=True):
+            device = reference.device
+            for start in range(0, len(pairs), _BATCH):
+                chunk = pairs[start : start + _BATCH]
+                decoded = np.stack([decode(files[slot][rung]) for slot, rung in chunk])
+                decoded_batch = torch.from_numpy(decoded).permute(0, 3, 1, 2)
+                slots = torch.tensor([slot for slot, _ in chunk], device=device)
+                kls = divergence_per_image(model, reference[slots], decoded_batch)
+                for n, kl in enumerate(kls, start=start):
+                    largest[n] = max(largest[n], kl)
+        return largest
 
 
 #: decoded files per forward pass of the model
@@ -149,10 +178,12 @@ class RateLadder:
     def choose(self, images: Sequence[np.ndarray]) -> list[tuple[bytes, int]]:
         """Each image's file and the index of its rung in ``ladder.rungs`` (coarsest first)."""
         chosen = []
-        for files, divergences in self.ladder.measure(images):
+        for files, divergences in self.ladder.measure(images, self.tolerance):
             within = [rung for rung, kl in enumerate(divergences) if kl <= self.tolerance]
             rung = within[0] if within else len(files) - 1
-            chosen.append((files[rung], rung))
+            data = files[rung]
+            assert data is not None  # the chosen rung is always made
+            chosen.append((data, rung))
         return chosen
 
     def rung_name(self, rung: int) -> str:
