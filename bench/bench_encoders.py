@@ -9,7 +9,10 @@ tables nearest 1 bpp, 4:4:4 with optimized Huffman tables. Model-aware encoding
 (``j4d.encoders``, MobileNetV2 guiding, strength 1, the tables' encoder) codes batches of 10 at
 224 and is shown beside MobileNetV2's own forward pass at that batch (what a server that runs
 the model anyway already pays); so is the model-aware trellis (``rd`` weighted by MobileNetV2's
-Fisher information: one backward pass per image, target >= 0.5x the forward pass). Candidates alternate over ``--rounds``; each keeps its best
+Fisher information: one backward pass per image, target >= 0.5x the forward pass), and the
+ladder over the zoo's MobileNetV2 tables at KL 0.3 as ``j4d encode --ladder zoo`` runs it (a
+stream: each image stops at its first rung within the tolerance), its rungs by mozjpeg's
+trellis and by ``rd`` (goal: 5 images/s). Candidates alternate over ``--rounds``; each keeps its best
 round. The one-image command is timed as whole processes, median of ``--runs``.
 
 Targets: ``rd`` at >= 0.3x Pillow's images/s at 224 (a coefficient-writing encoder at >= 0.5x);
@@ -33,16 +36,19 @@ import torch
 
 from j4d.cli.options import load_test_split
 from j4d.data import require_data_root
-from j4d.encoders import GuidedEncoder
+from j4d.encoders import GuidedEncoder, LadderFiles, RateLadder
 from j4d.encoders.registry import ENCODERS, encoder_of
 from j4d.jpegio import load_image
 from j4d.jpegio.images import image_files
 from j4d.models import create_model
 from j4d.utils.files import atomic_write_json
-from j4d.zoo import nearest
+from j4d.zoo import nearest, zoo_entries
 
 #: images/s over Pillow's each encoder aims at (at 224).
 TARGETS = {"rd": 0.3, "deadzone": 0.5}
+#: the ladder's tolerance (KL) and its goal in images/s at 224 (MobileNetV2, the zoo's rungs)
+LADDER_TOLERANCE = 0.3
+LADDER_TARGET = 5.0
 #: images/s of the model-aware trellis over the guide's own forward pass
 FORWARD_TARGET = 0.5
 FORWARD = "MobileNetV2 forward"
@@ -107,6 +113,12 @@ def bench(images_count: int, photos_count: int, rounds: int, runs: int) -> dict:
     candidates[f"guided ({guided.encoder.name})"] = guided.encode_batch
     model_rd = GuidedEncoder(model, tables, ENCODERS["rd"], 1.0)
     candidates["guided (rd, model's Fisher)"] = model_rd.encode_batch
+    rungs = [entry.load() for entry in zoo_entries("mobilenet_v2")]
+    for name in ("trellis", "rd"):  # the zoo's rungs by their own encoder, and by j4d's
+        files = LadderFiles(model, [(t, ENCODERS[name]) for t in rungs], keep=False)
+        candidates[f"ladder ({name}, KL {LADDER_TOLERANCE:g})"] = RateLadder(
+            files, LADDER_TOLERANCE
+        ).encode_batch
     candidates[FORWARD] = forward
     best = _rates(candidates, batches, rounds)
     photos = [load_image(p) for p in image_files(root / "imagenet-samples")[:photos_count]]
@@ -146,6 +158,7 @@ def format_report(report: dict) -> str:
         ratio = report["over_pillow"][name]
         forward = report["over_forward"][name]
         goal = f" (>= {FORWARD_TARGET})" if name.startswith("guided (rd") else ""
+        goal = f" (goal >= {LADDER_TARGET:g} img/s)" if name.startswith("ladder") else goal
         rows.append(f"  {name:28s} {rate:8.1f} {ratio:10.2f} {target:>8s} {forward:11.2f}{goal}")
     full = report["full_size"]
     rows += [
