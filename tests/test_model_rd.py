@@ -208,3 +208,24 @@ def test_eval_measures_a_ladder_of_model_aware_rungs(data_root, tmp_path):
     ladder = next(row for row in rows if row["name"] == "ladder_tol0.1_rd_guided1")
     assert ladder["method"] == "j4d-rd-ladder-guided1"
     assert ladder["guide"].endswith("rungs model-aware at strength 1")
+
+
+def test_more_probes_give_steadier_block_scores(rng):
+    """Two seeds' block scores differ less with 32 probes per image than with one; one probe
+    is the default and gives the default's estimate."""
+    image = smooth_image(rng, 32, 64)
+    model, tables = LeftHalfClassifier(), QuantTables.from_quality(50)
+
+    def spread(probes: int) -> float:
+        scores = [
+            block_scores([fisher_diagonal(model, [image], seed=seed, probes=probes)[0]], tables)
+            for seed in (1, 2)
+        ]
+        return float(np.abs(scores[0] - scores[1]).mean())
+
+    assert spread(32) < 0.5 * spread(1)
+    assert np.array_equal(
+        fisher_diagonal(model, [image]), fisher_diagonal(model, [image], probes=1)
+    )
+    with pytest.raises(InvalidInputError, match="probes"):
+        BlockCurvature(model, probes=0)

@@ -52,36 +52,39 @@ def _image_seed(image: np.ndarray, seed: int) -> int:
 
 
 def fisher_diagonal(
-    model: nn.Module, images: Sequence[np.ndarray], temperature: float = 1.0, seed: int = 0
+    model: nn.Module,
+    images: Sequence[np.ndarray],
+    temperature: float = 1.0,
+    seed: int = 0,
+    probes: int = 1,
 ) -> np.ndarray:
     """(N, 3, B, 64) zig-zag estimate of the Fisher diagonal :math:`h` of ``model``'s output
     on each (H, W, 3) uint8 image (one size), with respect to its DCT coefficients, at the
     original, the model seeing the image as its pipeline hands it over
-    (:func:`~j4d.models.model_view`); one Rademacher probe per image, its signs drawn from the
-    image and ``seed``."""
+    (:func:`~j4d.models.model_view`); the mean of ``probes`` Rademacher probes per image (one
+    backward pass over the batch repeated), their signs drawn from the image and ``seed``."""
     device = models_device([model])
     batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device, torch.float32)
     height, width = batch.shape[-2:]
     with torch.no_grad():
-        coefficients = analyze(batch, integer_samples=False)
+        coefficients = analyze(batch, integer_samples=False).repeat(probes, 1, 1, 1)
     coefficients.requires_grad_(True)
     logits = model(
         model_view(model, synthesize(coefficients, height, width, integer_samples=False))
     )
+    generators = [torch.Generator().manual_seed(_image_seed(i, seed)) for i in images]
+    # probe k of image n is row k * N + n, as repeat() laid the batch out
     signs = torch.stack(
         [
-            torch.randint(
-                0,
-                2,
-                logits.shape[1:],
-                generator=torch.Generator().manual_seed(_image_seed(i, seed)),
-            )
-            for i in images
+            torch.randint(0, 2, logits.shape[1:], generator=g)
+            for _ in range(probes)
+            for g in generators
         ]
     )
     signs = (signs * 2 - 1).to(logits.device, logits.dtype)
     (gradient,) = torch.autograd.grad(fisher_probe_loss(logits, signs, temperature), coefficients)
-    return gradient.detach().square().cpu().numpy()
+    squares = gradient.detach().square().reshape(probes, len(images), *gradient.shape[1:])
+    return squares.mean(dim=0).cpu().numpy()
 
 
 class BlockCurvature:
@@ -95,14 +98,18 @@ class BlockCurvature:
         temperature: float = 1.0,
         seed: int = 0,
         keep: bool = True,
+        probes: int = 1,
     ):
         self.models = [models] if isinstance(models, nn.Module) else list(models)
         if not self.models:
             raise InvalidInputError("model-aware encoding needs at least one guide model")
         if not temperature > 0:
             raise InvalidInputError(f"guide temperature must be > 0, got {temperature}")
+        if probes < 1:
+            raise InvalidInputError(f"Fisher probes per image must be >= 1, got {probes}")
         self.temperature = temperature
         self.seed = seed
+        self.probes = probes
         self.keep = keep
         self._measured: dict[bytes, list[np.ndarray]] = {}
 
@@ -115,7 +122,9 @@ class BlockCurvature:
         if todo:
             todo_images = [images[n] for n in todo]
             per_model = [
-                fisher_diagonal(model, todo_images, self.temperature, self.seed).astype(np.float32)
+                fisher_diagonal(
+                    model, todo_images, self.temperature, self.seed, self.probes
+                ).astype(np.float32)
                 for model in self.models
             ]
             for slot, n in enumerate(todo):
