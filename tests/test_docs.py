@@ -34,6 +34,67 @@ def _tables_module():
     return module
 
 
+#: a decimal figure in prose (not part of a name, path or version)
+FIGURE = re.compile(r"(?<![\w.])[-+]?\d+\.\d+(?![\w.])")
+GENERATED = re.compile(r"<!-- results:[^>]*:start -->.*?<!-- results:[^>]*:end -->", re.DOTALL)
+#: sources every page may quote: the models' own accuracies, the zoo's references
+SHARED_SOURCES = [
+    ROOT / "results" / "models" / "accuracy.json",
+    ROOT / "src" / "j4d" / "zoo" / "references.json",
+]
+
+
+def _source_values(files: list[Path]) -> set[str]:
+    """Every number in ``files`` as it may be quoted: rounded to 0-4 decimals, as a fraction or
+    a percentage, without its sign."""
+    values = set()
+    for path in files:
+        for token in re.findall(r"\d*\.?\d+(?:[eE][-+]?\d+)?", path.read_text(errors="ignore")):
+            value = float(token)
+            for scaled in (value, 100 * value):
+                values.update(f"{scaled:.{digits}f}" for digits in range(5))
+    return values
+
+
+def _cited_sources(text: str) -> list[Path]:
+    files = []
+    for cited in set(re.findall(r"results/([\w.\-/]+)", text)):
+        path = ROOT / "results" / cited.rstrip("/.")
+        found = sorted(path.rglob("*")) if path.is_dir() else [path] if path.is_file() else []
+        files += [
+            f
+            for f in found
+            if f.suffix in (".md", ".json", ".csv", ".jsonl") and "cache" not in f.parts
+        ]
+    return files
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        ROOT / "README.md",
+        ROOT / "docs" / "guide.md",
+        ROOT / "docs" / "encoders.md",
+        *sorted((ROOT / "docs" / "results").glob("*.md")),
+    ],
+    ids=lambda p: p.name,
+)
+def test_every_figure_a_page_quotes_is_in_a_result_it_cites(page):
+    """Outside generated tables and code, each decimal figure a page states appears, at its
+    rounding (or as a percentage), in a result folder the page names or in the models' own
+    accuracies: a figure typed by hand that no measurement holds, or one its result no longer
+    holds after a rerun, fails. Figures quoted from publications say so ("published")."""
+    text = FENCE.sub("", GENERATED.sub("", page.read_text()))
+    values = _source_values(_cited_sources(text) + SHARED_SOURCES)
+    stray = [
+        figure.group()
+        for figure in FIGURE.finditer(text)
+        if figure.group().lstrip("+-") not in values
+        and "published" not in text[max(0, figure.start() - 80) : figure.start()]
+    ]
+    assert not stray, f"{page.name}: figures in no result it cites: {stray}"
+
+
 def test_readme_is_short():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 200
 

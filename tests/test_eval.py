@@ -207,7 +207,12 @@ def test_eval_with_two_models_reports_each(data_root, tmp_path):
     summary = json.loads((tmp_path / "e" / "summary.json").read_text())
     own = summary["per_model"]["cifar_shufflenetv2_x0_5"]["methods"]["j4d"]
     assert own["bd_rate"] == pytest.approx(0, abs=1e-6)  # the same tables as default JPEG
-    assert "## cifar_shufflenetv2_x0_5 alone" in (tmp_path / "e" / "summary.md").read_text()
+    agreeing = summary["per_model"]["cifar_shufflenetv2_x0_5"]["by_agreement"]
+    assert agreeing["metric"] == "agreement[cifar_shufflenetv2_x0_5]"
+    assert agreeing["methods"]["j4d"]["bd_rate"] == pytest.approx(0, abs=1e-6)
+    text = (tmp_path / "e" / "summary.md").read_text()
+    assert "## cifar_shufflenetv2_x0_5 alone" in text
+    assert "### cifar_shufflenetv2_x0_5 alone, by agreement" in text
     saved = sorted((tmp_path / "e" / "frontier").glob("*.json"))
     assert saved
     for path in saved:

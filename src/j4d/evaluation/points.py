@@ -51,18 +51,21 @@ def point_row(
 def metric_columns(
     points: Sequence[RealFilePoint], models: Sequence[nn.Module], prefix: str = ""
 ) -> dict[str, float]:
-    """The task's metrics averaged over the models' points, and each model's primary metric
-    (e.g. ``top1[resnet20]``) when there are several; names start with ``prefix``."""
+    """The task's metrics averaged over the models' points, and each model's primary metric and
+    agreement (e.g. ``top1[resnet20]``, ``agreement[resnet20]``) when there are several; names
+    start with ``prefix``."""
     task = task_of(models[0])
     columns = {
         f"{prefix}{metric}": float(np.mean([p.metrics[metric] for p in points]))
         for metric in task.metrics
     }
     if len(points) > 1:
-        pairs = zip(models, points, strict=True)
-        columns |= {
-            f"{prefix}{task.primary}[{model_name(m)}]": p.metrics[task.primary] for m, p in pairs
-        }
+        for metric in dict.fromkeys((task.primary, "agreement")):
+            if metric in task.metrics:
+                columns |= {
+                    f"{prefix}{metric}[{model_name(m)}]": p.metrics[metric]
+                    for m, p in zip(models, points, strict=True)
+                }
     return columns
 
 

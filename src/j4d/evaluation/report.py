@@ -85,6 +85,11 @@ def write_eval_report(
     has_agreement = all(np.isfinite(r.get("agreement", np.nan)) for r in rows)
     if has_agreement:
         summary["by_agreement"] = summarize(rows, anchor, rates, accuracies, metric="agreement")
+        for model, column in per_model_columns(rows[0], "agreement").items():
+            if model in summary["per_model"] and all(column in r for r in rows):  # older rows
+                summary["per_model"][model]["by_agreement"] = summarize(  # have none
+                    rows, anchor, rates, accuracies, metric=column
+                )
     title = f"{meta.get('models', '')}; {meta.get('images', '')}"
     swept = [n for n in names if n not in QUALITY_CODECS]
     plots = [
@@ -138,6 +143,8 @@ def write_eval_report(
         )
     for name, own in summary["per_model"].items():
         text += f"\n## {name} alone\n\n" + summary_markdown(own)
+        if "by_agreement" in own:
+            text += f"\n### {name} alone, by agreement\n\n" + summary_markdown(own["by_agreement"])
     atomic_write_text(out / "summary.md", text)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     return summary
