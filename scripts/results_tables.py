@@ -29,15 +29,19 @@ RESULTS = ROOT / "results"
 @dataclass(frozen=True)
 class Cell:
     """A BD-rate against default JPEG: ``folder``'s ``method``, by the primary metric or by
-    agreement, on whole-file bpp (with scan bpp in brackets) or on scan bpp alone."""
+    agreement, on whole-file bpp (with scan bpp in brackets) or on scan bpp alone; by one
+    ``model``'s metric where the evaluation measured several."""
 
     folder: str
     method: str
     by_agreement: bool = False
     rate: str = "file (scan)"  # or "scan", "file"
+    model: str | None = None
 
     def render(self, results: Path) -> str:
         summary = _json(results / self.folder / "summary.json")
+        if self.model is not None:
+            summary = summary["per_model"][self.model]
         methods = (summary["by_agreement"] if self.by_agreement else summary)["methods"]
         method = methods[self.method]
         scan, file = f"{method['bd_rate']:+.1f} %", f"{method['bd_rate_file']:+.1f} %"

@@ -229,3 +229,25 @@ def test_more_probes_give_steadier_block_scores(rng):
     )
     with pytest.raises(InvalidInputError, match="probes"):
         BlockCurvature(model, probes=0)
+
+
+def test_encode_reports_the_share_of_blocks_the_model_leans_on(
+    data_root, tmp_path, cifar_images, capsys
+):
+    for i, image in enumerate(cifar_images[:3]):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")
+    args = ["encode", *(str(tmp_path / f"{i}.png") for i in range(3)), "--qf", "60"]
+    args += ["--encoder", "rd", "-m", "resnet20", "--data", str(data_root)]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    model = create_model("resnet20", data_root=data_root)
+    encoder = GuidedEncoder(model, QuantTables.from_quality(60), get_encoder("rd"), 1.0)
+    for i, image in enumerate(cifar_images[:3]):
+        data, share = encoder.choose([image])[0]
+        assert (tmp_path / "out" / f"{i}.jpg").read_bytes() == data
+        line = next(
+            row for row in out.splitlines() if row.startswith(str(tmp_path / "out" / f"{i}"))
+        )
+        assert line.endswith(f"{share:.0%}") and 0 < share < 1
+    assert "model's blocks" in out.splitlines()[0]
+    assert "score above its mean" in out.splitlines()[-1]

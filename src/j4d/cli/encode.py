@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import math
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -272,12 +273,13 @@ def _encode_file(
     encoder: TablesEncoder | GuidedEncoder | RateLadder | None,
     softness: Softness | None,
     seed: int,
-) -> tuple[Path, tuple[int, ...], FileRate, str] | str:
+) -> tuple[Path, tuple[int, ...], FileRate, str | float | None] | str:
     """Encode one input to OUTDIR/name by ``encoder`` (None: probabilistically with
-    ``softness``): its path, size, rate and ladder rung ("" without a ladder); the problem as one
-    line if it cannot be read."""
+    ``softness``): its path, size, rate and the model's choice (the ladder's rung name, the
+    share of the blocks the model leans on, or None); the problem as one line if it cannot be
+    read."""
     source, name = pair
-    rung = ""
+    rung: str | float | None = None
     try:
         image, metadata = load_image_with_metadata(source)
     except InvalidInputError as error:
@@ -291,29 +293,38 @@ def _encode_file(
         data = encode_probabilistic(image, tables, softness, seed=file_seed)
     elif isinstance(encoder, TablesEncoder):
         data = encoder.encode(image, tables)
-    elif hasattr(encoder, "choose"):  # the ladder: which rung each image got is reported
+    elif hasattr(encoder, "rung_name"):  # the ladder: which rung each image got is reported
         data, index = encoder.choose([image])[0]
         rung = encoder.rung_name(index)
-    else:  # model-aware, per block
-        data = encoder.encode_batch([image])[0]
+    else:  # model-aware, per block: the share of blocks the model leans on is reported
+        data, share = encoder.choose([image])[0]
+        rung = None if math.isnan(share) else share
     if not strip:
         data = insert_metadata(data, metadata.icc_profile, metadata.exif)
     target = atomic_write_bytes(out_dir / name, data)
     return target, image.shape, file_rate(data, image.shape[0], image.shape[1]), rung
 
 
+def _choice(rung: str | float | None) -> str:
+    """A row's model-aware choice: the ladder's rung, or the share of the model's blocks."""
+    if rung is None:
+        return ""
+    return f"  {rung}" if isinstance(rung, str) else f"  {rung:.0%}"
+
+
 def _report(rows: list, verbose: bool, encoder: str) -> None:
     if not rows:
         return
-    rungs = [rung for *_, rung in rows if rung]
+    rungs = [rung for *_, rung in rows if isinstance(rung, str) and rung]
+    shares = [share for *_, share in rows if isinstance(share, float)]
     if verbose or len(rows) <= _LIST_LIMIT:
         head = f"{'file':40s} {'size':>11s} {'bytes':>9s} {'file bpp':>9s} {'scan bpp':>9s}"
-        click.echo(head + ("  rung" if rungs else ""))
+        click.echo(head + ("  rung" if rungs else "  model's blocks" if shares else ""))
         for target, shape, rate, rung in rows:
             size = f"{shape[1]}x{shape[0]}"
             click.echo(
                 f"{target!s:40s} {size:>11s} {rate.file_bytes:9d} "
-                f"{rate.file_bpp:9.3f} {rate.scan_bpp:9.3f}" + (f"  {rung}" if rung else "")
+                f"{rate.file_bpp:9.3f} {rate.scan_bpp:9.3f}" + _choice(rung)
             )
     total = sum(r.file_bytes for _, _, r, _ in rows)
     pixels = sum(shape[0] * shape[1] for _, shape, _, _ in rows)
@@ -323,7 +334,13 @@ def _report(rows: list, verbose: bool, encoder: str) -> None:
         f"{8 * scan / pixels:.3f} scan bpp over all pixels (encoder {encoder}, 4:4:4, optimized "
         "Huffman)"
     )
-    if rungs:  # the spread of the ladder's choices, the most common first
+    if shares:  # the share of each image's blocks above its mean score, on average
+        click.echo(
+            f"model's blocks: {100 * sum(shares) / len(shares):.0f} % of an image's blocks on "
+            f"average (from {100 * min(shares):.0f} to {100 * max(shares):.0f} %) score above "
+            "its mean"
+        )
+    elif rungs:  # the spread of the ladder's choices, the most common first
         spread = collections.Counter(rungs).most_common()
         click.echo("rungs: " + ", ".join(f"{rung} x{count}" for rung, count in spread))
 

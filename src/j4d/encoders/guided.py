@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from j4d.codec.codec import analyze, channel_steps, synthesize
-from j4d.encoders.model_rd import BlockCurvature, encode_model_rd
+from j4d.encoders.model_rd import BlockCurvature, block_scores, encode_model_rd
 from j4d.encoders.registry import TablesEncoder
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode
@@ -101,20 +101,38 @@ class GuidedEncoder:
 
     def encode_batch(self, images: Sequence[np.ndarray]) -> list[bytes]:
         """(H, W, 3) uint8 images of one size -> their JPEG files."""
-        if self.encoder.name == "rd" and self.strength > 0 and images:
+        return [data for data, _ in self.choose(images)]
+
+    def choose(self, images: Sequence[np.ndarray]) -> list[tuple[bytes, float]]:
+        """Each image's file and what the model chose for it: the share of its blocks whose
+        score is above the image's mean (the blocks the model leans on; NaN at strength 0)."""
+        if not images:
+            return []
+        if self.encoder.name == "rd" and self.strength > 0:
             assert self.curvature is not None
             measured = self.curvature.measure(images)
             return [
-                encode_model_rd(image, self.tables, curvatures, self.strength)
+                (
+                    encode_model_rd(image, self.tables, curvatures, self.strength),
+                    float((block_scores(curvatures, self.tables) > 1).mean()),
+                )
                 for image, curvatures in zip(images, measured, strict=True)
             ]
         plain = [self.encoder.encode(image, self.tables) for image in images]
-        if self.strength == 0 or not images:
-            return plain
-        return [self.encoder.encode(image, self.tables) for image in self.guide(images, plain)]
+        if self.strength == 0:
+            return [(data, float("nan")) for data in plain]
+        kept, sensitivity = self.guide(images, plain)
+        shares = (sensitivity > 1).float().mean(dim=1).tolist()
+        return [
+            (self.encoder.encode(image, self.tables), share)
+            for image, share in zip(kept, shares, strict=True)
+        ]
 
-    def guide(self, images: Sequence[np.ndarray], plain: Sequence[bytes]) -> list[np.ndarray]:
-        """The images with the dropped coefficients removed, given their plain files."""
+    def guide(
+        self, images: Sequence[np.ndarray], plain: Sequence[bytes]
+    ) -> tuple[list[np.ndarray], torch.Tensor]:
+        """The images with the dropped coefficients removed, given their plain files, and the
+        (N, B) block sensitivity that decided it."""
         originals = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
         decoded = torch.from_numpy(np.stack([decode(data) for data in plain])).permute(0, 3, 1, 2)
         steps = channel_steps(torch.as_tensor(self.tables.to_array("zigzag"), dtype=torch.float32))
@@ -124,4 +142,4 @@ class GuidedEncoder:
             coefficients = analyze(originals.float())
             kept = drop_coefficients(coefficients, steps, sensitivity, self.strength)
             pixels = synthesize(kept, height, width).round().clamp(0, 255).to(torch.uint8)
-        return list(pixels.permute(0, 2, 3, 1).contiguous().numpy())
+        return list(pixels.permute(0, 2, 3, 1).contiguous().numpy()), sensitivity
