@@ -27,26 +27,19 @@ Run from the repository root after the sensitivities of step 34 of ``results/run
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
+from probe_rows import imagenet_set, measure_rows, read_rows
 
 from j4d.analysis.sensitivity import Sensitivity
-from j4d.data import IMAGENET, read_class_list, require_data_root
+from j4d.data import IMAGENET, require_data_root
 from j4d.data.folders import UnlabeledCrops
-from j4d.data.testset import load_test_images
 from j4d.evaluation.codecs import quality_points
 from j4d.evaluation.curves import Curve, accuracy_at_rate, bd_rate, lowest_gain
-from j4d.evaluation.realfile import (
-    code_images,
-    evaluate_coded,
-    reference_predictions,
-    tables_encoder,
-)
-from j4d.models import create_model
+from j4d.evaluation.realfile import tables_encoder
 from j4d.peers import RateDistortion, coefficient_statistics, opts_tables
 from j4d.tables import QuantTables
 
@@ -109,37 +102,17 @@ def encoder_for(family: str, what: object):
     return tables_encoder(what, encoder="trellis")
 
 
+@functools.cache
 def _load():
-    root = require_data_root()
-    test = load_test_images(
-        root / IMAGENET.test, 224, IMAGES, IMAGENET.resize, read_class_list(root / IMAGENET.classes)
-    )
-    models = [create_model(m) for m in MODELS]
-    return test, models, reference_predictions(models, test.images)
+    return imagenet_set(IMAGES, MODELS)
 
 
 def measure(out: Path, only: list[str]) -> list[dict]:
-    done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    seen = {(r["family"], r["point"]) for r in done}
-    loaded = None
+    done = read_rows(out)
     for name in only:
         made, points = family(name)
-        for point, what in points:
-            if (name, point) in seen:
-                continue
-            if loaded is None:  # the images and models, once something is left to measure
-                loaded = _load()
-            test, models, references = loaded
-            coded = code_images(test.images, encoder_for(name, what))
-            measured = evaluate_coded(models, coded, test.labels, references)
-            row = {"family": name, "point": point, "made_with": made,
-                   "file_bpp": measured[0].file_bpp, "scan_bpp": measured[0].scan_bpp}  # fmt: skip
-            for model, result in zip(MODELS, measured, strict=True):
-                row[model] = {k: result.metrics[k] for k in ("top1", "agreement")}
-            done.append(row)
-            with out.open("a") as handle:
-                handle.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
+        encoders = ((point, encoder_for(name, what)) for point, what in points)
+        measure_rows(out, name, encoders, _load, MODELS, done, made_with=made)
     return done
 
 
