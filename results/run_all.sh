@@ -536,3 +536,13 @@ do
             "mozjpeg=$own:mozjpeg:top1"
     done
 done
+
+# 35. Model-aware encoding in j4d's own trellis (issue 34): the joint MobileNetV2 front's 16
+#     tables by rd, model-free and with MobileNetV2's per-block Fisher weights (strength 1), and
+#     as a per-image ladder with model-free and model-aware rungs; the same files read by
+#     EfficientNet-Lite0, which guided nothing (1300 imagenet-val images).
+MA=results/imagenet-mobilenetv2-model-aware
+$J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 -m efficientnet_lite0 \
+    --guide mobilenet_v2 --encoder rd --guided 1 "${LADDER[@]}" --ladder-strength 0 \
+    --ladder-strength 1 "${Q9[@]}" "${IREAD[@]}" -q -o $MA
+$PYTHON scripts/model_accuracy.py

@@ -167,14 +167,23 @@ class Excerpt:
         )
 
 
-def _headline(setting: str, images: str, model: str, label: str, folder: str, method: str):
-    return (setting, images, model, f"@{label}@{folder}", Cell(folder, method))
+def _headline(
+    setting: str,
+    images: str,
+    model: str,
+    label: str,
+    folder: str,
+    method: str,
+    reader: str | None = None,  # one model of an evaluation that measured several
+):
+    return (setting, images, model, f"@{label}@{folder}", Cell(folder, method, model=reader))
 
 
 IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
 LADDER = "imagenet-mobilenetv2-ladder"
+MODEL_AWARE = "imagenet-mobilenetv2-model-aware"
 UNIVERSAL = "imagenet-universal-opts"
 TABLES: dict[str, Table | SummaryTable | Excerpt] = {
     "headline": Table(
@@ -198,6 +207,24 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                 "j4d, model-aware ladder",
                 "imagenet-mobilenetv2-ladder-joint",
                 "j4d-trellis-ladder",
+            ),
+            _headline(
+                "",
+                "",
+                "",
+                "j4d, model-aware per block (rd)",
+                MODEL_AWARE,
+                "j4d-rd-guided1",
+                "mobilenet_v2",
+            ),
+            _headline(
+                "",
+                "",
+                "",
+                "j4d, model-aware ladder, per-block rungs (rd)",
+                MODEL_AWARE,
+                "j4d-rd-ladder-guided1",
+                "mobilenet_v2",
             ),
             _headline(
                 *IMAGENET,
@@ -406,6 +433,32 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
             for label, model in (
                 ("MobileNetV2", "mobilenet_v2"),
                 ("EfficientNet-Lite0", "efficientnet_lite0"),
+            )
+        ),
+    ),
+    "model-aware": Table(
+        "docs/results/model-aware.md",
+        (
+            "files",
+            "MobileNetV2 (guide), top-1",
+            "MobileNetV2, agreement",
+            "EfficientNet-Lite0 (unguided), top-1",
+            "EfficientNet-Lite0, agreement",
+        ),
+        tuple(
+            (
+                f"@{label}@{MODEL_AWARE}",
+                *(
+                    Cell(MODEL_AWARE, method, by_agreement, model=model)
+                    for model in ("mobilenet_v2", "efficientnet_lite0")
+                    for by_agreement in (False, True)
+                ),
+            )
+            for label, method in (
+                ("model-free (rd)", "j4d-rd"),
+                ("per block, strength 1", "j4d-rd-guided1"),
+                ("ladder, model-free rungs", "j4d-rd-ladder"),
+                ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
             )
         ),
     ),
