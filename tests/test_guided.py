@@ -246,7 +246,9 @@ def test_a_stream_stops_at_the_first_rung_within_and_chooses_as_the_full_ladder(
             images
         )
         made = [files for files, _ in stream.measure(images, tolerance)]
-        for files, (chosen, rung) in zip(made, RateLadder(full, tolerance).choose(images)):
+        for files, (chosen, rung) in zip(
+            made, RateLadder(full, tolerance).choose(images), strict=True
+        ):
             assert files[rung] == chosen and all(f is None for f in files[rung + 1 :])
     loose = LadderFiles(resnet20, full.rungs, keep=False).measure(images, 1.0)
     assert sum(f is not None for files, _ in loose for f in files) < 3 * len(images)

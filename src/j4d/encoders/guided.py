@@ -110,14 +110,12 @@ class GuidedEncoder:
             return []
         if self.encoder.name == "rd" and self.strength > 0:
             assert self.curvature is not None
-            measured = self.curvature.measure(images)
-            return [
-                (
-                    encode_model_rd(image, self.tables, curvatures, self.strength),
-                    float((block_scores(curvatures, self.tables) > 1).mean()),
-                )
-                for image, curvatures in zip(images, measured, strict=True)
-            ]
+            chosen = []
+            for image, curvatures in zip(images, self.curvature.measure(images), strict=True):
+                scores = block_scores(curvatures, self.tables)
+                data = encode_model_rd(image, self.tables, curvatures, self.strength, scores)
+                chosen.append((data, float((scores > 1).mean())))
+            return chosen
         plain = [self.encoder.encode(image, self.tables) for image in images]
         if self.strength == 0:
             return [(data, float("nan")) for data in plain]

@@ -12,7 +12,6 @@ rungs' encoder, each rung's file is itself model-aware, block by block
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ import torch
 from torch import nn
 
 from j4d.encoders.guided import GuidedEncoder
-from j4d.encoders.model_rd import BlockCurvature, encode_model_rd
+from j4d.encoders.model_rd import BlockCurvature, encode_model_rd, image_key
 from j4d.encoders.registry import TablesEncoder
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode
@@ -80,9 +79,7 @@ class LadderFiles:
         rungs after it stay unmade (``None``, divergence nan)."""
         if not self.keep:
             self._measured.clear()
-        keys = [
-            hashlib.sha1(image.tobytes() + repr(image.shape).encode()).digest() for image in images
-        ]
+        keys = [image_key(image) for image in images]
         todo = [i for i, key in enumerate(keys) if key not in self._measured]
         if todo:
             stop = tolerance if not self.keep else None

@@ -45,10 +45,14 @@ from j4d.tasks import fisher_probe_loss
 SCORE_FLOOR = 1e-3
 
 
+def image_key(image: np.ndarray) -> bytes:
+    """A digest of an image's pixels and shape: what measurements of it are kept under."""
+    return hashlib.sha1(image.tobytes() + repr(image.shape).encode()).digest()
+
+
 def _image_seed(image: np.ndarray, seed: int) -> int:
     """A seed of the image's own content: its file does not depend on its batch-mates."""
-    digest = hashlib.sha1(image.tobytes() + repr(image.shape).encode()).digest()
-    return (int.from_bytes(digest[:7], "little") + seed) % 2**63
+    return (int.from_bytes(image_key(image)[:7], "little") + seed) % 2**63
 
 
 def fisher_diagonal(
@@ -117,7 +121,7 @@ class BlockCurvature:
         """Per image, one (3, B, 64) float32 Fisher diagonal per guide."""
         if not self.keep:
             self._measured.clear()
-        keys = [hashlib.sha1(i.tobytes() + repr(i.shape).encode()).digest() for i in images]
+        keys = [image_key(image) for image in images]
         todo = [n for n, key in enumerate(keys) if key not in self._measured]
         if todo:
             todo_images = [images[n] for n in todo]
@@ -144,12 +148,11 @@ def block_scores(curvatures: Sequence[np.ndarray], tables: QuantTables) -> np.nd
     return np.mean(scores, axis=0)
 
 
-def block_weights(
-    settings: RDSettings, curvatures: Sequence[np.ndarray], tables: QuantTables, strength: float
-) -> np.ndarray:
+def block_weights(settings: RDSettings, scores: np.ndarray, strength: float) -> np.ndarray:
     """(3, B, 64) trellis weights: the model-free ``settings.weights`` (3, 64) times each
-    block's factor :math:`m_b \\propto (s_b/\\bar s)^{\\gamma}`, mean 1 (see the module)."""
-    factor = np.maximum(block_scores(curvatures, tables), SCORE_FLOOR) ** strength
+    block's factor :math:`m_b \\propto (s_b/\\bar s)^{\\gamma}`, mean 1, from its
+    :func:`block_scores` (see the module)."""
+    factor = np.maximum(scores, SCORE_FLOOR) ** strength
     factor /= factor.mean()
     return settings.weights[:, None, :] * factor[None, :, None]
 
@@ -159,11 +162,15 @@ def encode_model_rd(
     tables: QuantTables,
     curvatures: Sequence[np.ndarray],
     strength: float,
+    scores: np.ndarray | None = None,
 ) -> bytes:
     """``image`` by the trellis with per-block weights from ``curvatures`` at ``strength``
-    (0: the model-free :func:`~j4d.encoders.rd.encode_rd` file, byte for byte)."""
+    (0: the model-free :func:`~j4d.encoders.rd.encode_rd` file, byte for byte); ``scores``:
+    their :func:`block_scores` with ``tables``, if already computed."""
     settings = rd_settings(tables)
     if strength == 0:
         return encode_rd(image, tables, settings)
-    weights = block_weights(settings, curvatures, tables, strength)
+    if scores is None:
+        scores = block_scores(curvatures, tables)
+    weights = block_weights(settings, scores, strength)
     return encode_rd(image, tables, RDSettings(settings.lam, weights))
