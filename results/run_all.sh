@@ -489,8 +489,9 @@ $PYTHON scripts/zoo_references.py resnet20 mobilenet_v2 efficientnet_lite0 cub50
 # 34. Tables for ImageNet classifiers j4d never saw (issue 36): each of four models' gradient
 #     sensitivity (1000 unlabeled crops; EfficientNet-Lite1/2 from the more-models extra), then
 #     the probe that holds each model out in turn (OptS tables from the other three models'
-#     pooled sensitivities, the model-free OptS tables, the earlier universal tables; 500
-#     imagenet-val images, all four models read the same files), then the zoo entry: OptS
+#     pooled sensitivities, and those weights to the power 0.5, the model-free OptS tables,
+#     the earlier universal tables; 500 imagenet-val images, all four models read the same
+#     files), then the zoo entry: OptS
 #     tables from all four, 9 target rates, by trellis, measured on the 1300 images by the four
 #     models (about 35 minutes on 2 cores), copied to the zoo with its references.
 U=runs/universal2
@@ -503,7 +504,8 @@ for m in mobilenet_v2 efficientnet_lite0 efficientnet_lite1 efficientnet_lite2; 
     SENS+=(-m $m --sensitivity $U/sens/grad_$m.json)
 done
 $PYTHON results/probes/universal_heldout.py jpeg mozjpeg "opts-l0+l1+l2" zoo-universal-trellis \
-    opts-flat "opts-mnv2+l0+l1" "opts-mnv2+l0+l2" "opts-mnv2+l1+l2"
+    opts-flat "opts-mnv2+l0+l1" "opts-mnv2+l0+l2" "opts-mnv2+l1+l2" "opts-mnv2+l0+l1^0.5" \
+    "opts-l0+l1+l2^0.5" "opts-mnv2+l0+l2^0.5" "opts-mnv2+l1+l2^0.5"
 $J4D tables --method opts "${SENS[@]}" --targets 0.3,0.5,0.75,1,1.5,2,2.5,3,4 --images 1000 -q \
     -o $U/opts4
 $J4D eval $U/opts4/*.json -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite1 \
@@ -546,3 +548,24 @@ $J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 -m efficient
     --guide mobilenet_v2 --encoder rd --guided 1 "${LADDER[@]}" --ladder-strength 0 \
     --ladder-strength 1 "${Q9[@]}" "${IREAD[@]}" -q -o $MA
 $PYTHON scripts/model_accuracy.py
+# ... the roles swapped: the same tables and images, EfficientNet-Lite0 guiding (per block, and
+#     the ladder with per-block rungs), MobileNetV2 reading without having guided (default
+#     JPEG's and the model-free rows are the same measurements as above: copied)
+SW=results/imagenet-efficientnetlite0-model-aware
+mkdir -p $SW/cache && cp $MA/cache/jpeg_q*.json $MA/cache/*_rd.*.json $SW/cache/
+$J4D eval $ALL/frontier/*.json $MID/frontier/*.json -m mobilenet_v2 -m efficientnet_lite0 \
+    --guide efficientnet_lite0 --encoder rd --guided 1 "${LADDER[@]}" --ladder-strength 1 \
+    "${Q9[@]}" "${IREAD[@]}" -q -o $SW
+# ... CUB-50 and CamVid, each guided by its own model, on the tables of step 32's rd fronts
+#     (their model-free rows are step 32's: copied)
+mkdir -p $CUB-model-aware/cache && cp $CUB-rd/cache/*.json $CUB-model-aware/cache/
+$J4D eval $CUB/frontier/*.json $CUB-low/frontier/*.json $FT/frontier/*.json \
+    $ALL/frontier/*.json -m cub50_mobilenet_v2 --guide cub50_mobilenet_v2 --encoder rd \
+    --guided 1 "${LADDER[@]}" --ladder-strength 0 --ladder-strength 1 "${CUBQ[@]}" \
+    "${CUBREAD[@]}" -q -o $CUB-model-aware
+mkdir -p $CV-model-aware/cache && cp $CV-rd/cache/*.json $CV-model-aware/cache/
+$J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.json \
+    -m camvid_deeplabv3_mobilenet_v2 --guide camvid_deeplabv3_mobilenet_v2 --encoder rd \
+    --guided 1 --ladder 0.003 --ladder 0.01 --ladder 0.03 --ladder 0.1 --ladder 0.3 --ladder 1 \
+    --ladder-strength 1 "${CVQ[@]}" --accuracies qf:90,qf:95,qf:100 \
+    --rates 0.1,0.2,0.27,0.3,1,2 -q -o $CV-model-aware

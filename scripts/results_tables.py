@@ -179,11 +179,35 @@ def _headline(
     return (setting, images, model, f"@{label}@{folder}", Cell(folder, method, model=reader))
 
 
+def _model_aware_rows(
+    task: str, joint: str, aware: str, with_model_free_ladder: bool = False
+) -> tuple[tuple[str | Cell, ...], ...]:
+    """One model's model-aware files beside its model-free fronts (``joint``: the zoo's,
+    ``aware``: the model-aware evaluation), by its metric and by agreement."""
+    files = [
+        ("model-free, mozjpeg's trellis (the zoo's front)", joint, "j4d-trellis"),
+        ("model-free (rd)", aware, "j4d-rd"),
+        ("per block, strength 1", aware, "j4d-rd-guided1"),
+        *([("ladder, model-free rungs", aware, "j4d-rd-ladder")] * with_model_free_ladder),
+        ("ladder, per-block rungs", aware, "j4d-rd-ladder-guided1"),
+    ]
+    return tuple(
+        (
+            task if n == 0 else "",
+            f"@{label}@{folder}",
+            Cell(folder, method),
+            Cell(folder, method, by_agreement=True),
+        )
+        for n, (label, folder, method) in enumerate(files)
+    )
+
+
 IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
 LADDER = "imagenet-mobilenetv2-ladder"
 MODEL_AWARE = "imagenet-mobilenetv2-model-aware"
+SWAPPED = "imagenet-efficientnetlite0-model-aware"
 UNIVERSAL = "imagenet-universal-opts"
 TABLES: dict[str, Table | SummaryTable | Excerpt] = {
     "headline": Table(
@@ -460,6 +484,18 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                 ("ladder, model-free rungs", "j4d-rd-ladder"),
                 ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
             )
+        ),
+    ),
+    "model-aware-tasks": Table(
+        "docs/results/model-aware.md",
+        ("task, model (guide and reader)", "files", "by its metric", "by agreement"),
+        (
+            *_model_aware_rows(
+                "Birds (CUB-50 test, 1500), MobileNetV2 (CUB); top-1",
+                "cub50-mobilenetv2-joint",
+                "cub50-mobilenetv2-model-aware",
+                with_model_free_ladder=True,
+            ),
         ),
     ),
 }
