@@ -9,7 +9,9 @@ tables nearest 1 bpp, 4:4:4 with optimized Huffman tables. Model-aware encoding
 (``j4d.encoders``, MobileNetV2 guiding, strength 1, the tables' encoder) codes batches of 10 at
 224 and is shown beside MobileNetV2's own forward pass at that batch (what a server that runs
 the model anyway already pays); so is the model-aware trellis (``rd`` weighted by MobileNetV2's
-Fisher information: one backward pass per image, target >= 0.5x the forward pass), and the
+Fisher information: one backward pass per image, target >= 0.5x the forward pass) and the
+forward pass with a backward pass to the pixels (what any guide that needs the model's gradient
+on the image pays before it encodes anything: the ceiling of the model-aware trellis), and the
 ladder over the zoo's MobileNetV2 tables at KL 0.3 as ``j4d encode --ladder zoo`` runs it (a
 stream: each image stops at its first rung within the tolerance), its rungs by mozjpeg's
 trellis and by ``rd`` (goal: 5 images/s). Candidates alternate over ``--rounds``; each keeps its best
@@ -52,6 +54,7 @@ LADDER_TARGET = 5.0
 #: images/s of the model-aware trellis over the guide's own forward pass
 FORWARD_TARGET = 0.5
 FORWARD = "MobileNetV2 forward"
+FORWARD_BACKWARD = "MobileNetV2 forward+backward"
 #: seconds a one-image ``j4d encode`` by rd may take over the same command by Pillow
 ONE_IMAGE_SLACK = 0.5
 _BATCH = 10
@@ -119,7 +122,14 @@ def bench(images_count: int, photos_count: int, rounds: int, runs: int) -> dict:
         candidates[f"ladder ({name}, KL {LADDER_TOLERANCE:g})"] = RateLadder(
             files, LADDER_TOLERANCE
         ).encode_batch
+
+    def forward_backward(batch):
+        pixels = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float()
+        pixels.requires_grad_(True)
+        torch.autograd.grad(model(pixels).logsumexp(dim=1).sum(), pixels)
+
     candidates[FORWARD] = forward
+    candidates[FORWARD_BACKWARD] = forward_backward
     best = _rates(candidates, batches, rounds)
     photos = [load_image(p) for p in image_files(root / "imagenet-samples")[:photos_count]]
     best_full = _rates(
