@@ -496,6 +496,11 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                 "cub50-mobilenetv2-model-aware",
                 with_model_free_ladder=True,
             ),
+            *_model_aware_rows(
+                "Road scenes (CamVid val, 101), DeepLabV3-MobileNetV2; mIoU",
+                "camvid-deeplabv3-joint",
+                "camvid-deeplabv3-model-aware",
+            ),
         ),
     ),
 }
