@@ -22,7 +22,7 @@ from j4d.errors import InvalidInputError
 from j4d.jpegio import read_coefficients, read_tables
 from j4d.models import create_model, model_view
 from j4d.tables import QuantTables
-from j4d.tasks import fisher_probe_loss
+from j4d.tasks import class_balanced_weights, fisher_probe_loss
 from test_guided import LeftHalfClassifier
 
 
@@ -251,3 +251,65 @@ def test_encode_reports_the_share_of_blocks_the_model_leans_on(
         assert line.endswith(f"{share:.0%}") and 0 < share < 1
     assert "model's blocks" in out.splitlines()[0]
     assert "score above its mean" in out.splitlines()[-1]
+
+
+def test_class_balanced_weights_make_each_predicted_class_count_alike():
+    """Six of eight pixels predict class 0, two class 1: weights 1/(2 * 3/4) and 1/(2 * 1/4),
+    each class's total 4, mean 1; a classifier's output weighs 1."""
+    logits = torch.zeros(1, 3, 2, 4)
+    logits[0, 0] = 1.0
+    logits[0, 1, 1, 2:] = 2.0
+    weights = class_balanced_weights(logits)
+    assert weights.shape == (1, 2, 4)
+    assert torch.allclose(weights[0, 1, 2:], torch.tensor([2.0, 2.0]))
+    assert torch.allclose(weights[0, 0], torch.full((4,), 2 / 3))
+    assert torch.isclose(weights.mean(), torch.tensor(1.0))
+    assert torch.equal(class_balanced_weights(torch.randn(5, 10)), torch.ones(5))
+
+
+def test_the_weighted_fisher_probe_is_unbiased_for_a_linear_dense_model():
+    """Two positions of a linear dense output, weighed 0.5 and 3: E[g^2] is the weighted sum
+    of each position's W^T F W diagonal."""
+    generator = torch.Generator().manual_seed(1)
+    weight = torch.randn(2, 4, 6, generator=generator, dtype=torch.float64)  # position, class
+    x = torch.randn(6, dtype=torch.float64)
+    probes = 40000
+    inputs = x.repeat(probes, 1).requires_grad_(True)
+    logits = torch.einsum("pci,ni->ncp", weight, inputs)  # (N, classes, positions)
+    signs = torch.randint(0, 2, logits.shape, generator=generator).double() * 2 - 1
+    position_weights = torch.tensor([0.5, 3.0], dtype=torch.float64).expand(probes, 2)
+    loss = fisher_probe_loss(logits, signs, 1.0, position_weights)
+    (gradient,) = torch.autograd.grad(loss, inputs)
+    exact = torch.zeros(6, dtype=torch.float64)
+    for position, w in enumerate((0.5, 3.0)):
+        p = torch.softmax(weight[position] @ x, dim=0)
+        fisher = torch.diag(p) - torch.outer(p, p)
+        exact += w * torch.diagonal(weight[position].T @ fisher @ weight[position])
+    assert torch.allclose(gradient.square().mean(dim=0), exact, rtol=0.05)
+
+
+class PixelSegmenter(nn.Module):
+    """Two classes per pixel from its own brightness: bright pixels are class 1."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        brightness = images.mean(dim=1, keepdim=True) / 255.0
+        return torch.cat([torch.zeros_like(brightness), 8.0 * (brightness - 0.5)], dim=1)
+
+
+def test_a_class_balanced_guide_weighs_a_small_class_up(rng):
+    """One bright 8x8 block among 32 dark ones: with each class counting alike, the bright
+    block's share of the image's curvature grows, and eval records the weighting."""
+    image = np.full((32, 64, 3), 100, np.uint8) + rng.integers(0, 20, (32, 64, 3), np.uint8)
+    image[8:16, 8:16] += 120
+    segmenter = PixelSegmenter()
+    plain, balanced = (
+        fisher_diagonal(segmenter, [image], balanced=b)[0].sum(axis=(0, 2)) for b in (False, True)
+    )
+    bright = 1 * 8 + 1  # block row 1, column 1 of 8 per row
+    assert balanced[bright] / balanced.sum() > 4 * plain[bright] / plain.sum()
+
+
+def test_class_balanced_needs_a_guided_curve(data_root, tmp_path, capsys):
+    args = ["eval", "--data", str(data_root), "--class-balanced", "-o", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert "--class-balanced applies with --guided" in capsys.readouterr().err

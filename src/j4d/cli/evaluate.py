@@ -113,6 +113,13 @@ ANCHOR = "jpeg"
     "Repeatable: the ladder asks every guide to read a file within its tolerance, and with "
     "--encoder rd the guides' block weights are averaged.",
 )
+@click.option(
+    "--class-balanced",
+    is_flag=True,
+    help="With --guided and --encoder rd, a segmenting guide weighs each class it predicts "
+    "in an image alike (as mIoU does) in the divergence its block weights come from, "
+    "instead of each pixel alike.",
+)
 @read_off_options
 @click.option(
     "-j", "--jobs", "workers", type=int, default=1, show_default=True, help="Encoding processes."
@@ -142,6 +149,7 @@ def command(
     tolerances: tuple[float, ...],
     ladder_strengths: tuple[float, ...],
     guide_specs: tuple[str, ...],
+    class_balanced: bool,
     rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
@@ -171,7 +179,9 @@ def command(
     if guide_specs:
         guide_models = place_models(create_models(guide_specs, root), device)
     guide = guide_models[0]
-    curvature = BlockCurvature(guide_models) if strengths else None
+    if class_balanced and not strengths:
+        raise InvalidInputError("--class-balanced applies with --guided")
+    curvature = BlockCurvature(guide_models, balanced=class_balanced) if strengths else None
     guides = [(None, 0.0)] + [(guide, strength) for strength in strengths]
     points = [
         point

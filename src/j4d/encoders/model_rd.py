@@ -38,7 +38,7 @@ from j4d.encoders.rd import RDSettings, encode_rd, rd_settings
 from j4d.errors import InvalidInputError
 from j4d.models import model_view, models_device
 from j4d.tables import QuantTables
-from j4d.tasks import fisher_probe_loss
+from j4d.tasks import class_balanced_weights, fisher_probe_loss
 
 #: Floor of a block's normalized score: a block no guide looks at still keeps a trace of
 #: weight, so its DC and strongest coefficients are not left to chance.
@@ -61,12 +61,15 @@ def fisher_diagonal(
     temperature: float = 1.0,
     seed: int = 0,
     probes: int = 1,
+    balanced: bool = False,
 ) -> np.ndarray:
     """(N, 3, B, 64) zig-zag estimate of the Fisher diagonal :math:`h` of ``model``'s output
     on each (H, W, 3) uint8 image (one size), with respect to its DCT coefficients, at the
     original, the model seeing the image as its pipeline hands it over
     (:func:`~j4d.models.model_view`); the mean of ``probes`` Rademacher probes per image (one
-    backward pass over the batch repeated), their signs drawn from the image and ``seed``."""
+    backward pass over the batch repeated), their signs drawn from the image and ``seed``.
+    ``balanced``: a dense output's positions weigh so that each predicted class counts alike
+    (:func:`~j4d.tasks.class_balanced_weights`, mIoU's view) instead of each pixel alike."""
     device = models_device([model])
     batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device, torch.float32)
     height, width = batch.shape[-2:]
@@ -86,7 +89,9 @@ def fisher_diagonal(
         ]
     )
     signs = (signs * 2 - 1).to(logits.device, logits.dtype)
-    (gradient,) = torch.autograd.grad(fisher_probe_loss(logits, signs, temperature), coefficients)
+    weights = class_balanced_weights(logits) if balanced else None
+    loss = fisher_probe_loss(logits, signs, temperature, weights)
+    (gradient,) = torch.autograd.grad(loss, coefficients)
     squares = gradient.detach().square().reshape(probes, len(images), *gradient.shape[1:])
     return squares.mean(dim=0).cpu().numpy()
 
@@ -103,6 +108,7 @@ class BlockCurvature:
         seed: int = 0,
         keep: bool = True,
         probes: int = 1,
+        balanced: bool = False,
     ):
         self.models = [models] if isinstance(models, nn.Module) else list(models)
         if not self.models:
@@ -114,6 +120,7 @@ class BlockCurvature:
         self.temperature = temperature
         self.seed = seed
         self.probes = probes
+        self.balanced = balanced
         self.keep = keep
         self._measured: dict[bytes, list[np.ndarray]] = {}
 
@@ -127,7 +134,7 @@ class BlockCurvature:
             todo_images = [images[n] for n in todo]
             per_model = [
                 fisher_diagonal(
-                    model, todo_images, self.temperature, self.seed, self.probes
+                    model, todo_images, self.temperature, self.seed, self.probes, self.balanced
                 ).astype(np.float32)
                 for model in self.models
             ]

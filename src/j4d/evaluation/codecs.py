@@ -126,6 +126,8 @@ def tables_point(
         label, name = f"{label}-guided{strength:g}", f"{name}_guided{strength:g}"
         guides = encode.curvature.models if encode.curvature else [guide]
         settings["guide"] = f"{' + '.join(map(model_name, guides))}, strength {strength:g}"
+        if encode.curvature and encode.curvature.balanced:
+            settings["guide"] += ", classes balanced"
     return CodecPoint(label, name, encode, settings, tables)
 
 

@@ -9,6 +9,7 @@ agreement) or :class:`Segmentation` (mIoU, pixel accuracy, agreement).
 from j4d.tasks.base import (
     TASK_LOSSES,
     Task,
+    class_balanced_weights,
     describe_metric,
     distillation_loss,
     fisher_probe_loss,
@@ -23,6 +24,7 @@ __all__ = [
     "Classification",
     "Segmentation",
     "Task",
+    "class_balanced_weights",
     "describe_metric",
     "distillation_loss",
     "fisher_probe_loss",

@@ -27,7 +27,10 @@ def kl_divergence(
 
 
 def fisher_probe_loss(
-    logits: torch.Tensor, signs: torch.Tensor, temperature: float = 1.0
+    logits: torch.Tensor,
+    signs: torch.Tensor,
+    temperature: float = 1.0,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     r"""A loss whose gradient :math:`g` (to anything upstream of ``logits``) has
     :math:`\mathrm{E}[g g^\top]` equal to the Hessian of ``T^2 KL(p_T || p̂_T)`` at
@@ -36,10 +39,33 @@ def fisher_probe_loss(
     :math:`p_T` held fixed and ``signs`` :math:`\varepsilon = \pm 1` (Rademacher, the shape of
     ``logits``), summed over images and positions. Its logit gradient
     :math:`u = \sum_y \varepsilon_y \sqrt{p_y}(e_y - p)` has
-    :math:`\mathrm{E}[uu^\top] = \mathrm{diag}(p) - pp^\top`."""
+    :math:`\mathrm{E}[uu^\top] = \mathrm{diag}(p) - pp^\top`. ``weights`` (the shape of
+    ``logits`` without the class dimension) weigh each position's divergence:
+    :math:`\mathrm{E}[g g^\top] = \sum_i w_i J_i^\top F_i J_i`."""
     log_p = F.log_softmax(logits / temperature, dim=1)
     coefficients = signs * log_p.detach().exp().sqrt()
+    if weights is not None:
+        coefficients = coefficients * weights.detach().sqrt().unsqueeze(1)
     return temperature * (coefficients * log_p).sum()
+
+
+def class_balanced_weights(logits: torch.Tensor) -> torch.Tensor:
+    r"""(N, *positions) weights of a dense output's positions under which each class the model
+    predicts in an image weighs alike, as mIoU weighs them: :math:`w_i = 1 / (K\,s_{c_i})`
+    with :math:`c_i` the class predicted at position i, :math:`s_c` its share of the image's
+    positions and K the number of classes predicted there (mean weight 1 per image). A
+    classifier's (N, C) output gets weight 1."""
+    if logits.dim() <= 2:
+        return torch.ones(logits.shape[:1], dtype=logits.dtype, device=logits.device)
+    predicted = logits.detach().argmax(dim=1).flatten(1)  # (N, P)
+    counts = torch.zeros(
+        predicted.shape[0], logits.shape[1], dtype=logits.dtype, device=logits.device
+    )
+    counts.scatter_add_(1, predicted, torch.ones_like(predicted, dtype=logits.dtype))
+    present = (counts > 0).sum(dim=1, keepdim=True).to(logits.dtype)
+    shares = counts / predicted.shape[1]
+    weights = 1.0 / (present * shares.gather(1, predicted))
+    return weights.reshape(logits.shape[:1] + logits.shape[2:])
 
 
 def distillation_loss(
