@@ -14,7 +14,11 @@ enters. Every file is 4:4:4 with optimized Huffman tables, decoded by Pillow. Fa
   each), pooled (``Sensitivity.pool``: each model's normalized to a total of 1, averaged);
   coefficient statistics of 1000 unlabeled crops; written by mozjpeg's trellis.
   ``opts-flat``: every weight 1 (tables rate-distortion optimal for squared error: no model at
-  all).
+  all); ``opts-<models>^<p>``: the pooled weights to the power p (0.5: halfway, geometrically,
+  between the models' weights and none).
+* ``trained-<models>``: tables learned by ``j4d train`` for those models together (their
+  distillation losses averaged), on unlabeled crops, one run per lambda in
+  ``runs/universal3/<models>/<run>/`` (``results/run_all.sh`` step 36), by trellis.
 
 Rows go to ``universal_heldout.jsonl`` as measured (a rerun skips them); the report,
 ``universal_heldout.md``, gives each family's BD-rate against default JPEG by agreement (whole
@@ -47,6 +51,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 ZOO = ROOT / "src" / "j4d" / "zoo"
 SENSITIVITIES = ROOT / "runs" / "universal2" / "sens"
+TRAINED = ROOT / "runs" / "universal3"
 IMAGES = 500
 MODELS = ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 SHORT = {"mobilenet_v2": "mnv2", "efficientnet_lite0": "l0", "efficientnet_lite1": "l1",
@@ -77,20 +82,29 @@ def family(name: str) -> tuple[list[str], list[tuple[str, object]]]:
     if name == "zoo-universal-trellis":  # as the zoo shipped them before this probe
         folder = ROOT / "results" / "imagenet-universal" / "frontier"
         return MODELS[:2], [(p.stem, QuantTables.load(p)) for p in sorted(folder.glob("*.json"))]
-    models = name.split("-", 1)[1]  # opts-<models>
+    kind, rest = name.split("-", 1)
+    models, _, power = rest.partition("^")  # opts-<models>[^<power>], trained-<models>
     made = [m for m in MODELS if SHORT[m] in models.split("+")]
+    if kind == "trained":  # j4d train -m ... (losses averaged), one run per lambda
+        runs = sorted((TRAINED / models).glob("*/tables.json"))
+        if not runs:
+            raise SystemExit(f"{name}: no runs in {TRAINED / models} (see the docstring)")
+        return made, [(path.parent.name, QuantTables.load(path)) for path in runs]
     if models == "flat":
         weights = Sensitivity(np.ones((3, 64)), "gradient")
     else:
         files = [SENSITIVITIES / f"grad_{m}.json" for m in made]
         weights = Sensitivity.pool([Sensitivity.load(path) for path in files])
+    if power:  # between the models' weights (1) and none (0), geometrically
+        weights = Sensitivity(weights.values ** float(power), weights.kind, weights.meta)
     return made, named_targets(opts_tables(weights, rate_distortion(), TARGETS))
 
 
 #: measuring order: the anchors, then the families most informative per minute
 ORDER = [
     "jpeg", "mozjpeg", "opts-l0+l1+l2", "zoo-universal-trellis", "opts-flat", "opts-mnv2+l0+l1",
-    "opts-mnv2+l0+l2", "opts-mnv2+l1+l2",
+    "opts-mnv2+l0+l2", "opts-mnv2+l1+l2", "opts-l0+l1+l2^0.5", "opts-mnv2+l0+l1^0.5",
+    "opts-mnv2+l0+l2^0.5", "opts-mnv2+l1+l2^0.5", "trained-l0+l1+l2",
 ]  # fmt: skip
 
 
