@@ -18,7 +18,7 @@ enters. Every file is 4:4:4 with optimized Huffman tables, decoded by Pillow. Fa
   between the models' weights and none).
 * ``trained-<models>``: tables learned by ``j4d train`` for those models together (their
   distillation losses averaged), on unlabeled crops, one run per lambda in
-  ``runs/universal3/<models>/<run>/`` (``results/run_all.sh`` step 36), by trellis.
+  ``runs/universal3/<models>/<run>/`` (``j4d train -m MODEL ... -o`` there), by trellis.
 
 Rows go to ``universal_heldout.jsonl`` as measured (a rerun skips them); the report,
 ``universal_heldout.md``, gives each family's BD-rate against default JPEG by agreement (whole
@@ -104,7 +104,7 @@ def family(name: str) -> tuple[list[str], list[tuple[str, object]]]:
 ORDER = [
     "jpeg", "mozjpeg", "opts-l0+l1+l2", "zoo-universal-trellis", "opts-flat", "opts-mnv2+l0+l1",
     "opts-mnv2+l0+l2", "opts-mnv2+l1+l2", "opts-l0+l1+l2^0.5", "opts-mnv2+l0+l1^0.5",
-    "opts-mnv2+l0+l2^0.5", "opts-mnv2+l1+l2^0.5", "trained-l0+l1+l2",
+    "opts-mnv2+l0+l2^0.5", "opts-mnv2+l1+l2^0.5",
 ]  # fmt: skip
 
 
