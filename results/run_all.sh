@@ -569,3 +569,10 @@ $J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.jso
     --guided 1 --ladder 0.003 --ladder 0.01 --ladder 0.03 --ladder 0.1 --ladder 0.3 --ladder 1 \
     --ladder-strength 1 "${CVQ[@]}" --accuracies qf:90,qf:95,qf:100 \
     --rates 0.1,0.2,0.27,0.3,1,2 -q -o $CV-model-aware
+# ... and per block with each class the segmenter predicts weighing alike (mIoU's view)
+mkdir -p $CV-model-aware-balanced/cache
+cp $CV-model-aware/cache/jpeg_q*.json $CV-model-aware/cache/*_rd.*.json $CV-model-aware-balanced/cache/
+$J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.json \
+    -m camvid_deeplabv3_mobilenet_v2 --guide camvid_deeplabv3_mobilenet_v2 --encoder rd \
+    --guided 1 --class-balanced "${CVQ[@]}" --accuracies qf:90,qf:95,qf:100 \
+    --rates 0.1,0.2,0.27,0.3,1,2 -q -o $CV-model-aware-balanced

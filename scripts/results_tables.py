@@ -180,14 +180,20 @@ def _headline(
 
 
 def _model_aware_rows(
-    task: str, joint: str, aware: str, with_model_free_ladder: bool = False
+    task: str,
+    joint: str,
+    aware: str,
+    with_model_free_ladder: bool = False,
+    variants: tuple[tuple[str, str, str], ...] = (),
 ) -> tuple[tuple[str | Cell, ...], ...]:
     """One model's model-aware files beside its model-free fronts (``joint``: the zoo's,
-    ``aware``: the model-aware evaluation), by its metric and by agreement."""
+    ``aware``: the model-aware evaluation), by its metric and by agreement; ``variants``:
+    more per-block rows (label, folder, method)."""
     files = [
         ("model-free, mozjpeg's trellis (the zoo's front)", joint, "j4d-trellis"),
         ("model-free (rd)", aware, "j4d-rd"),
         ("per block, strength 1", aware, "j4d-rd-guided1"),
+        *variants,
         *([("ladder, model-free rungs", aware, "j4d-rd-ladder")] * with_model_free_ladder),
         ("ladder, per-block rungs", aware, "j4d-rd-ladder-guided1"),
     ]
@@ -500,6 +506,13 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                 "Road scenes (CamVid val, 101), DeepLabV3-MobileNetV2; mIoU",
                 "camvid-deeplabv3-joint",
                 "camvid-deeplabv3-model-aware",
+                variants=(
+                    (
+                        "per block, strength 1, classes balanced",
+                        "camvid-deeplabv3-model-aware-balanced",
+                        "j4d-rd-guided1",
+                    ),
+                ),
             ),
         ),
     ),
