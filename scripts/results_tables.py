@@ -492,6 +492,31 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
             )
         ),
     ),
+    "model-aware-swapped": Table(
+        "docs/results/model-aware.md",
+        (
+            "files",
+            "EfficientNet-Lite0 (guide), top-1",
+            "EfficientNet-Lite0, agreement",
+            "MobileNetV2 (unguided), top-1",
+            "MobileNetV2, agreement",
+        ),
+        tuple(
+            (
+                f"@{label}@{SWAPPED}",
+                *(
+                    Cell(SWAPPED, method, by_agreement, model=model)
+                    for model in ("efficientnet_lite0", "mobilenet_v2")
+                    for by_agreement in (False, True)
+                ),
+            )
+            for label, method in (
+                ("model-free (rd)", "j4d-rd"),
+                ("per block, strength 1", "j4d-rd-guided1"),
+                ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
+            )
+        ),
+    ),
     "model-aware-tasks": Table(
         "docs/results/model-aware.md",
         ("task, model (guide and reader)", "files", "by its metric", "by agreement"),
