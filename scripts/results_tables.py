@@ -208,6 +208,40 @@ def _model_aware_rows(
     )
 
 
+def _guide_and_reader_table(
+    folder: str,
+    guide: tuple[str, str],
+    reader: tuple[str, str],
+    with_model_free_ladder: bool = False,
+) -> Table:
+    """A two-model model-aware evaluation: each kind of file, read by the model that guided it
+    and by one that did not, by top-1 and by agreement; ``guide``/``reader``: (label, key)."""
+    files = [
+        ("model-free (rd)", "j4d-rd"),
+        ("per block, strength 1", "j4d-rd-guided1"),
+        *([("ladder, model-free rungs", "j4d-rd-ladder")] * with_model_free_ladder),
+        ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
+    ]
+    header = ["files"]
+    for (name, _), role in ((guide, "guide"), (reader, "unguided")):
+        header += [f"{name} ({role}), top-1", f"{name}, agreement"]
+    return Table(
+        "docs/results/model-aware.md",
+        tuple(header),
+        tuple(
+            (
+                f"@{label}@{folder}",
+                *(
+                    Cell(folder, method, by_agreement, model=model)
+                    for _, model in (guide, reader)
+                    for by_agreement in (False, True)
+                ),
+            )
+            for label, method in files
+        ),
+    )
+
+
 IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
@@ -466,56 +500,14 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
             )
         ),
     ),
-    "model-aware": Table(
-        "docs/results/model-aware.md",
-        (
-            "files",
-            "MobileNetV2 (guide), top-1",
-            "MobileNetV2, agreement",
-            "EfficientNet-Lite0 (unguided), top-1",
-            "EfficientNet-Lite0, agreement",
-        ),
-        tuple(
-            (
-                f"@{label}@{MODEL_AWARE}",
-                *(
-                    Cell(MODEL_AWARE, method, by_agreement, model=model)
-                    for model in ("mobilenet_v2", "efficientnet_lite0")
-                    for by_agreement in (False, True)
-                ),
-            )
-            for label, method in (
-                ("model-free (rd)", "j4d-rd"),
-                ("per block, strength 1", "j4d-rd-guided1"),
-                ("ladder, model-free rungs", "j4d-rd-ladder"),
-                ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
-            )
-        ),
+    "model-aware": _guide_and_reader_table(
+        MODEL_AWARE,
+        ("MobileNetV2", "mobilenet_v2"),
+        ("EfficientNet-Lite0", "efficientnet_lite0"),
+        with_model_free_ladder=True,
     ),
-    "model-aware-swapped": Table(
-        "docs/results/model-aware.md",
-        (
-            "files",
-            "EfficientNet-Lite0 (guide), top-1",
-            "EfficientNet-Lite0, agreement",
-            "MobileNetV2 (unguided), top-1",
-            "MobileNetV2, agreement",
-        ),
-        tuple(
-            (
-                f"@{label}@{SWAPPED}",
-                *(
-                    Cell(SWAPPED, method, by_agreement, model=model)
-                    for model in ("efficientnet_lite0", "mobilenet_v2")
-                    for by_agreement in (False, True)
-                ),
-            )
-            for label, method in (
-                ("model-free (rd)", "j4d-rd"),
-                ("per block, strength 1", "j4d-rd-guided1"),
-                ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
-            )
-        ),
+    "model-aware-swapped": _guide_and_reader_table(
+        SWAPPED, ("EfficientNet-Lite0", "efficientnet_lite0"), ("MobileNetV2", "mobilenet_v2")
     ),
     "model-aware-tasks": Table(
         "docs/results/model-aware.md",
