@@ -104,9 +104,12 @@ def bench(images_count: int, photos_count: int, rounds: int, runs: int) -> dict:
     tables = entry.load()
     guided = GuidedEncoder(model, tables, encoder_of(tables), 1.0)
 
+    def pixels(batch):
+        return torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float()
+
     def forward(batch):
         with torch.no_grad():
-            model(torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float())
+            model(pixels(batch))
 
     candidates = {
         name: (lambda batch, e=encoder: [e.encode(image, tables) for image in batch])
@@ -124,9 +127,8 @@ def bench(images_count: int, photos_count: int, rounds: int, runs: int) -> dict:
         ).encode_batch
 
     def forward_backward(batch):
-        pixels = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float()
-        pixels.requires_grad_(True)
-        torch.autograd.grad(model(pixels).logsumexp(dim=1).sum(), pixels)
+        inputs = pixels(batch).requires_grad_(True)
+        torch.autograd.grad(model(inputs).logsumexp(dim=1).sum(), inputs)
 
     candidates[FORWARD] = forward
     candidates[FORWARD_BACKWARD] = forward_backward

@@ -179,6 +179,17 @@ def _headline(
     return (setting, images, model, f"@{label}@{folder}", Cell(folder, method, model=reader))
 
 
+def _model_aware_files(with_model_free_ladder: bool) -> list[tuple[str, str]]:
+    """(label, method) of each kind of file a model-aware evaluation measures, in table order:
+    model-free and per-block files first, then the ladders."""
+    return [
+        ("model-free (rd)", "j4d-rd"),
+        ("per block, strength 1", "j4d-rd-guided1"),
+        *([("ladder, model-free rungs", "j4d-rd-ladder")] * with_model_free_ladder),
+        ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
+    ]
+
+
 def _model_aware_rows(
     task: str,
     joint: str,
@@ -189,13 +200,12 @@ def _model_aware_rows(
     """One model's model-aware files beside its model-free fronts (``joint``: the zoo's,
     ``aware``: the model-aware evaluation), by its metric and by agreement; ``variants``:
     more per-block rows (label, folder, method)."""
+    kinds = [(label, aware, method) for label, method in _model_aware_files(with_model_free_ladder)]
     files = [
         ("model-free, mozjpeg's trellis (the zoo's front)", joint, "j4d-trellis"),
-        ("model-free (rd)", aware, "j4d-rd"),
-        ("per block, strength 1", aware, "j4d-rd-guided1"),
+        *kinds[:2],  # model-free and per block
         *variants,
-        *([("ladder, model-free rungs", aware, "j4d-rd-ladder")] * with_model_free_ladder),
-        ("ladder, per-block rungs", aware, "j4d-rd-ladder-guided1"),
+        *kinds[2:],  # the ladders
     ]
     return tuple(
         (
@@ -216,12 +226,6 @@ def _guide_and_reader_table(
 ) -> Table:
     """A two-model model-aware evaluation: each kind of file, read by the model that guided it
     and by one that did not, by top-1 and by agreement; ``guide``/``reader``: (label, key)."""
-    files = [
-        ("model-free (rd)", "j4d-rd"),
-        ("per block, strength 1", "j4d-rd-guided1"),
-        *([("ladder, model-free rungs", "j4d-rd-ladder")] * with_model_free_ladder),
-        ("ladder, per-block rungs", "j4d-rd-ladder-guided1"),
-    ]
     header = ["files"]
     for (name, _), role in ((guide, "guide"), (reader, "unguided")):
         header += [f"{name} ({role}), top-1", f"{name}, agreement"]
@@ -237,7 +241,7 @@ def _guide_and_reader_table(
                     for by_agreement in (False, True)
                 ),
             )
-            for label, method in files
+            for label, method in _model_aware_files(with_model_free_ladder)
         ),
     )
 

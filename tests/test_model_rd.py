@@ -298,7 +298,7 @@ class PixelSegmenter(nn.Module):
 
 def test_a_class_balanced_guide_weighs_a_small_class_up(rng):
     """One bright 8x8 block among 32 dark ones: with each class counting alike, the bright
-    block's share of the image's curvature grows, and eval records the weighting."""
+    block's share of the image's curvature grows."""
     image = np.full((32, 64, 3), 100, np.uint8) + rng.integers(0, 20, (32, 64, 3), np.uint8)
     image[8:16, 8:16] += 120
     segmenter = PixelSegmenter()

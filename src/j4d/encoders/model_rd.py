@@ -36,7 +36,7 @@ from torch import nn
 from j4d.codec.codec import analyze, synthesize
 from j4d.encoders.rd import RDSettings, encode_rd, rd_settings
 from j4d.errors import InvalidInputError
-from j4d.models import model_view, models_device
+from j4d.models import model_name, model_view, models_device
 from j4d.tables import QuantTables
 from j4d.tasks import class_balanced_weights, fisher_probe_loss
 
@@ -123,6 +123,12 @@ class BlockCurvature:
         self.balanced = balanced
         self.keep = keep
         self._measured: dict[bytes, list[np.ndarray]] = {}
+
+    def describe(self, strength: float) -> str:
+        """The guides at ``strength`` as an evaluation records them (and caches their files
+        under)."""
+        names = " + ".join(map(model_name, self.models))
+        return f"{names}, strength {strength:g}" + (", classes balanced" if self.balanced else "")
 
     def measure(self, images: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
         """Per image, one (3, B, 64) float32 Fisher diagonal per guide."""

@@ -124,10 +124,11 @@ def tables_point(
             raise InvalidInputError("model-aware encoding does not apply with --probabilistic")
         encode = GuidedEncoder(guide, tables, encoder_of(tables), strength, curvature)
         label, name = f"{label}-guided{strength:g}", f"{name}_guided{strength:g}"
-        guides = encode.curvature.models if encode.curvature else [guide]
-        settings["guide"] = f"{' + '.join(map(model_name, guides))}, strength {strength:g}"
-        if encode.curvature and encode.curvature.balanced:
-            settings["guide"] += ", classes balanced"
+        settings["guide"] = (
+            encode.curvature.describe(strength)
+            if encode.curvature
+            else f"{model_name(guide)}, strength {strength:g}"
+        )
     return CodecPoint(label, name, encode, settings, tables)
 
 
