@@ -76,9 +76,33 @@ def test_unlabeled_images_take_each_models_top_class_on_the_original():
     assert unlabelled.item() == pytest.approx(labelled.item())
 
 
+def test_worst_pooling_takes_the_largest_models_loss_and_its_gradient():
+    torch.manual_seed(1)
+    models = [nn.Linear(6, 3).double(), nn.Linear(6, 3).double()]
+    originals = torch.randn(5, 6, dtype=torch.float64)
+    decoded = (originals + 0.3 * torch.randn(5, 6, dtype=torch.float64)).requires_grad_()
+    labels = torch.full((5,), UNLABELED)
+    alone = [task_loss([m], decoded, originals, labels, "distillation")[0] for m in models]
+    mean, ce_mean = task_loss(models, decoded, originals, labels, "distillation")
+    worst, ce_worst = task_loss(models, decoded, originals, labels, "distillation", 4.0, "worst")
+    assert mean.item() == pytest.approx((alone[0].item() + alone[1].item()) / 2)
+    assert worst.item() == pytest.approx(max(a.item() for a in alone))
+    assert alone[0].item() != pytest.approx(alone[1].item())  # the max picks one model
+    # the cross-entropy in the history is averaged either way
+    assert ce_worst.item() == pytest.approx(ce_mean.item())
+    # the gradient is the worst model's alone
+    largest = max(alone, key=lambda a: a.item())
+    (expected,) = torch.autograd.grad(largest, decoded, retain_graph=True)
+    (got,) = torch.autograd.grad(worst, decoded)
+    assert torch.allclose(got, expected)
+
+
 def test_task_loss_settings_are_checked():
     with pytest.raises(InvalidInputError, match="task loss must be one of"):
         TrainConfig(task_loss="mse")
+    with pytest.raises(InvalidInputError, match="model pooling must be one of"):
+        TrainConfig(model_pooling="median")
+    assert TrainConfig.from_dict({"lam": 1.0}).model_pooling == "mean"
     with pytest.raises(InvalidInputError, match="temperature"):
         TrainConfig(task_loss="distillation", temperature=0)
     # runs saved before the setting existed trained with cross-entropy

@@ -21,7 +21,7 @@ from j4d.data.folders import Augment, ImageFolderDataset, UnlabeledCrops, holdou
 from j4d.data.paired import PairedFolderDataset
 from j4d.errors import InvalidInputError
 from j4d.models import FrozenModel, create_models
-from j4d.tasks.objective import TASK_LOSSES
+from j4d.tasks.objective import MODEL_POOLINGS, TASK_LOSSES
 from j4d.train.config import (
     LR_SCHEDULES,
     QUANTIZERS,
@@ -95,6 +95,12 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
             ),
             _number("temperature", float, "Softmax temperature of the distillation loss."),
             _choice(
+                "model_pooling",
+                MODEL_POOLINGS,
+                "How the losses of several models (-m repeated) combine: their mean, or in each "
+                "batch the worst of them.",
+            ),
+            _choice(
                 "lr_schedule", LR_SCHEDULES, "Constant, or cosine decay to 0 at the last step."
             ),
             _choice(
@@ -159,6 +165,7 @@ def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
         quantizer=options["quantizer"],
         task_loss=options["task_loss"],
         temperature=options["temperature"],
+        model_pooling=options["model_pooling"],
         softness=options["softness"],
         softness_value=value,
         seed=options["seed"],

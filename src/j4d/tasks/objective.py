@@ -1,5 +1,9 @@
-"""The task loss tables are learned for, averaged over the models (one model: its own loss;
+"""The task loss tables are learned for, pooled over the models (one model: its own loss;
 several: universal tables). Each model's task (:mod:`j4d.tasks`) scores its output.
+
+``mean`` pooling averages the models' losses; ``worst`` takes the largest of them in each batch,
+``max_m L_m``, so a step moves the tables for whichever model the batch hurts most (a minimax
+objective: tables meant for models not in the list should not favour one of those in it).
 
 ``cross_entropy`` (METHOD.md section 5) scores the decoded image against the label.
 ``distillation`` scores it against the model's own output on the uncompressed image:
@@ -24,7 +28,10 @@ from torch import nn
 from j4d.tasks import TASK_LOSSES, distillation_loss, task_of
 from j4d.tasks.base import UNLABELED
 
-__all__ = ["TASK_LOSSES", "distillation_loss", "task_loss"]
+__all__ = ["MODEL_POOLINGS", "TASK_LOSSES", "distillation_loss", "task_loss"]
+
+#: How the task losses of several models combine (``TrainConfig.model_pooling``).
+MODEL_POOLINGS = ("mean", "worst")
 
 
 def task_loss(
@@ -34,12 +41,17 @@ def task_loss(
     labels: torch.Tensor,
     kind: str = "cross_entropy",
     temperature: float = 4.0,
+    pooling: str = "mean",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(task loss, cross-entropy), each averaged over ``models``; the cross-entropy is returned
-    whatever ``kind`` is, for the training history. Labels :data:`UNLABELED` are replaced by
-    each model's prediction on ``originals``."""
+    """(task loss pooled over ``models`` by ``pooling``, cross-entropy averaged over them); the
+    cross-entropy is returned whatever ``kind`` is, for the training history. Labels
+    :data:`UNLABELED` are replaced by each model's prediction on ``originals``."""
     if kind not in TASK_LOSSES:
         raise ValueError(f"task loss must be one of {', '.join(TASK_LOSSES)}, got {kind!r}")
+    if pooling not in MODEL_POOLINGS:
+        raise ValueError(
+            f"model pooling must be one of {', '.join(MODEL_POOLINGS)}, got {pooling!r}"
+        )
     needs_reference = kind == "distillation" or bool((labels == UNLABELED).any())
     losses, entropies = [], []
     for model in models:
@@ -50,4 +62,5 @@ def task_loss(
         loss, ce = task_of(model).loss(model(reconstruction), labels, reference, kind, temperature)
         losses.append(loss)
         entropies.append(ce)
-    return sum(losses) / len(models), sum(entropies) / len(models)
+    pooled = torch.stack(losses).max() if pooling == "worst" else sum(losses) / len(models)
+    return pooled, sum(entropies) / len(models)

@@ -10,7 +10,7 @@ from typing import Any
 
 from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
-from j4d.tasks.objective import TASK_LOSSES
+from j4d.tasks.objective import MODEL_POOLINGS, TASK_LOSSES
 
 #: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
 QUANTIZERS = ("soft", "straight_through")
@@ -78,6 +78,7 @@ class TrainConfig:
     # at high rates; T = 30 was no better.
     task_loss: str = "distillation"
     temperature: float = 10.0
+    model_pooling: str = "mean"  # several models' task losses: their mean, or the worst of them
     seed: int = 0
     # learn a dead zone per channel and frequency with the tables (the deadzone encoder);
     # its own learning rate, under the same schedule: thetas live in [0, 1/2], steps in [1, 255]
@@ -108,6 +109,11 @@ class TrainConfig:
             )
         if not self.temperature > 0:
             raise InvalidInputError(f"temperature must be > 0, got {self.temperature}")
+        if self.model_pooling not in MODEL_POOLINGS:
+            raise InvalidInputError(
+                f"model pooling must be one of {', '.join(MODEL_POOLINGS)}, "
+                f"got {self.model_pooling!r}"
+            )
         if self.method not in TRAINING_METHODS:
             raise InvalidInputError(
                 f"method must be one of {', '.join(TRAINING_METHODS)}, got {self.method!r}"

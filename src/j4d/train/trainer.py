@@ -1,6 +1,6 @@
 """Learning quantization tables for frozen classifiers (METHOD.md section 5).
 
-Objective per mini-batch: ``mean over models of task_loss(model(codec(x)), label)
+Objective per mini-batch: ``mean (or max) over models of task_loss(model(codec(x)), label)
 + lam * estimated_bpp`` (task loss: cross-entropy, or distillation from the model's output on
 the original, see :mod:`j4d.tasks.objective`), minimized by Adam over the 128 table entries,
 which are clipped to [1, 255] after every update (so before every forward pass). After each
@@ -222,6 +222,7 @@ class Trainer:
             labels,
             self.config.task_loss,
             self.config.temperature,
+            self.config.model_pooling,
         )
         return task + self.config.lam * bpp, task, ce, bpp
 
