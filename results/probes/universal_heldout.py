@@ -18,7 +18,9 @@ enters. Every file is 4:4:4 with optimized Huffman tables, decoded by Pillow. Fa
   between the models' weights and none).
 * ``trained-<models>``: tables learned by ``j4d train`` for those models together (their
   distillation losses averaged), on unlabeled crops, one run per lambda in
-  ``runs/universal3/<models>/<run>/`` (``j4d train -m MODEL ... -o`` there), by trellis.
+  ``runs/universal3/<models>/<run>/`` (``j4d train -m MODEL ... -o`` there), by trellis;
+  ``trained-<models>@worst``: the same with ``--model-pooling worst`` (each batch's largest
+  loss), runs in ``runs/universal3/<models>@worst/``.
 
 Rows go to ``universal_heldout.jsonl`` as measured (a rerun skips them); the report,
 ``universal_heldout.md``, gives each family's BD-rate against default JPEG by agreement (whole
@@ -83,9 +85,9 @@ def family(name: str) -> tuple[list[str], list[tuple[str, object]]]:
         folder = ROOT / "results" / "imagenet-universal" / "frontier"
         return MODELS[:2], [(p.stem, QuantTables.load(p)) for p in sorted(folder.glob("*.json"))]
     kind, rest = name.split("-", 1)
-    models, _, power = rest.partition("^")  # opts-<models>[^<power>], trained-<models>
-    made = [m for m in MODELS if SHORT[m] in models.split("+")]
-    if kind == "trained":  # j4d train -m ... (losses averaged), one run per lambda
+    models, _, power = rest.partition("^")  # opts-<models>[^<power>], trained-<models>[@worst]
+    made = [m for m in MODELS if SHORT[m] in models.partition("@")[0].split("+")]
+    if kind == "trained":  # j4d train -m ... (losses pooled), one run per lambda
         runs = sorted((TRAINED / models).glob("*/tables.json"))
         if not runs:
             raise SystemExit(f"{name}: no runs in {TRAINED / models} (see the docstring)")
@@ -155,7 +157,10 @@ def least(rows: list[dict], anchor: str, family: str, held: list[str]) -> str:
 
 
 def report(rows: list[dict]) -> None:
-    names = [f for f in ORDER if f != "jpeg" and any(r["family"] == f for r in rows)]
+    measured = {r["family"] for r in rows}
+    # ORDER's first, then those only named on a command line (trained-...), as measured
+    names = [f for f in dict.fromkeys(ORDER + [r["family"] for r in rows]) if f in measured]
+    names.remove("jpeg")
     made_with = {f: next(r["made_with"] for r in rows if r["family"] == f) for f in names}
     header = " | ".join(f"{SHORT[m]}" for m in MODELS)
     lines = [
