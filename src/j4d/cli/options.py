@@ -355,7 +355,7 @@ def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """``--model`` (repeatable), ``--data``, ``--train``, ``--unlabeled`` (repeatable)."""
     for option in reversed(
         [
-            model_option("repeat for universal tables (see --model-pooling)."),
+            model_option("repeat for universal tables (the models pooled)."),
             data_option,
             click.option(
                 "--train",
