@@ -506,6 +506,19 @@ done
 $PYTHON results/probes/universal_heldout.py jpeg mozjpeg "opts-l0+l1+l2" zoo-universal-trellis \
     opts-flat "opts-mnv2+l0+l1" "opts-mnv2+l0+l2" "opts-mnv2+l1+l2" "opts-mnv2+l0+l1^0.5" \
     "opts-l0+l1+l2^0.5" "opts-mnv2+l0+l2^0.5" "opts-mnv2+l1+l2^0.5"
+# ... and tables trained for the three EfficientNets together (MobileNetV2 held out), their
+#     distillation losses averaged or the worst of them per batch, three lambdas each (about
+#     20 minutes a run on 2 cores)
+for pooling in mean worst; do
+    suffix="" && [ $pooling = mean ] || suffix=@$pooling  # the probe's trained-...@worst
+    runs=runs/universal3/l0+l1+l2$suffix
+    for lam in 1 0.1 0.01; do
+        [ -f $runs/lam$lam/tables.json ] || $J4D train -m efficientnet_lite0 \
+            -m efficientnet_lite1 -m efficientnet_lite2 --model-pooling $pooling --epochs 2 \
+            --unlabeled-crops 2048 --batch-size 32 --init qf:50 --lam $lam -q -o $runs/lam$lam
+    done
+done
+$PYTHON results/probes/universal_heldout.py "trained-l0+l1+l2" "trained-l0+l1+l2@worst"
 $J4D tables --method opts "${SENS[@]}" --targets 0.3,0.5,0.75,1,1.5,2,2.5,3,4 --images 1000 -q \
     -o $U/opts4
 $J4D eval $U/opts4/*.json -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite1 \
