@@ -48,6 +48,16 @@ def parse_init(spec: str) -> tuple[str, float | Path]:
     return kind, number
 
 
+#: The settings that take one of a few names, and those names.
+_CHOICES = {
+    "lr_schedule": LR_SCHEDULES,
+    "task_loss": TASK_LOSSES,
+    "model_pooling": MODEL_POOLINGS,
+    "method": TRAINING_METHODS,
+    "quantizer": QUANTIZERS,
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """What a training run optimizes and how.
@@ -99,31 +109,16 @@ class TrainConfig:
         if not self.deadzone_lr > 0:
             raise InvalidInputError(f"dead-zone learning rate must be > 0, got {self.deadzone_lr}")
         self.make_softness()
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise InvalidInputError(
-                f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
-            )
-        if self.task_loss not in TASK_LOSSES:
-            raise InvalidInputError(
-                f"task loss must be one of {', '.join(TASK_LOSSES)}, got {self.task_loss!r}"
-            )
         if not self.temperature > 0:
             raise InvalidInputError(f"temperature must be > 0, got {self.temperature}")
-        if self.model_pooling not in MODEL_POOLINGS:
-            raise InvalidInputError(
-                f"model pooling must be one of {', '.join(MODEL_POOLINGS)}, "
-                f"got {self.model_pooling!r}"
-            )
-        if self.method not in TRAINING_METHODS:
-            raise InvalidInputError(
-                f"method must be one of {', '.join(TRAINING_METHODS)}, got {self.method!r}"
-            )
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise InvalidInputError(
+                    f"{name.replace('_', ' ')} must be one of {', '.join(choices)}, "
+                    f"got {getattr(self, name)!r}"
+                )
         if self.deadzone and self.method != "j4d":
             raise InvalidInputError(f"--deadzone needs --method j4d, got {self.method!r}")
-        if self.quantizer not in QUANTIZERS:
-            raise InvalidInputError(
-                f"quantizer must be one of {', '.join(QUANTIZERS)}, got {self.quantizer!r}"
-            )
 
     def make_softness(self) -> Softness:
         if self.softness not in SOFTNESS_MODES:
