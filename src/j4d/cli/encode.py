@@ -28,9 +28,11 @@ from j4d.data import require_data_root
 from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
 from j4d.jpegio import FileRate, file_rate, insert_metadata, load_image_with_metadata
+from j4d.jpegio.images import shrink_to_short_side
 from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes
 from j4d.utils.processes import worker_pool
+from j4d.zoo import PerScaleEncoder, is_zoo_choice, zoo_choice
 
 # torch and the models load only for model-aware or probabilistic encoding: a plain encode of a
 # few files should not wait for them
@@ -57,7 +59,10 @@ _LIST_LIMIT = 20
     "--tables",
     "tables_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Tables file (JSON or cjpeg text).",
+    help="Tables file (JSON or cjpeg text), or zoo:MODEL@<B>bpp / zoo:MODEL@within<P>: each "
+    "image by the zoo tables learned for the scale nearest its own (short side over the side "
+    "the model resizes to), nearest B whole-file bpp or the smallest within P points of "
+    "uncompressed at that scale.",
 )
 @click.option(
     "--qf", "quality", type=int, default=None, help="Default JPEG tables at this quality instead."
@@ -113,6 +118,16 @@ _LIST_LIMIT = 20
 @data_option
 @device_option
 @click.option(
+    "--resize-to",
+    "short_side",
+    type=click.IntRange(min=8),
+    default=None,
+    help="Store each photo with its short side brought down to this many pixels first (e.g. "
+    "256, the side a 224-input classifier resizes to; Pillow's bilinear filter, as "
+    "torchvision's Resize): for keeping only what the model reads. Photos no larger are kept "
+    "at their size. [default: every photo at its own size]",
+)
+@click.option(
     "--strip",
     is_flag=True,
     help="Drop the inputs' ICC profile and EXIF [default: kept, EXIF orientation reset to 1].",
@@ -142,6 +157,7 @@ def command(
     tolerance: float,
     data_root: Path | None,
     device: str | None,
+    short_side: int | None,
     strip: bool,
     replace: bool,
     verbose: bool,
@@ -168,7 +184,19 @@ def command(
         raise InvalidInputError("give --ladder or --tables/--qf, not both")
     if ladder_paths and model_spec is None:
         raise InvalidInputError("--ladder needs the model that picks the rungs (-m MODEL)")
-    tables = QuantTables.from_quality(100) if ladder_paths else resolve_tables(tables_path, quality)
+    per_scale = None
+    if is_zoo_choice(tables_path):
+        if quality is not None or model_spec is not None or probabilistic:
+            raise InvalidInputError(
+                "--tables zoo:... picks tables per image by its size; it does not combine with "
+                "--qf, -m or --probabilistic"
+            )
+        per_scale = PerScaleEncoder(zoo_choice(str(tables_path)), encoder)
+        tables = per_scale.tables[0]
+    elif ladder_paths:
+        tables = QuantTables.from_quality(100)
+    else:
+        tables = resolve_tables(tables_path, quality)
     softness = make_softness(alpha, hardness) if probabilistic else None
     if not probabilistic and (alpha is not None or hardness is not None):
         raise InvalidInputError("--alpha/--hardness only apply with --probabilistic")
@@ -202,9 +230,10 @@ def command(
         out_dir=out_dir,
         strip=strip,
         tables=tables,
-        encoder=guided or chosen,
+        encoder=guided or per_scale or chosen,
         softness=softness,
         seed=seed,
+        short_side=short_side,
     )
     rows, failures = [], 0
     with contextlib.ExitStack() as stack:
@@ -225,6 +254,8 @@ def command(
         name = f"ladder of {len(guided.ladder.rungs)} tables, {model_spec} within KL {tolerance:g}"
         if guided.ladder.strength:
             name += f", rungs guided at strength {guided.ladder.strength:g}"
+    elif per_scale is not None:
+        name = f"{tables_path}: each image by the tables of its scale"
     elif guided is not None:
         name += f", guided by {model_spec} at strength {strength:g}"
     _report(rows, verbose, name)
@@ -270,20 +301,23 @@ def _encode_file(
     out_dir: Path,
     strip: bool,
     tables: QuantTables,
-    encoder: TablesEncoder | GuidedEncoder | RateLadder | None,
+    encoder: TablesEncoder | GuidedEncoder | RateLadder | PerScaleEncoder | None,
     softness: Softness | None,
     seed: int,
+    short_side: int | None = None,
 ) -> tuple[Path, tuple[int, ...], FileRate, str | float | None] | str:
-    """Encode one input to OUTDIR/name by ``encoder`` (None: probabilistically with
-    ``softness``): its path, size, rate and the model's choice (the ladder's rung name, the
-    share of the blocks the model leans on, or None); the problem as one line if it cannot be
-    read."""
+    """Encode one input (its short side brought down to ``short_side`` first, if given) to
+    OUTDIR/name by ``encoder`` (None: probabilistically with ``softness``): its path, size as
+    stored, rate and the model's choice (the ladder's rung name, the share of the blocks the
+    model leans on, or None); the problem as one line if it cannot be read."""
     source, name = pair
     rung: str | float | None = None
     try:
         image, metadata = load_image_with_metadata(source)
     except InvalidInputError as error:
         return str(error)
+    if short_side is not None:
+        image = shrink_to_short_side(image, short_side)
     if encoder is None:
         # A per-file seed derived from the run seed and the name: files are independent of the
         # order and number of inputs (and of the worker that codes them).

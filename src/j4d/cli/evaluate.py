@@ -24,10 +24,18 @@ from j4d.cli.options import (
 from j4d.codec.kernels import compiling
 from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
+from j4d.data.folders import resize_side
 from j4d.encoders import QUALITY_CODECS
 from j4d.encoders.model_rd import BlockCurvature
 from j4d.errors import InvalidInputError
-from j4d.evaluation.codecs import CodecPoint, ladder_points, quality_points, tables_point
+from j4d.evaluation.codecs import (
+    CodecPoint,
+    ladder_points,
+    quality_points,
+    resized_points,
+    tables_point,
+    zoo_point,
+)
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
 from j4d.evaluation.summary import summary_markdown
@@ -35,6 +43,7 @@ from j4d.models import create_models
 from j4d.tasks import task_of
 from j4d.train.sweep import RUNS
 from j4d.train.trainer import TABLES
+from j4d.zoo import is_zoo_choice
 
 ANCHOR = "jpeg"
 
@@ -120,6 +129,21 @@ ANCHOR = "jpeg"
     "in an image alike (as mIoU does) in the divergence its block weights come from, "
     "instead of each pixel alike.",
 )
+@click.option(
+    "--own-size",
+    is_flag=True,
+    help="Measure the photos of --test at their own size: each file holds the whole photo "
+    "(bpp per pixel of the photo) and each model reads the decoded photo through its own view "
+    "(short-side resize, centre crop), as its data pipeline does. Labels come from ImageNet "
+    "file names (nXXXXXXXX_...) or class folders; photos without one count for agreement only.",
+)
+@click.option(
+    "--resize-first",
+    is_flag=True,
+    help="With --own-size, also measure each --codec on the photo resized first to the side "
+    "the model resizes to (256 for a 224 input), bits counted per pixel of the photo: what "
+    "keeping only the model's input costs.",
+)
 @read_off_options
 @click.option(
     "-j", "--jobs", "workers", type=int, default=1, show_default=True, help="Encoding processes."
@@ -150,6 +174,8 @@ def command(
     ladder_strengths: tuple[float, ...],
     guide_specs: tuple[str, ...],
     class_balanced: bool,
+    own_size: bool,
+    resize_first: bool,
     rates: list[float | str],
     accuracies: list[float | str] | None,
     workers: int,
@@ -173,6 +199,8 @@ def command(
         raise InvalidInputError("--ladder needs tables files (the rungs)")
     if ladder_strengths and not tolerances:
         raise InvalidInputError("--ladder-strength applies with --ladder")
+    if resize_first and not own_size:
+        raise InvalidInputError("--resize-first applies with --own-size")
     root = require_data_root(data_root)
     models = place_models(create_models(model_specs, root), device)
     guide_models = models[:1]
@@ -204,9 +232,17 @@ def command(
                 points += ladder_points(
                     tables_files, tolerances, guide_models, label, encoder, strength
                 )
-    for codec in dict.fromkeys((ANCHOR, *codecs)):
-        points += quality_points(codec, qualities)
-    test = load_test_split(root, test_dir, models[0], test_size, resize, classes_file)
+    codec_points = [
+        point
+        for codec in dict.fromkeys((ANCHOR, *codecs))
+        for point in quality_points(codec, qualities)
+    ]
+    points += codec_points
+    if resize_first:
+        points += resized_points(codec_points, resize_side(models[0].input_size))
+    test = load_test_split(
+        root, test_dir, models[0], test_size, resize, classes_file, own_size=own_size
+    )
     if test.skipped:
         click.echo(f"eval: skipped {len(test.skipped)} unreadable image(s):", err=True)
         for line in test.skipped:
@@ -240,11 +276,14 @@ def _tables_points(
     (``a/frontier/qf50_lam1.json`` -> ``a.qf50_lam1``) and the layout names of a sweep
     (``sweep/runs/qf50_lam1/tables.json`` -> ``sweep.qf50_lam1``); numbered where even that
     repeats."""
-    folders = {path: _folders(path) for path in paths}
+    folders = {path: _folders(path) for path in paths if not is_zoo_choice(path)}
     seen: Counter[str] = Counter()
     points = []
     for path in paths:
-        namesakes = [folders[other] for other in paths if other.stem == path.stem]
+        if is_zoo_choice(path):
+            points.append(zoo_point(str(path), encoder))
+            continue
+        namesakes = [folders[o] for o in paths if o.stem == path.stem and not is_zoo_choice(o)]
         name = path.stem
         if len(namesakes) > 1:
             prefix = _distinct_name(folders[path], namesakes)

@@ -329,14 +329,20 @@ def load_test_split(
     count: int | None,
     resize: int | str | None = None,
     classes_file: Path | None = None,
+    own_size: bool = False,
 ) -> TestImages:
     """The ``--test`` split (default: the ``model``'s test folder under ``root``) as
     :class:`TestImages`: an ImageFolder tree labeled by the model's class list and
-    preprocessed as :func:`folder_resize` says, or paired image / label folders."""
+    preprocessed as :func:`folder_resize` says, or paired image / label folders; with
+    ``own_size`` the photos of ``test_dir`` (which must be given) as they are."""
     from j4d.data.paired import is_paired_folder
-    from j4d.data.testset import load_paired_test_images, load_test_images
+    from j4d.data.testset import load_paired_test_images, load_photos, load_test_images
 
     data: DataDefaults = model.data
+    if own_size:
+        if test_dir is None:
+            raise InvalidInputError("--own-size needs --test FOLDER (the photos to measure)")
+        return load_photos(test_dir, count, class_list(root, data, classes_file))
     default = root / data.test
     folder = test_dir or default
     if is_paired_folder(folder):

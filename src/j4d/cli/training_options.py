@@ -19,7 +19,7 @@ from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.data.folders import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
 from j4d.data.paired import PairedFolderDataset
-from j4d.errors import InvalidInputError
+from j4d.errors import InvalidInputError, warn
 from j4d.models import FrozenModel, create_models
 from j4d.tasks.objective import MODEL_POOLINGS, TASK_LOSSES
 from j4d.train.config import (
@@ -100,6 +100,17 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
                 "How the losses of several models (-m repeated) combine: their mean, or in each "
                 "batch the worst of them.",
             ),
+            click.option(
+                "--scale",
+                type=click.FloatRange(min=1),
+                default=_DEFAULTS.scale,
+                show_default=True,
+                help="Learn for photos stored at this scale: short side = SCALE x the side the "
+                "model resizes to (256 for a 224 input; 1.5: 384). The codec runs on crops of "
+                "the --unlabeled photos at that size (larger ones downscaled, smaller ones left "
+                "out) and the model reads each decoded crop through its own resize and centre "
+                "crop; the rate is the stored file's.",
+            ),
             _choice(
                 "lr_schedule", LR_SCHEDULES, "Constant, or cosine decay to 0 at the last step."
             ),
@@ -172,6 +183,7 @@ def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
         deadzone=options["deadzone"],
         deadzone_lr=options["deadzone_lr"],
         checkpoint_every=options["checkpoint_every"],
+        scale=options.get("scale", _DEFAULTS.scale),
     )
 
 
@@ -201,6 +213,12 @@ def make_setup(options: dict[str, Any]) -> Setup:
     if train_dir is None and not unlabeled_dirs:
         raise InvalidInputError("nothing to learn from: give --train FOLDER or --unlabeled FOLDER")
     augment = Augment(options.get("hflip", True), options.get("crop_padding"))
+    scale = options.get("scale", _DEFAULTS.scale)
+    if scale > 1 and not unlabeled_dirs:
+        raise InvalidInputError(
+            "--scale applies to --unlabeled photos (a --train folder is resized to the model's "
+            "input before it is coded)"
+        )
     description: dict[str, Any] = {"models": list(options["model_specs"])}
     train: ImageFolderDataset | PairedFolderDataset | UnlabeledCrops | None = None
     val = None
@@ -238,12 +256,20 @@ def make_setup(options: dict[str, Any]) -> Setup:
             options["unlabeled_zoom"],
             augment.hflip,
             options["seed"],
+            scale,
         )
+        if train.too_small:
+            warn(
+                f"{len(train.too_small)} unlabeled image(s) have a short side below "
+                f"{train.stored_side} pixels (scale {scale:g}) and are left out"
+            )
         description.update(
             unlabeled=[str(d) for d in train.roots],
             unlabeled_images=len(train.paths),
             train_images=len(train),
             unlabeled_zoom=options["unlabeled_zoom"],
         )
+        if scale > 1:
+            description.update(scale=scale, stored_short_side=train.stored_side)
     assert train is not None
     return Setup(models, train, val, root, description)

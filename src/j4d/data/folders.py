@@ -52,6 +52,13 @@ def images_per_batch(height: int, width: int, pixels: int, most: int | None = No
     return count if most is None else min(most, count)
 
 
+def resize_side(input_size: int) -> int:
+    """The short side a model of ``input_size`` resizes a photo to before its centre crop:
+    the input size itself for small inputs (CIFAR-like), ``round(input_size * 256 / 224)``
+    otherwise (256 for 224, as torchvision's ImageNet models)."""
+    return input_size if input_size <= _SMALL_INPUT else round(input_size * _RESIZE_RATIO)
+
+
 def parse_resize(value: int | str | None) -> int | str | None:
     """``N`` (short side in pixels), ``"none"`` (crop only) or None (the usual for the input
     size) from a command-line or config value."""
@@ -88,8 +95,7 @@ def preprocess(
             )
     else:
         if resize is None:
-            small = input_size <= _SMALL_INPUT
-            resize = input_size if small else round(input_size * _RESIZE_RATIO)
+            resize = resize_side(input_size)
         if min(image.shape[-2:]) != resize:
             image = TF.resize(image, [int(resize)], antialias=True)
     return TF.center_crop(image, [input_size, input_size])
@@ -200,7 +206,14 @@ class UnlabeledCrops(Dataset):
 
     For learning tables where labels are missing (distillation never reads them), e.g. from
     photos of the deployment domain. On CIFAR-10 / ResNet-20, crops of other images trained
-    no better frontier than the model's own training images (``results/``)."""
+    no better frontier than the model's own training images (``results/``).
+
+    With ``scale`` s > 1 the crops are photos as stored, not as the model sees them: each
+    image is shown at short side ``S = round(s * resize_side(input_size))`` (downscaled to it,
+    never upscaled: images whose short side is below S are left out and listed in
+    ``too_small``), and crop ``i`` is a random S x S square of it (flipped at random), the
+    whole short side, so the model's own view of it (resize to ``resize_side``, centre crop,
+    :func:`~j4d.models.model_view`) sees the photo's scale; ``zoom`` does not apply."""
 
     def __init__(
         self,
@@ -210,11 +223,14 @@ class UnlabeledCrops(Dataset):
         zoom: float = 4.0,
         hflip: bool = True,
         seed: int = 0,
+        scale: float = 1.0,
     ) -> None:
         if crops < 1:
             raise InvalidInputError(f"crops per epoch must be >= 1, got {crops}")
         if zoom < 1:
             raise InvalidInputError(f"zoom must be >= 1, got {zoom:g}")
+        if not scale >= 1:
+            raise InvalidInputError(f"scale must be >= 1, got {scale:g}")
         self.roots = [Path(root) for root in roots]
         self.paths: list[Path] = []
         for root in self.roots:
@@ -226,7 +242,21 @@ class UnlabeledCrops(Dataset):
             self.paths += found
         self.input_size = input_size
         self.crops = crops
-        self.largest = max(input_size, round(zoom * input_size))
+        self.scale = float(scale)
+        self.too_small: list[Path] = []
+        if self.scale > 1:
+            self.stored_side = round(self.scale * resize_side(input_size))
+            self.largest = self.stored_side
+            self.paths, self.too_small = _split_by_short_side(self.paths, self.stored_side)
+            if not self.paths:
+                raise InvalidInputError(
+                    f"no unlabeled image has a short side of {self.stored_side} pixels or more "
+                    f"(scale {self.scale:g})",
+                    self.roots[0],
+                )
+        else:
+            self.stored_side = input_size
+            self.largest = max(input_size, round(zoom * input_size))
         self.hflip = hflip
         self.seed = seed
         self.epoch = 0
@@ -259,16 +289,33 @@ class UnlabeledCrops(Dataset):
             raise IndexError(index)
         image = self._image(index % len(self.paths))
         generator = draws(self.seed, self.epoch, index)
-        largest = min(image.shape[-2:])
-        short = int(torch.randint(self.input_size, largest + 1, (), generator=generator))
-        if short != largest:
-            image = TF.resize(image, [short], antialias=True)
+        size = self.stored_side
+        if self.scale == 1:
+            largest = min(image.shape[-2:])
+            short = int(torch.randint(self.input_size, largest + 1, (), generator=generator))
+            if short != largest:
+                image = TF.resize(image, [short], antialias=True)
         height, width = image.shape[-2:]
-        size = self.input_size
         top = int(torch.randint(0, height - size + 1, (), generator=generator))
         left = int(torch.randint(0, width - size + 1, (), generator=generator))
         image = TF.crop(image, top, left, size, size)
         return augment(image, Augment(hflip=self.hflip), generator).contiguous(), UNLABELED
+
+
+def _split_by_short_side(paths: Sequence[Path], side: int) -> tuple[list[Path], list[Path]]:
+    """(images whose short side is at least ``side``, the others), read from their headers;
+    an unreadable header counts as large enough (its decode reports it)."""
+    from PIL import Image
+
+    kept, small = [], []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                short = min(image.size)
+        except (OSError, ValueError):
+            short = side
+        (kept if short >= side else small).append(path)
+    return kept, small
 
 
 def _spread(samples: list[tuple[str, int]], limit: int | None) -> list[tuple[str, int]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -14,27 +15,43 @@ from j4d.data.folders import ImageFolderDataset
 from j4d.data.paired import PairedFolderDataset, SegmentationClasses
 from j4d.data.root import data_set_name
 from j4d.errors import InvalidInputError
+from j4d.jpegio.images import image_files, load_image_tensor
+from j4d.tasks.base import UNLABELED
 
 
 @dataclass(frozen=True)
 class TestImages:
-    """Uint8 images (N, 3, S, S), labels, where they came from, and the files skipped as
-    unreadable (one ``FILE: problem`` line each)."""
+    """Uint8 images (N, 3, S, S), or photos at their own size (a list of (3, H, W)), labels
+    (:data:`~j4d.tasks.base.UNLABELED` where a photo has none: agreement only), where they
+    came from, and the files skipped as unreadable (one ``FILE: problem`` line each)."""
 
-    images: torch.Tensor
+    images: torch.Tensor | list[torch.Tensor]
     labels: torch.Tensor
     source: str
     skipped: tuple[str, ...] = ()
 
     __test__ = False  # not a pytest test class
 
+    @property
+    def own_size(self) -> bool:
+        """Whether the images are photos at their own size (read through each model's view)."""
+        return not isinstance(self.images, torch.Tensor)
+
     def describe(self) -> str:
-        return f"{self.source}, {len(self.labels)} images"
+        at = ", at their own size" if self.own_size else ""
+        return f"{self.source}, {len(self.labels)} images{at}"
 
     def title(self) -> str:
         """``imagenet-val, 1300 images``: the split named as the data folder names it (its path
-        inside the data root), else by its folder's name; no path of the measuring machine."""
-        return f"{data_set_name(self.source)}, {len(self.labels)} images"
+        inside the data root), else by its folder's name; no path of the measuring machine;
+        photos at their own size say so."""
+        at = " at their own size" if self.own_size else ""
+        return f"{data_set_name(self.source)}, {len(self.labels)} images{at}"
+
+    def megapixels(self) -> float:
+        """Mean pixels per image, in millions."""
+        sizes = [image.shape[-2] * image.shape[-1] for image in self.images]
+        return float(sum(sizes)) / max(len(sizes), 1) / 1e6
 
 
 def load_test_images(
@@ -80,3 +97,43 @@ def load_paired_test_images(
         raise InvalidInputError(f"test images differ in size ({shown}); give one size", folder)
     images = torch.stack([image for image, _ in pairs])
     return TestImages(images, torch.stack([label for _, label in pairs]), str(folder))
+
+
+def photo_label(path: Path, classes: Sequence[str] | None) -> int:
+    """A photo's class index in ``classes``: its folder's name (an ImageFolder tree), else the
+    part of its file name before the first ``_`` (``n01440764_tench.JPEG``, as ImageNet names
+    its files); :data:`UNLABELED` if neither names a class."""
+    if classes:
+        index = {name: i for i, name in enumerate(classes)}
+        for name in (path.parent.name, path.stem.split("_")[0]):
+            if name in index:
+                return index[name]
+    return UNLABELED
+
+
+def load_photos(
+    folder: str | os.PathLike[str],
+    count: int | None = None,
+    classes: Sequence[str] | None = None,
+) -> TestImages:
+    """The first ``count`` image files under ``folder`` (recursive, sorted by path; all if
+    None) at their own size, upright (EXIF orientation applied), labeled by
+    :func:`photo_label`. Unreadable files are skipped and listed; if none is readable,
+    InvalidInputError."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidInputError("photo folder not found", folder)
+    paths = image_files(folder)[:count] if count else image_files(folder)
+    if not paths:
+        raise InvalidInputError("photo folder holds no images", folder)
+    photos, labels, skipped = [], [], []
+    for path in paths:
+        try:
+            photos.append(load_image_tensor(path).contiguous())
+        except InvalidInputError as error:
+            skipped.append(str(error))
+            continue
+        labels.append(photo_label(path, classes))
+    if not photos:
+        raise InvalidInputError(f"none of the {len(paths)} images could be read", folder)
+    return TestImages(photos, torch.tensor(labels), str(folder), tuple(skipped))

@@ -32,6 +32,7 @@ from j4d.encoders import (
 from j4d.encoders.model_rd import BlockCurvature
 from j4d.errors import InvalidInputError
 from j4d.evaluation.realfile import Encoder, tables_encoder
+from j4d.jpegio.images import shrink_to_short_side
 from j4d.models import model_name
 from j4d.tables import QuantTables
 
@@ -78,6 +79,45 @@ def quality_points(codec: str, qualities: Sequence[int]) -> list[CodecPoint]:
             )
         )
     return points
+
+
+def _resized_encode(image: np.ndarray, index: int, encode: Encoder, side: int) -> bytes:
+    return encode(shrink_to_short_side(image, side), index)
+
+
+def resized_points(points: Sequence[CodecPoint], side: int) -> list[CodecPoint]:
+    """Each of ``points`` writing the photo resized first to short side ``side`` (the side a
+    model resizes to: what a user who keeps only the model's input stores); the file holds
+    the smaller image, its bpp stays per pixel of the original photo (``jpeg-resized256``)."""
+    resized = []
+    for point in points:
+        if not callable(point.encode) or isinstance(point.encode, (GuidedEncoder, RateLadder)):
+            raise InvalidInputError("resizing first applies to plain codec points")
+        resized.append(
+            CodecPoint(
+                f"{point.method}-resized{side}",
+                f"{point.name}_resized{side}",
+                functools.partial(_resized_encode, encode=point.encode, side=side),
+                {**point.settings, "resized_first": f"short side {side}"},
+                point.tables,
+            )
+        )
+    return resized
+
+
+def zoo_point(spec: str, encoder: str | None = None) -> CodecPoint:
+    """``zoo:MODEL@TARGET`` as one point: each image written with the zoo tables of the scale
+    nearest its own (:class:`~j4d.zoo.PerScaleEncoder`), on the curve ``j4d-zoo-scales``."""
+    from j4d.zoo import PerScaleEncoder, zoo_choice
+
+    per_scale = PerScaleEncoder(zoo_choice(spec), encoder)
+    settings = {"tables": spec, "zoo": per_scale.choice.describe()}
+    names = {chosen.name for chosen in per_scale.encoders}
+    settings.update(
+        per_scale.encoders[0].settings if len(names) == 1 else {"encoder": "+".join(sorted(names))}
+    )
+    name = spec[len("zoo:") :].replace("@", "_").replace("/", "_")
+    return CodecPoint("j4d-zoo-scales", f"zoo_{name}", per_scale, settings)
 
 
 def tables_point(

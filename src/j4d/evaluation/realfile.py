@@ -24,7 +24,7 @@ from j4d.encoders import GuidedEncoder, RateLadder, encode_probabilistic
 from j4d.encoders.registry import encoder_of, get_encoder
 from j4d.evaluation.image_quality import psnr, ssim
 from j4d.jpegio import decode, file_rate
-from j4d.models import models_device
+from j4d.models import model_view, models_device
 from j4d.tables import QuantTables
 from j4d.tasks import task_of
 
@@ -36,11 +36,17 @@ Encoder = Callable[[np.ndarray, int], bytes]
 _CHUNK = 256  # images per task sent to a worker
 
 
+#: Test images: a (N, 3, H, W) uint8 batch, or photos of several sizes, each (3, H, W) uint8
+#: (kept at their own size; a model reads each through :func:`~j4d.models.model_view`).
+Images = torch.Tensor | Sequence[torch.Tensor]
+
+
 @dataclass(frozen=True)
 class CodedImages:
-    """Images after a real encode/decode, with their file sizes (bpp) and distortion."""
+    """Images after a real encode/decode, with their file sizes (bpp of the original's pixels,
+    whatever size the file holds) and distortion (NaN where the file holds another size)."""
 
-    decoded: torch.Tensor  # (N, 3, H, W) uint8
+    decoded: Images  # as the images given
     scan_bpp: np.ndarray  # (N,)
     file_bpp: np.ndarray  # (N,)
     psnr: np.ndarray  # (N,) dB, capped at PSNR_CAP for lossless images
@@ -86,33 +92,42 @@ def _code_chunk(encode: Encoder, arrays: np.ndarray, start: int) -> _Chunk:
     return _read_files(arrays, files)
 
 
-def _read_files(arrays: np.ndarray, files: Sequence[bytes]) -> _Chunk:
-    """Decoded images, scan and whole-file bpp, PSNR against ``arrays`` of their ``files``."""
-    height, width = arrays.shape[1:3]
+def _read_files(arrays: Sequence[np.ndarray], files: Sequence[bytes]) -> _Chunk:
+    """Decoded images, scan and whole-file bpp (per pixel of each original), PSNR against
+    ``arrays`` of their ``files`` (NaN where a file holds another size, e.g. resized first);
+    decoded images stacked where all have one size, else in a list."""
     decoded, scan, whole, quality = [], [], [], []
     for array, data in zip(arrays, files, strict=True):
-        rate = file_rate(data, height, width)
+        rate = file_rate(data, *array.shape[:2])
         image = decode(data)
         scan.append(rate.scan_bpp)
         whole.append(rate.file_bpp)
-        quality.append(min(psnr(array, image), PSNR_CAP))
+        same = image.shape == array.shape
+        quality.append(min(psnr(array, image), PSNR_CAP) if same else float("nan"))
         decoded.append(image)
-    return np.stack(decoded), np.asarray(scan), np.asarray(whole), np.asarray(quality)
+    if len({image.shape for image in decoded}) == 1:
+        decoded = np.stack(decoded)
+    return decoded, np.asarray(scan), np.asarray(whole), np.asarray(quality)
 
 
 def code_images(
-    images: torch.Tensor,
+    images: Images,
     encode: Encoder | QuantTables | GuidedEncoder | RateLadder,
     pool: Executor | None = None,
 ) -> CodedImages:
-    """Encode and decode a (N, 3, H, W) uint8 batch with ``encode`` (an :data:`Encoder`,
-    tables for plain rounding with Pillow, or a model-aware encoder, which runs here, in
-    batches of :func:`inference_batch`), in ``pool`` if given."""
+    """Encode and decode a (N, 3, H, W) uint8 batch, or photos of several sizes, with
+    ``encode`` (an :data:`Encoder`, tables for plain rounding with Pillow, or a model-aware
+    encoder, which runs here, in batches of :func:`inference_batch` or a photo at a time), in
+    ``pool`` if given."""
     if isinstance(encode, QuantTables):
         encode = tables_encoder(encode)
-    arrays = images.permute(0, 2, 3, 1).contiguous().numpy()
-    if isinstance(encode, (GuidedEncoder, RateLadder)):
+    if isinstance(images, torch.Tensor):
+        arrays = images.permute(0, 2, 3, 1).contiguous().numpy()
         size = inference_batch(images)
+    else:
+        arrays = [image.permute(1, 2, 0).contiguous().numpy() for image in images]
+        size = 1
+    if isinstance(encode, (GuidedEncoder, RateLadder)):
         batches = [arrays[s : s + size] for s in range(0, len(arrays), size)]
         parts = [_read_files(batch, encode.encode_batch(list(batch))) for batch in batches]
         return _coded(images, parts)
@@ -125,15 +140,18 @@ def code_images(
     return _coded(images, parts)
 
 
-def _coded(images: torch.Tensor, parts: Sequence[_Chunk]) -> CodedImages:
-    decoded = torch.from_numpy(np.concatenate([p[0] for p in parts])).permute(0, 3, 1, 2)
-    return CodedImages(
-        decoded.contiguous(),
-        np.concatenate([p[1] for p in parts]),
-        np.concatenate([p[2] for p in parts]),
-        np.concatenate([p[3] for p in parts]),
-        ssim(images, decoded),
-    )
+def _coded(images: Images, parts: Sequence[_Chunk]) -> CodedImages:
+    rates = [np.concatenate([p[k] for p in parts]) for k in (1, 2, 3)]
+    if isinstance(images, torch.Tensor):
+        decoded = torch.from_numpy(np.concatenate([p[0] for p in parts])).permute(0, 3, 1, 2)
+        decoded = decoded.contiguous()
+        return CodedImages(decoded, *rates, ssim(images, decoded))
+    photos = [torch.from_numpy(np.array(a)).permute(2, 0, 1) for p in parts for a in p[0]]
+    similarity = [
+        float(ssim(o[None], d[None])[0]) if o.shape == d.shape else float("nan")
+        for o, d in zip(images, photos, strict=True)
+    ]
+    return CodedImages([p.contiguous() for p in photos], *rates, np.asarray(similarity))
 
 
 def _encoded(image: np.ndarray, index: int, tables: QuantTables, encoder: str) -> bytes:
@@ -173,13 +191,16 @@ def inference_batch(images: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def predictions(
-    model: nn.Module, images: torch.Tensor, batch_size: int | None = None
-) -> torch.Tensor:
+def predictions(model: nn.Module, images: Images, batch_size: int | None = None) -> torch.Tensor:
     """What ``model``'s task scores of its output on a uint8 batch (the model takes [0, 255]):
-    e.g. a classifier's (N, 5) best classes, a segmenter's (N, H, W) class maps."""
+    e.g. a classifier's (N, 5) best classes, a segmenter's (N, H, W) class maps. Photos of
+    several sizes are read through the model's own view (short-side resize and centre crop
+    of the uint8 photo, as its data pipeline does)."""
     device = models_device([model])
     task = task_of(model)
+    if not isinstance(images, torch.Tensor):
+        viewed = [model_view(model, photo[None])[0] for photo in images]
+        images = torch.stack(viewed) if viewed else torch.zeros(0, 3, 1, 1, dtype=torch.uint8)
     batch_size = batch_size or inference_batch(images)
     kept = []
     for start in range(0, len(images), batch_size):
@@ -190,7 +211,7 @@ def predictions(
 
 
 def reference_predictions(
-    models: nn.Module | Sequence[nn.Module], images: torch.Tensor
+    models: nn.Module | Sequence[nn.Module], images: Images
 ) -> list[torch.Tensor]:
     """Each model's predictions on the uncompressed images: what agreement is measured to."""
     models = [models] if isinstance(models, nn.Module) else list(models)
@@ -199,7 +220,7 @@ def reference_predictions(
 
 def score(
     model: nn.Module,
-    images: torch.Tensor,
+    images: Images,
     labels: torch.Tensor,
     reference: torch.Tensor | None = None,
     batch_size: int | None = None,

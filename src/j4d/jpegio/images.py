@@ -106,6 +106,21 @@ def _metadata(image: Image.Image) -> Metadata:
     return Metadata(icc, exif.tobytes() if len(exif) else None)
 
 
+def shrink_to_short_side(image: np.ndarray, side: int) -> np.ndarray:
+    """An (H, W, 3) uint8 photo with its short side brought down to ``side``, the long side in
+    proportion (truncated), by Pillow's bilinear filter: what torchvision's ``Resize(side)``
+    gives on the PIL image, so a model's own resize of the result changes nothing. A photo no
+    larger is kept as it is (never upsampled for storage)."""
+    height, width = image.shape[:2]
+    if min(height, width) <= side:
+        return image
+    if height <= width:
+        size = (int(side * width / height), side)
+    else:
+        size = (side, int(side * height / width))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+
+
 def load_image_tensor(path: str | os.PathLike[str]) -> torch.Tensor:
     """:func:`load_image` as a (3, H, W) uint8 tensor."""
     import torch

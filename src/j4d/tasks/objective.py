@@ -20,7 +20,7 @@ cross-entropy (history, sensitivity) stays defined.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -42,10 +42,13 @@ def task_loss(
     kind: str = "cross_entropy",
     temperature: float = 4.0,
     pooling: str = "mean",
+    view: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(task loss pooled over ``models`` by ``pooling``, cross-entropy averaged over them); the
     cross-entropy is returned whatever ``kind`` is, for the training history. Labels
-    :data:`UNLABELED` are replaced by each model's prediction on ``originals``."""
+    :data:`UNLABELED` are replaced by each model's prediction on ``originals``. With ``view``
+    (e.g. :func:`~j4d.models.model_view`) each model reads ``view(model, images)`` of the
+    reconstruction and of the originals: photos as stored, seen as its pipeline shows them."""
     if kind not in TASK_LOSSES:
         raise ValueError(f"task loss must be one of {', '.join(TASK_LOSSES)}, got {kind!r}")
     if pooling not in MODEL_POOLINGS:
@@ -55,11 +58,14 @@ def task_loss(
     needs_reference = kind == "distillation" or bool((labels == UNLABELED).any())
     losses, entropies = [], []
     for model in models:
+        seen, seen_originals = reconstruction, originals
+        if view is not None:
+            seen, seen_originals = view(model, reconstruction), view(model, originals)
         reference = None
         if needs_reference:
             with torch.no_grad():
-                reference = model(originals)
-        loss, ce = task_of(model).loss(model(reconstruction), labels, reference, kind, temperature)
+                reference = model(seen_originals)
+        loss, ce = task_of(model).loss(model(seen), labels, reference, kind, temperature)
         losses.append(loss)
         entropies.append(ce)
     pooled = torch.stack(losses).max() if pooling == "worst" else sum(losses) / len(models)

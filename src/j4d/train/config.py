@@ -89,6 +89,10 @@ class TrainConfig:
     task_loss: str = "distillation"
     temperature: float = 10.0
     model_pooling: str = "mean"  # several models' task losses: their mean, or the worst of them
+    # the stored photo's short side over the model's resize side (256 for a 224 input): above
+    # 1 the codec runs on crops of photos as stored and each model reads the decoded crop
+    # through its own view (short-side resize, centre crop) before the task loss
+    scale: float = 1.0
     seed: int = 0
     # learn a dead zone per channel and frequency with the tables (the deadzone encoder);
     # its own learning rate, under the same schedule: thetas live in [0, 1/2], steps in [1, 255]
@@ -109,6 +113,13 @@ class TrainConfig:
         if not self.deadzone_lr > 0:
             raise InvalidInputError(f"dead-zone learning rate must be > 0, got {self.deadzone_lr}")
         self.make_softness()
+        if not self.scale >= 1:
+            raise InvalidInputError(f"scale must be >= 1, got {self.scale:g}")
+        if self.scale > 1 and parse_init(self.init)[0] == "sensitivity":
+            raise InvalidInputError(
+                "--init sensitivity:F measures the model on crops of its input size; with "
+                "--scale above 1 start from qf:Q, mozjpeg:Q or tables:PATH"
+            )
         if not self.temperature > 0:
             raise InvalidInputError(f"temperature must be > 0, got {self.temperature}")
         for name, choices in _CHOICES.items():

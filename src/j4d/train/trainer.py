@@ -33,11 +33,12 @@ from tqdm.auto import tqdm
 from j4d.analysis.sensitivity import Sensitivity, compute_sensitivity
 from j4d.codec import JPEGCodec
 from j4d.codec.kernels import compiling
+from j4d.data.folders import resize_side
 from j4d.encoders.reference import mozjpeg_quant_tables
 from j4d.errors import InvalidInputError, J4DError, warn
 from j4d.evaluation.points import metric_columns
 from j4d.evaluation.realfile import evaluate_tables, load_split, reference_predictions
-from j4d.models import model_name, models_device
+from j4d.models import model_name, model_view, models_device
 from j4d.tables import MAX_DEADZONE, MAX_STEP, MIN_STEP, QuantTables
 from j4d.tasks import Task, describe_metric, task_of
 from j4d.tasks.objective import task_loss
@@ -223,6 +224,7 @@ class Trainer:
             self.config.task_loss,
             self.config.temperature,
             self.config.model_pooling,
+            view=model_view if self.config.scale > 1 else None,
         )
         return task + self.config.lam * bpp, task, ce, bpp
 
@@ -403,6 +405,8 @@ class Trainer:
             "epochs": self.state.epoch,
             "models": [model_name(m) for m in self.models],
         }
+        if self.config.scale > 1:
+            meta.update(scale_meta(self.config.scale, self.models[0]))
         primary = self.task.primary
         if f"val_{primary}" in last:
             meta["validation"] = {
@@ -417,6 +421,16 @@ class Trainer:
             tables.save(self.run_dir / "tables.txt")
             _plot_tables(tables, self.run_dir / "tables.png")
         return TrainResult(tables, list(self.state.history), self.run_dir)
+
+
+def scale_meta(scale: float, model: nn.Module) -> dict[str, Any]:
+    """What a tables file learned at ``scale`` records: the scale (stored short side over the
+    model's resize side) and the view its files were judged through (``model``'s short-side
+    resize and centre crop, the stored short side they stand for)."""
+    size = int(getattr(model, "input_size", 0) or 0)
+    resize = resize_side(size) if size else 0
+    view = {"resize": resize, "crop": size, "stored_short_side": round(scale * resize)}
+    return {"scale": float(scale), "view": view}
 
 
 def _plot_tables(tables: QuantTables, path: Path) -> None:

@@ -5,6 +5,11 @@ users can take tables without training (``j4d tables --zoo mobilenet_v2 --bpp 2`
 copies them); their ``meta["test"]`` holds what the tables measured on real files of the test
 split (scan and whole-file bpp, the task's metrics: top-1 or mIoU, agreement where measured,
 images, settings).
+
+``zoo/<model>@<scale>/`` holds tables learned for photos stored at that scale (short side over
+the side the model resizes to; :mod:`j4d.train`'s ``--scale``), measured on whole photos read
+through the model's view. ``zoo:MODEL@TARGET`` (:func:`zoo_choice`) picks, for each image, the
+entry of the scale nearest its own at a rate or an accuracy.
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from j4d.data.root import data_set_name
 from j4d.encoders.registry import DEFAULT_ENCODER
@@ -46,29 +54,50 @@ class ZooEntry:
     source: str
     encoder: str  # how its measured files were made (j4d.encoders.registry)
     per_model: dict[str, float]  # universal tables: each model's metric (value is their mean)
+    scale: float = 1.0  # the stored photo's short side over the model's resize side
+    resize: int | None = None  # the side the model resizes to (tables learned at a scale)
 
     def load(self) -> QuantTables:
         return QuantTables.load(self.path)
 
 
+#: ``mobilenet_v2@1.5``: a zoo model's tables for photos stored at a scale.
+SCALE_MARK = "@"
+
+
 def zoo_models() -> list[str]:
-    """Models with tables in the zoo."""
+    """Models with tables in the zoo (``MODEL@SCALE`` for the tables of a scale)."""
     return sorted(p.name for p in ZOO_DIR.iterdir() if p.is_dir() and any(p.glob("*.json")))
 
 
-def zoo_entries(model: str | None = None) -> list[ZooEntry]:
-    """The zoo's tables (of ``model``, or of every model), by model and rising scan bpp."""
+def zoo_scales(model: str) -> list[str]:
+    """``model`` and its ``model@SCALE`` zoo folders, by rising scale."""
+    found = [m for m in zoo_models() if m == model or m.startswith(model + SCALE_MARK)]
+    return sorted(found, key=_folder_scale)
+
+
+def _folder_scale(name: str) -> float:
+    return float(name.split(SCALE_MARK, 1)[1]) if SCALE_MARK in name else 1.0
+
+
+def zoo_entries(model: str | None = None, scales: bool = False) -> list[ZooEntry]:
+    """The zoo's tables (of ``model``, or of every model), by model and rising scan bpp; with
+    ``scales`` those of ``model@SCALE`` too (the folder named alone otherwise)."""
     models = zoo_models()
-    if model is not None and model not in models:
+    if model is not None and model not in models and not (scales and zoo_scales(model)):
         raise InvalidInputError(
             f"no zoo tables for model {model!r}; the zoo has: {', '.join(models)}"
         )
+    names = [model] if model is not None and not scales else models
+    if model is not None and scales:
+        names = zoo_scales(model)
     entries = []
-    for name in [model] if model is not None else models:
+    for name in names:
         for path in sorted((ZOO_DIR / name).glob("*.json")):
             tables = QuantTables.load(path)
             test = tables.meta.get("test", {})
             metric = "miou" if "miou" in test else "top1"
+            view = tables.meta.get("view", {})
             entries.append(
                 ZooEntry(
                     name,
@@ -83,17 +112,19 @@ def zoo_entries(model: str | None = None) -> list[ZooEntry]:
                     str(test.get("source", "")),
                     str(tables.meta.get("encoder", DEFAULT_ENCODER)),
                     {m: float(test[c]) for m, c in per_model_columns(test, metric).items()},
+                    float(tables.meta.get("scale", 1.0)),
+                    int(view["resize"]) if "resize" in view else None,
                 )
             )
-    return sorted(entries, key=lambda e: (e.model, e.scan_bpp))
+    return sorted(entries, key=lambda e: (e.model.split(SCALE_MARK)[0], e.scale, e.scan_bpp))
 
 
-def nearest(model: str, bpp: float) -> ZooEntry:
-    """The zoo tables of ``model`` whose measured scan bpp is closest to ``bpp`` (in ratio:
-    0.5 is as far from 1 as 2 is)."""
+def nearest(model: str, bpp: float, rate: str = "scan_bpp") -> ZooEntry:
+    """The zoo tables of ``model`` whose measured ``rate`` (scan or whole-file bpp) is closest
+    to ``bpp`` (in ratio: 0.5 is as far from 1 as 2 is)."""
     if not bpp > 0:
         raise InvalidInputError(f"--bpp must be > 0, got {bpp:g}")
-    return min(zoo_entries(model), key=lambda e: abs(math.log(e.scan_bpp / bpp)))
+    return min(zoo_entries(model), key=lambda e: abs(math.log(getattr(e, rate) / bpp)))
 
 
 @functools.cache
@@ -134,8 +165,9 @@ def smallest_within(model: str, points: float) -> ZooEntry:
 
 def zoo_listing(model: str | None = None) -> str:
     """A table of every zoo entry (of ``model``, or of all) with what it measured, beside
-    default JPEG at the same rate and the model on the uncompressed images."""
-    entries = zoo_entries(model)
+    default JPEG at the same rate and the model on the uncompressed images; a model's tables
+    for photos at a scale (``MODEL@SCALE``) follow its own."""
+    entries = zoo_entries(model, scales=True)
     known = references()
     model_width = max(len("model"), *(len(e.model) for e in entries))
     name_width = max(len("tables"), *(len(e.name) for e in entries))
@@ -151,6 +183,8 @@ def zoo_listing(model: str | None = None) -> str:
         uncompressed = known.get(e.model, {}).get("uncompressed")
         uncompressed_text = "n/a" if uncompressed is None else f"{100 * uncompressed:.2f}"
         source = f"{e.images} {data_set_name(e.source)} images"
+        if e.scale != 1:
+            source += " at their own size"
         each = ", ".join(f"{m} {100 * v:.2f}" for m, v in e.per_model.items())
         models = f" (means of {len(e.per_model)} models; {e.metric}: {each})" if each else ""
         lines.append(
@@ -162,6 +196,91 @@ def zoo_listing(model: str | None = None) -> str:
         "JPEG %: default JPEG (Annex K tables by quality, Pillow) at the same scan bpp on the same "
         "images; uncomp %: the model on the uncompressed images"
     )
+    if any(e.scale != 1 for e in entries):
+        lines.append(
+            "MODEL@S: tables for photos stored at S times the side the model resizes to, "
+            "measured on whole photos read through the model's view; --tables "
+            "zoo:MODEL@<B>bpp or zoo:MODEL@within<P> picks each image's by its size"
+        )
     shown = {e.model for e in entries}
     lines += [f"{name}: {purpose}" for name, purpose in PURPOSES.items() if name in shown]
     return "\n".join(lines)
+
+
+#: Prefix of a per-scale zoo choice where a tables file is asked for.
+ZOO_PREFIX = "zoo:"
+_TARGET = re.compile(r"^(?:(?P<bpp>\d+(?:\.\d+)?)bpp|within(?P<within>\d+(?:\.\d+)?))$")
+
+
+@dataclass(frozen=True)
+class ZooChoice:
+    """A zoo model's tables at one target, one entry per scale (rising), and the side the
+    model resizes to: each image takes the entry of the scale nearest its own."""
+
+    spec: str
+    entries: tuple[ZooEntry, ...]
+    resize: int
+
+    def pick(self, height: int, width: int) -> ZooEntry:
+        """The entry for an image of ``height`` x ``width``: the scale nearest (in ratio) its
+        short side over the model's resize side; a tie goes to the smaller scale."""
+        scale = min(height, width) / self.resize if self.resize else 1.0
+        return min(self.entries, key=lambda e: (abs(math.log(scale / e.scale)), e.scale))
+
+    def describe(self) -> str:
+        return ", ".join(f"{e.model}/{e.name}" for e in self.entries)
+
+
+def is_zoo_choice(spec: object) -> bool:
+    return str(spec).startswith(ZOO_PREFIX)
+
+
+def zoo_choice(spec: str) -> ZooChoice:
+    """``zoo:MODEL@<B>bpp`` (at each scale, the entry whose measured whole-file bpp is nearest
+    B) or ``zoo:MODEL@within<P>`` (at each scale, the smallest entry within P points of the
+    model on the uncompressed test images) -> :class:`ZooChoice`."""
+    body = str(spec)[len(ZOO_PREFIX) :] if is_zoo_choice(spec) else ""
+    model, _, target = body.partition(SCALE_MARK)
+    match = _TARGET.match(target)
+    if not model or match is None:
+        raise InvalidInputError(
+            f"zoo tables are 'zoo:MODEL@<B>bpp' or 'zoo:MODEL@within<P>' (e.g. "
+            f"zoo:mobilenet_v2@0.8bpp, zoo:mobilenet_v2@within1), got {spec!r}"
+        )
+    folders = zoo_scales(model)
+    if not folders:
+        zoo_entries(model)  # the one-line error naming the zoo's models
+    if match.group("bpp") is not None:
+        picked = [nearest(folder, float(match.group("bpp")), "file_bpp") for folder in folders]
+    else:
+        picked = [smallest_within(folder, float(match.group("within"))) for folder in folders]
+    resize = next((e.resize for e in picked if e.resize), 0)
+    return ZooChoice(str(spec), tuple(picked), resize)
+
+
+class PerScaleEncoder:
+    """Writes each image with the tables :class:`ZooChoice` picks for its size, by each
+    entry's own encoder (or ``encoder``): an ``(image, index) -> bytes`` for evaluation and
+    worker pools, and ``choose`` / ``rung_name`` as ``j4d encode`` reports a per-image choice."""
+
+    def __init__(self, choice: ZooChoice, encoder: str | None = None) -> None:
+        from j4d.encoders.registry import encoder_of
+
+        self.choice = choice
+        self.tables = [entry.load() for entry in choice.entries]
+        self.encoders = [encoder_of(tables, encoder) for tables in self.tables]
+
+    def choose(self, images: list[np.ndarray]) -> list[tuple[bytes, int]]:
+        """Each (H, W, 3) uint8 image's file and the index of the entry that wrote it."""
+        chosen = []
+        for image in images:
+            index = self.choice.entries.index(self.choice.pick(*image.shape[:2]))
+            chosen.append((self.encoders[index].encode(image, self.tables[index]), index))
+        return chosen
+
+    def rung_name(self, index: int) -> str:
+        entry = self.choice.entries[index]
+        return f"{entry.model}/{entry.name}"
+
+    def __call__(self, image: np.ndarray, index: int = 0) -> bytes:
+        return self.choose([image])[0][0]
