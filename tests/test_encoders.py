@@ -38,6 +38,7 @@ FRAMES = {
     "progressive": ("progressive",),
     "trellis": ("progressive",),
     "rd": ("baseline", "progressive"),  # whichever file is smaller
+    "rd-view": ("baseline", "progressive"),
 }
 
 

@@ -19,9 +19,10 @@ from j4d.cli.training_options import make_setup
 from j4d.data.folders import UnlabeledCrops, resize_side
 from j4d.data.testset import load_photos, photo_label
 from j4d.encoders import encode_quality
-from j4d.encoders.registry import encoder_of
+from j4d.encoders.registry import encoder_of, get_encoder
+from j4d.encoders.view import OUTSIDE, view_block_factors, view_region
 from j4d.errors import InvalidInputError
-from j4d.jpegio import load_image
+from j4d.jpegio import decode, load_image
 from j4d.jpegio.images import shrink_to_short_side
 from j4d.models import create_model, model_view
 from j4d.tables import QuantTables
@@ -252,3 +253,37 @@ def test_a_zoo_choice_of_one_scale_is_the_tables_file_it_names(data_root, tmp_pa
     image = smooth_image(np.random.default_rng(0), 32, 32)
     tables = choice.entries[0].load()
     assert PerScaleEncoder(choice)(image) == encoder_of(tables).encode(image, tables)
+
+
+def test_the_view_region_holds_every_pixel_the_models_view_reads(data_root, mobilenet):
+    photo = load_image(data_root / "imagenet-samples" / PHOTO)  # 500x375
+    top, bottom, left, right = view_region(*photo.shape[:2], 256, 224)
+    changed = photo.copy()
+    rows, columns = np.mgrid[: photo.shape[0], : photo.shape[1]]
+    outside = (rows < int(top)) | (rows >= np.ceil(bottom)) | (columns < int(left))
+    outside |= columns >= np.ceil(right)
+    changed[outside] = 255 - changed[outside]
+    assert outside.mean() > 0.35  # most of the margin is outside
+    views = [
+        model_view(mobilenet, torch.from_numpy(p.copy()).permute(2, 0, 1)[None].float())
+        for p in (photo, changed)
+    ]
+    assert torch.equal(views[0], views[1])
+
+
+def test_rd_view_spends_less_outside_the_view_and_nothing_changes_at_the_crop_size(data_root):
+    photo = load_image(data_root / "imagenet-samples" / PHOTO)
+    tables = QuantTables.from_quality(50)
+    plain, viewed = (get_encoder(name).encode(photo, tables) for name in ("rd", "rd-view"))
+    assert len(viewed) < 0.9 * len(plain)
+    decoded = decode(viewed).astype(int)
+    top, bottom, left, right = (int(v) for v in view_region(375, 500, 256, 224))
+    inner = (slice(top + 16, bottom - 16), slice(left + 16, right - 16))
+    plain_error = np.abs(decode(plain).astype(int) - photo)[inner].mean()
+    assert np.abs(decoded - photo)[inner].mean() == pytest.approx(plain_error, rel=0.05)
+    crop = np.ascontiguousarray(photo[:224, :224])
+    assert get_encoder("rd-view").encode(crop, tables) == get_encoder("rd").encode(crop, tables)
+    factors = view_block_factors(375, 500, 256, 224)
+    assert factors.shape == (47 * 63,) and factors.min() == OUTSIDE and factors.max() == 1
+    with pytest.raises(InvalidInputError, match="meta 'view' needs"):
+        get_encoder("rd-view").encode(photo, tables.with_meta(view={"resize": 200, "crop": 224}))

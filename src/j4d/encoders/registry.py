@@ -21,6 +21,8 @@ JPEG decoder. A tables file names its encoder in ``meta["encoder"]`` (default ``
   minimize rate + lambda x squared error weighted per frequency (by default 1 / q^2, the
   weighting the tables imply; a tables file may carry its own), baseline or progressive
   (spectral selection), whichever file is smaller.
+* ``rd-view``: ``rd`` with each block's distortion weighed by its share of the model's view
+  (:mod:`j4d.encoders.view`): blocks the model's centre crop never reads cost next to nothing.
 * ``deadzone``: j4d's rule ``index = sign(y) * floor(|y| / q + 1/2 - theta)`` (libjpeg's
   rounding at theta = 0; :func:`~j4d.codec.quantize.uniform_indices`) with a dead zone
   ``theta`` in [0, 1/2] per channel and frequency from ``meta["deadzone"]``
@@ -72,6 +74,12 @@ def _rd(image: np.ndarray, tables: QuantTables) -> bytes:
     return encode_rd(image, tables)
 
 
+def _rd_view(image: np.ndarray, tables: QuantTables) -> bytes:
+    from j4d.encoders.view import encode_rd_view
+
+    return encode_rd_view(image, tables)
+
+
 def _deadzone(image: np.ndarray, tables: QuantTables) -> bytes:
     from j4d.encoders.deadzone import encode_deadzone  # torch: only when it is used
 
@@ -121,6 +129,16 @@ ENCODERS: dict[str, TablesEncoder] = {
             _rd,
         ),
         TablesEncoder(
+            "rd-view",
+            {
+                "encoder": "j4d rate-distortion trellis, each block weighed by its share of the "
+                "model's view (short-side resize, centre crop; meta view, else 256 / 224)",
+                **_COMMON,
+                "frame": "baseline or progressive (spectral selection), whichever is smaller",
+            },
+            _rd_view,
+        ),
+        TablesEncoder(
             "deadzone",
             {
                 "encoder": "j4d dead-zone rounding (meta deadzone), written by jpeglib "
@@ -150,7 +168,7 @@ def encoder_of(tables: QuantTables, override: str | None = None) -> TablesEncode
     encoder = get_encoder(name)
     if encoder.name == "deadzone":
         tables.deadzone()  # its errors before the first image, not at each
-    if encoder.name == "rd":
+    if encoder.name in ("rd", "rd-view"):
         rd_settings(tables)
     return encoder
 
