@@ -139,12 +139,15 @@ def tables_point(
     ``qf50_lam1_trellis``) and is recorded in the point's tables, so the frontier files made
     from it say how to reproduce them. ``name`` defaults to the file's stem; ``settings`` are extra
     columns of the point's row (e.g. the training lambda; ``tables`` replaces the path that
-    the row records, e.g. by one relative to a results folder). With a ``guide`` model the
-    files are model-aware at ``strength`` (:mod:`j4d.encoders`; ``j4d-trellis-guided1``,
+    the row records, e.g. by one relative to a results folder). Tables learned for photos at a
+    scale (``meta["scale"]``) name it in their curve (``j4d@1.5-trellis``). With a ``guide``
+    model the files are model-aware at ``strength`` (:mod:`j4d.encoders`; ``j4d-trellis-guided1``,
     ``qf50_lam1_trellis_guided1``); with the ``rd`` encoder, ``curvature`` shares the guides'
     measurements between points (and may hold several guides)."""
     tables = QuantTables.load(path)
     label = label or str(tables.meta.get("method", "j4d"))
+    if "scale" in tables.meta:  # tables for photos stored at a scale: a curve of their own
+        label = f"{label}@{float(tables.meta['scale']):g}"
     settings = {"tables": str(path), **settings}
     name = name or Path(path).stem
     if probabilistic_seed is None:
