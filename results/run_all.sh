@@ -589,3 +589,26 @@ $J4D eval "${CVTABLES[@]}" $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.jso
     -m camvid_deeplabv3_mobilenet_v2 --guide camvid_deeplabv3_mobilenet_v2 --encoder rd \
     --guided 1 --class-balanced "${CVQ[@]}" --accuracies qf:90,qf:95,qf:100 \
     --rates 0.1,0.2,0.27,0.3,1,2 -q -o $CV-model-aware-balanced
+
+# 36. Photos at their own size (issue 44). The photos of shared/data/photos are fetched as its
+#     README says, into ../photos (J4D_PHOTOS): coco/ and cameras/. Tables for MobileNetV2 at
+#     scale 1.5 (short side 384) learned by distillation from the 105 COCO train2017 photos and
+#     Kodak-24 (downscaled to 384), each crop read through the model's view; the zoo's 224
+#     tables, default JPEG, mozjpeg and "resize to 256 first" measured on the 334 full-size
+#     imagenet-samples photos at their own size, read by MobileNetV2 and EfficientNet-Lite0
+#     through their views (about 50 minutes); then the scale tables by mozjpeg's trellis, rd
+#     and rd-view (the centre crop's blocks only), their codecs copied from the first.
+PHOTOS=${J4D_PHOTOS:-../photos}
+S15=results/imagenet-mobilenetv2-scale1.5
+OWN=results/imagenet-mobilenetv2-own-size
+OWNREAD=(-m mobilenet_v2 -m efficientnet_lite0 --own-size --accuracies qf:90,qf:95 --rates 0.5,1,2
+    --qualities 5,10,20,30,40,50,60,70,80,90,95 -c mozjpeg --resize-first -q)
+for lam in 1 3 0.3 10 0.03; do
+    [ -f $S15/runs/qf50_lam$lam/tables.json ] || $J4D train -m mobilenet_v2 --scale 1.5 \
+        --unlabeled $PHOTOS/coco/train2017 --unlabeled $DATA/kodak24 --epochs 2 \
+        --unlabeled-crops 2048 --batch-size 32 --init qf:50 --lam $lam -q -o $S15/runs/qf50_lam$lam
+done
+$J4D eval src/j4d/zoo/mobilenet_v2/*.json "${OWNREAD[@]}" --test $DATA/imagenet-samples -o $OWN
+mkdir -p $S15/cache && cp $OWN/cache/jpeg_q*.json $OWN/cache/mozjpeg_q*.json $S15/cache/
+$J4D eval $S15/runs/*/tables.json --encoder trellis --encoder rd --encoder rd-view \
+    "${OWNREAD[@]}" --test $DATA/imagenet-samples -o $S15

@@ -315,10 +315,13 @@ def test_zoo_lists_default_jpeg_and_uncompressed_beside_each_entry_and_picks_wit
     uncompressed = known["mobilenet_v2"]["uncompressed"]
     status, out, _ = run(capsys, "tables", "--zoo", "mobilenet_v2")
     assert status == 0 and "JPEG %" in out.splitlines()[0]
-    for entry, line in zip(entries, out.splitlines()[1:-1], strict=True):
-        jpeg = jpeg_at("mobilenet_v2", entry.scan_bpp)
+    listed = zoo_entries("mobilenet_v2", scales=True)  # its tables for photos at a scale too
+    assert listed[: len(entries)] == entries
+    for entry, line in zip(listed, out.splitlines()[1 : 1 + len(listed)], strict=True):
+        jpeg = jpeg_at(entry.model, entry.scan_bpp)
+        assert line.startswith(entry.model + " ")
         assert (f"{100 * jpeg:.2f}" if jpeg is not None else "n/a") in line
-        assert f"{100 * uncompressed:.2f}" in line
+        assert f"{100 * known[entry.model]['uncompressed']:.2f}" in line
     # the smallest rate within 2 points of uncompressed: every cheaper entry is further off
     chosen = smallest_within("mobilenet_v2", 2.0)
     assert 100 * (uncompressed - chosen.value) <= 2.0

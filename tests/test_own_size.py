@@ -185,7 +185,7 @@ def test_own_size_options_are_checked(data_root, tmp_path, capsys):
     assert main([*base, "--resize-first"]) == EXIT_BAD_INPUT
     assert "--resize-first applies with --own-size" in capsys.readouterr().err
     assert main([*base, "--own-size"]) == EXIT_BAD_INPUT
-    assert "--own-size needs --test FOLDER" in capsys.readouterr().err
+    assert "are measured on --test FOLDER" in capsys.readouterr().err
 
 
 def test_encode_resize_to_stores_what_torchvisions_resize_gives(data_root, tmp_path):
@@ -287,3 +287,21 @@ def test_rd_view_spends_less_outside_the_view_and_nothing_changes_at_the_crop_si
     assert factors.shape == (47 * 63,) and factors.min() == OUTSIDE and factors.max() == 1
     with pytest.raises(InvalidInputError, match="meta 'view' needs"):
         get_encoder("rd-view").encode(photo, tables.with_meta(view={"resize": 200, "crop": 224}))
+
+
+def test_a_sweep_at_a_scale_learns_on_stored_crops_and_measures_whole_photos(
+    data_root, tmp_path, rng
+):
+    train = _photos(tmp_path / "train", rng, [(64, 80), (70, 64), (40, 50)])
+    test = _photos(tmp_path / "test", rng, [(64, 96), (72, 64)])
+    out = tmp_path / "sweep"
+    args = ["sweep", "-m", "resnet20", "--data", str(data_root), "--unlabeled", str(train)]
+    args += ["--scale", "2", "--unlabeled-crops", "4", "--batch-size", "2", "--epochs", "1"]
+    args += ["--lams", "1", "--qualities", "20,80", "-q", "-o", str(out)]
+    assert main(args) == EXIT_BAD_INPUT  # whole photos to measure on: --test is needed
+    assert main([*args, "--test", str(test)]) == 0
+    config = json.loads((out / "runs" / "qf50_lam1" / "config.json").read_text())
+    assert config["stored_short_side"] == 64 and config["unlabeled_images"] == 2  # 40 < 64
+    rows = {row["name"]: row for row in read_csv(out / "points.csv")}
+    assert rows["qf50_lam1"]["method"] == "j4d@2"
+    assert "2 images at their own size" in (out / "summary.md").read_text()

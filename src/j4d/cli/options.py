@@ -341,7 +341,10 @@ def load_test_split(
     data: DataDefaults = model.data
     if own_size:
         if test_dir is None:
-            raise InvalidInputError("--own-size needs --test FOLDER (the photos to measure)")
+            raise InvalidInputError(
+                "photos at their own size (--own-size, --scale) are measured on --test FOLDER: "
+                "give the photos to measure"
+            )
         return load_photos(test_dir, count, class_list(root, data, classes_file))
     default = root / data.test
     folder = test_dir or default

@@ -70,6 +70,7 @@ def command(
         test_size,
         options["resize"],
         options["classes_file"],
+        own_size=base.scale > 1,  # tables for photos as stored: measured on whole photos
     )
     summary = run_sweep(
         setup.models,
