@@ -612,3 +612,36 @@ $J4D eval src/j4d/zoo/mobilenet_v2/*.json "${OWNREAD[@]}" --test $DATA/imagenet-
 mkdir -p $S15/cache && cp $OWN/cache/jpeg_q*.json $OWN/cache/mozjpeg_q*.json $S15/cache/
 $J4D eval $S15/runs/*/tables.json --encoder trellis --encoder rd --encoder rd-view \
     "${OWNREAD[@]}" --test $DATA/imagenet-samples -o $S15
+# ... the zoo's tables for photos at scale 1.5: the scale runs by rd, read by MobileNetV2 alone
+#     (the zoo records one model's metric), copied to src/j4d/zoo/mobilenet_v2@1.5 with their
+#     references (default JPEG's points and the model on the uncompressed photos)
+$J4D eval $S15/runs/*/tables.json --encoder rd -m mobilenet_v2 --own-size \
+    --accuracies qf:90,qf:95 --rates 0.5,1,2 --qualities 5,10,20,30,40,50,60,70,80,90,95 -q \
+    --test $DATA/imagenet-samples -o $S15-zoo
+rm -rf "src/j4d/zoo/mobilenet_v2@1.5" && mkdir -p "src/j4d/zoo/mobilenet_v2@1.5"
+cp "$S15-zoo/frontier/j4d@1.5-rd/"*.json "src/j4d/zoo/mobilenet_v2@1.5/"
+$PYTHON scripts/zoo_references.py "mobilenet_v2@1.5"
+# ... photos nobody here tuned to at another scale (96 COCO val2017 photos, 640x480 or so: by
+#     agreement, no ImageNet labels), and 24 of the camera originals (every third by name,
+#     4-16 MP: by agreement; fewer qualities, each 8 MP file costs seconds)
+$J4D eval src/j4d/zoo/mobilenet_v2/*.json $S15/runs/*/tables.json --encoder trellis \
+    "${OWNREAD[@]}" --test $PHOTOS/coco/val2017 -o results/coco-mobilenetv2-own-size
+mkdir -p $PHOTOS/cameras24
+ls $PHOTOS/cameras | sort | awk 'NR%3==1' | head -24 | while read -r f; do
+    ln -sf ../cameras/$f $PHOTOS/cameras24/$f
+done
+Z=src/j4d/zoo/mobilenet_v2
+$J4D eval $S15/runs/*/tables.json $Z/qf30_lam1_trellis.json $Z/qf10_lam3_trellis.json \
+    $Z/qf50_lam0.3_trellis.json -m mobilenet_v2 -m efficientnet_lite0 --own-size \
+    --accuracies qf:90 --rates 0.1,0.3,1 --qualities 10,30,50,70,90 --encoder trellis -c mozjpeg \
+    --resize-first -q --test $PHOTOS/cameras24 -o results/cameras-mobilenetv2-own-size
+# ... a mixed folder, 150 imagenet-val centre crops (224, PNG) and 150 imagenet-samples photos
+#     (every other one by name): each 224 zoo entry and each scale-1.5 entry for every image,
+#     against zoo:mobilenet_v2@withinP (each image by the entries of its own scale)
+MIXED=$PHOTOS/mixed
+$PYTHON scripts/mixed_folder.py $DATA $MIXED
+CHOICES=()
+for p in 1 2 4 6 10 15 25; do CHOICES+=("zoo:mobilenet_v2@within$p"); done
+$J4D eval $Z/*.json "src/j4d/zoo/mobilenet_v2@1.5/"*.json "${CHOICES[@]}" -m mobilenet_v2 \
+    --own-size --qualities 5,10,20,30,50,70,90 --accuracies qf:90 --rates 0.5,1,2 -q \
+    --test $MIXED -o results/imagenet-mobilenetv2-mixed

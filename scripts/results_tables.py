@@ -253,6 +253,8 @@ LADDER = "imagenet-mobilenetv2-ladder"
 MODEL_AWARE = "imagenet-mobilenetv2-model-aware"
 SWAPPED = "imagenet-efficientnetlite0-model-aware"
 UNIVERSAL = "imagenet-universal-opts"
+OWN_SIZE = "imagenet-mobilenetv2-own-size"
+SCALE15 = "imagenet-mobilenetv2-scale1.5"
 TABLES: dict[str, Table | SummaryTable | Excerpt] = {
     "headline": Table(
         "README.md",
@@ -292,6 +294,37 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                 "j4d, model-aware ladder, per-block rungs (rd)",
                 MODEL_AWARE,
                 "j4d-rd-ladder-guided1",
+                "mobilenet_v2",
+            ),
+            _headline(
+                "ImageNet photos at their own size",
+                "imagenet-samples, 334",
+                "MobileNetV2",
+                "j4d, tables for scale 1.5, rd",
+                SCALE15,
+                "j4d@1.5-rd",
+                "mobilenet_v2",
+            ),
+            _headline(
+                "",
+                "",
+                "",
+                "j4d, tables for scale 1.5, rd-view (the view's blocks)",
+                SCALE15,
+                "j4d@1.5-rd-view",
+                "mobilenet_v2",
+            ),
+            _headline(
+                "", "", "", "j4d, 224 tables, trellis", OWN_SIZE, "j4d-trellis", "mobilenet_v2"
+            ),
+            _headline("", "", "", "mozjpeg", OWN_SIZE, "mozjpeg", "mobilenet_v2"),
+            _headline(
+                "",
+                "",
+                "",
+                "resize to 256 first, default JPEG",
+                OWN_SIZE,
+                "jpeg-resized256",
                 "mobilenet_v2",
             ),
             _headline(
@@ -538,6 +571,38 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
         ),
     ),
 }
+
+#: (label, folder, method) of each kind of file measured on photos at their own size
+OWN_SIZE_FILES = (
+    ("zoo tables (learned on 224 crops), trellis", OWN_SIZE, "j4d-trellis"),
+    ("tables learned at scale 1.5, trellis", SCALE15, "j4d@1.5-trellis"),
+    ("tables learned at scale 1.5, rd", SCALE15, "j4d@1.5-rd"),
+    ("tables learned at scale 1.5, rd-view (the view's blocks)", SCALE15, "j4d@1.5-rd-view"),
+    ("mozjpeg", OWN_SIZE, "mozjpeg"),
+    ("resize to 256 first, default JPEG", OWN_SIZE, "jpeg-resized256"),
+    ("resize to 256 first, mozjpeg", OWN_SIZE, "mozjpeg-resized256"),
+)
+TABLES["own-size"] = Table(
+    "docs/results/own-size.md",
+    (
+        "files (334 imagenet-samples photos at their own size)",
+        "MobileNetV2, top-1",
+        "MobileNetV2, agreement",
+        "EfficientNet-Lite0, top-1",
+        "EfficientNet-Lite0, agreement",
+    ),
+    tuple(
+        (
+            f"@{label}@{folder}",
+            *(
+                Cell(folder, method, by_agreement, model=model)
+                for model in ("mobilenet_v2", "efficientnet_lite0")
+                for by_agreement in (False, True)
+            ),
+        )
+        for label, folder, method in OWN_SIZE_FILES
+    ),
+)
 
 
 def replace_block(text: str, name: str, block: str) -> str:

@@ -50,9 +50,7 @@ def references(only: list[str]) -> dict:
         for name in models:
             model = create_model(name, data_root=root)
             own_size = entry.scale != 1  # tables for photos as stored: measured on whole photos
-            test = load_test_split(
-                root, Path(entry.source), model, entry.images, own_size=own_size
-            )
+            test = load_test_split(root, Path(entry.source), model, entry.images, own_size=own_size)
             with torch.no_grad():
                 values.append(score(model, test.images, test.labels)[entry.metric])
         points = json.loads((ROOT / "results" / folder / "points.json").read_text())["points"]
