@@ -619,7 +619,7 @@ $J4D eval $S15/runs/*/tables.json --encoder rd -m mobilenet_v2 --own-size \
     --accuracies qf:90,qf:95 --rates 0.5,1,2 --qualities 5,10,20,30,40,50,60,70,80,90,95 -q \
     --test $DATA/imagenet-samples -o $S15-zoo
 rm -rf "src/j4d/zoo/mobilenet_v2@1.5" && mkdir -p "src/j4d/zoo/mobilenet_v2@1.5"
-cp "$S15-zoo/frontier/j4d@1.5-rd/"*.json "src/j4d/zoo/mobilenet_v2@1.5/"
+cp "$S15-zoo/frontier/"*.json "src/j4d/zoo/mobilenet_v2@1.5/"
 $PYTHON scripts/zoo_references.py "mobilenet_v2@1.5"
 # ... photos nobody here tuned to at another scale (96 COCO val2017 photos, 640x480 or so: by
 #     agreement, no ImageNet labels), and 24 of the camera originals (every third by name,

@@ -34,6 +34,8 @@ SOURCES = {
     ),
     "cub50_mobilenet_v2": ("cub50-mobilenetv2-joint", ["cub50_mobilenet_v2"]),
     "camvid_deeplabv3_mobilenet_v2": ("camvid-deeplabv3-joint", ["camvid_deeplabv3_mobilenet_v2"]),
+    # tables for photos stored at scale 1.5, measured on whole photos through the view
+    "mobilenet_v2@1.5": ("imagenet-mobilenetv2-scale1.5-zoo", ["mobilenet_v2"]),
 }
 
 

@@ -227,6 +227,7 @@ def test_zoo_tables_are_the_committed_frontiers():
         "cub50_mobilenet_v2": "cub50-mobilenetv2-joint/frontier/j4d-trellis",
         "imagenet-universal": "imagenet-universal-opts/frontier",
         "efficientnet_lite0": "imagenet-efficientnetlite0-all/frontier/j4d-trellis",
+        "mobilenet_v2@1.5": "imagenet-mobilenetv2-scale1.5-zoo/frontier",
     }
     for model in zoo_models():
         frontier = results / sources[model]

@@ -305,3 +305,26 @@ def test_a_sweep_at_a_scale_learns_on_stored_crops_and_measures_whole_photos(
     rows = {row["name"]: row for row in read_csv(out / "points.csv")}
     assert rows["qf50_lam1"]["method"] == "j4d@2"
     assert "2 images at their own size" in (out / "summary.md").read_text()
+
+
+def test_encode_picks_each_images_zoo_tables_by_its_scale(data_root, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "photo.jpg").write_bytes((data_root / "imagenet-samples" / PHOTO).read_bytes())
+    crop = load_image(data_root / "imagenet-samples" / PHOTO)[:224, :224]
+    Image.fromarray(crop).save(folder / "crop.png")
+    out = tmp_path / "out"
+    spec = "zoo:mobilenet_v2@within4"
+    assert main(["encode", str(folder), "--tables", spec, "--strip", "-o", str(out)]) == 0
+    listing = capsys.readouterr().out
+    choice = zoo_choice(spec)
+    assert [e.scale for e in choice.entries] == [1.0, 1.5]
+    for name, image, entry in (
+        ("crop", crop, choice.entries[0]),
+        ("photo", load_image(folder / "photo.jpg"), choice.entries[1]),
+    ):
+        line = next(line for line in listing.splitlines() if f"{name}.jpg" in line)
+        assert line.endswith(f"{entry.model}/{entry.name}")
+        tables = entry.load()
+        expected = encoder_of(tables).encode(image, tables)
+        assert (out / f"{name}.jpg").read_bytes() == expected

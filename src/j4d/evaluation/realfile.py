@@ -71,6 +71,10 @@ class RealFilePoint:
         return {**flat, **self.metrics}
 
 
+#: Photos above this many pixels get no SSIM (NaN): on a camera's 8 megapixels it costs more
+#: than encoding, decoding and classifying the photo together.
+SSIM_PIXELS = 2_000_000
+
 #: PSNR of an exactly reproduced image (MSE 0) counts as this many dB in means.
 PSNR_CAP = 100.0
 
@@ -148,7 +152,9 @@ def _coded(images: Images, parts: Sequence[_Chunk]) -> CodedImages:
         return CodedImages(decoded, *rates, ssim(images, decoded))
     photos = [torch.from_numpy(np.array(a)).permute(2, 0, 1) for p in parts for a in p[0]]
     similarity = [
-        float(ssim(o[None], d[None])[0]) if o.shape == d.shape else float("nan")
+        float(ssim(o[None], d[None])[0])
+        if o.shape == d.shape and o.shape[-2] * o.shape[-1] <= SSIM_PIXELS
+        else float("nan")
         for o, d in zip(images, photos, strict=True)
     ]
     return CodedImages([p.contiguous() for p in photos], *rates, np.asarray(similarity))
