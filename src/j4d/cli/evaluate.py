@@ -34,7 +34,6 @@ from j4d.evaluation.codecs import (
     quality_points,
     resized_points,
     tables_point,
-    zoo_point,
 )
 from j4d.evaluation.points import measure_points
 from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
@@ -43,7 +42,7 @@ from j4d.models import create_models
 from j4d.tasks import task_of
 from j4d.train.sweep import RUNS
 from j4d.train.trainer import TABLES
-from j4d.zoo import is_zoo_choice
+from j4d.zoo import PerScaleEncoder, is_zoo_choice, zoo_choice
 
 ANCHOR = "jpeg"
 
@@ -281,7 +280,7 @@ def _tables_points(
     points = []
     for path in paths:
         if is_zoo_choice(path):
-            points.append(zoo_point(str(path), encoder))
+            points.append(_zoo_point(str(path), encoder))
             continue
         namesakes = [folders[o] for o in paths if o.stem == path.stem and not is_zoo_choice(o)]
         name = path.stem
@@ -305,6 +304,19 @@ def _tables_points(
             )
         )
     return points
+
+
+def _zoo_point(spec: str, encoder: str | None = None) -> CodecPoint:
+    """``zoo:MODEL@TARGET`` as one point: each image written with the zoo tables of the scale
+    nearest its own (:class:`~j4d.zoo.PerScaleEncoder`), on the curve ``j4d-zoo-scales``."""
+    per_scale = PerScaleEncoder(zoo_choice(spec), encoder)
+    settings = {"tables": spec, "zoo": per_scale.choice.describe()}
+    names = {chosen.name for chosen in per_scale.encoders}
+    settings.update(
+        per_scale.encoders[0].settings if len(names) == 1 else {"encoder": "+".join(sorted(names))}
+    )
+    name = spec[len("zoo:") :].replace("@", "_").replace("/", "_")
+    return CodecPoint("j4d-zoo-scales", f"zoo_{name}", per_scale, settings)
 
 
 def _folders(path: Path) -> list[str]:

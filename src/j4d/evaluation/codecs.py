@@ -105,21 +105,6 @@ def resized_points(points: Sequence[CodecPoint], side: int) -> list[CodecPoint]:
     return resized
 
 
-def zoo_point(spec: str, encoder: str | None = None) -> CodecPoint:
-    """``zoo:MODEL@TARGET`` as one point: each image written with the zoo tables of the scale
-    nearest its own (:class:`~j4d.zoo.PerScaleEncoder`), on the curve ``j4d-zoo-scales``."""
-    from j4d.zoo import PerScaleEncoder, zoo_choice
-
-    per_scale = PerScaleEncoder(zoo_choice(spec), encoder)
-    settings = {"tables": spec, "zoo": per_scale.choice.describe()}
-    names = {chosen.name for chosen in per_scale.encoders}
-    settings.update(
-        per_scale.encoders[0].settings if len(names) == 1 else {"encoder": "+".join(sorted(names))}
-    )
-    name = spec[len("zoo:") :].replace("@", "_").replace("/", "_")
-    return CodecPoint("j4d-zoo-scales", f"zoo_{name}", per_scale, settings)
-
-
 def tables_point(
     path: str | Path,
     label: str | None = "j4d",
