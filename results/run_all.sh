@@ -637,11 +637,12 @@ $J4D eval $S15/runs/*/tables.json $Z/qf30_lam1_trellis.json $Z/qf10_lam3_trellis
     --resize-first -q --test $PHOTOS/cameras24 -o results/cameras-mobilenetv2-own-size
 # ... a mixed folder, 150 imagenet-val centre crops (224, PNG) and 150 imagenet-samples photos
 #     (every other one by name): each 224 zoo entry and each scale-1.5 entry for every image,
-#     against zoo:mobilenet_v2@withinP (each image by the entries of its own scale)
+#     against zoo:mobilenet_v2@withinP and @Bbpp (each image by the entry of its own scale)
 MIXED=$PHOTOS/mixed
 $PYTHON scripts/mixed_folder.py $DATA $MIXED
 CHOICES=()
 for p in 1 2 4 6 10 15 25; do CHOICES+=("zoo:mobilenet_v2@within$p"); done
+for b in 0.3 0.5 0.7 1 1.5 2 3; do CHOICES+=("zoo:mobilenet_v2@${b}bpp"); done
 $J4D eval $Z/*.json "src/j4d/zoo/mobilenet_v2@1.5/"*.json "${CHOICES[@]}" -m mobilenet_v2 \
     --own-size --qualities 5,10,20,30,50,70,90 --accuracies qf:90 --rates 0.5,1,2 -q \
     --test $MIXED -o results/imagenet-mobilenetv2-mixed
