@@ -612,6 +612,23 @@ $J4D eval src/j4d/zoo/mobilenet_v2/*.json "${OWNREAD[@]}" --test $DATA/imagenet-
 mkdir -p $S15/cache && cp $OWN/cache/jpeg_q*.json $OWN/cache/mozjpeg_q*.json $S15/cache/
 $J4D eval $S15/runs/*/tables.json --encoder trellis --encoder rd --encoder rd-view \
     "${OWNREAD[@]}" --test $DATA/imagenet-samples -o $S15
+# ... each model's fronts overlaid, against default JPEG and against mozjpeg (whole file and scan)
+for m in "top1[mobilenet_v2]" "agreement[mobilenet_v2]" "top1[efficientnet_lite0]" \
+    "agreement[efficientnet_lite0]"; do
+    tag=$(echo "$m" | tr -d '[]' | sed 's/mobilenet_v2/_mnv2/;s/efficientnet_lite0/_lite0/')
+    for ref in jpeg mozjpeg; do
+        for rate in file_bpp scan_bpp; do
+            first="default JPEG=$S15:jpeg:$m"; second="mozjpeg=$S15:mozjpeg:$m"
+            [ $ref = mozjpeg ] && { first="mozjpeg=$S15:mozjpeg:$m"; second="default JPEG=$S15:jpeg:$m"; }
+            $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.5,1,2 --ylabel "$m" \
+                -o $S15/fronts_${tag}_${rate}_vs_$ref "$first" "$second" \
+                "224 tables (zoo), trellis=$OWN:j4d-trellis:$m" \
+                "scale 1.5, trellis=$S15:j4d@1.5-trellis:$m" "scale 1.5, rd=$S15:j4d@1.5-rd:$m" \
+                "scale 1.5, rd-view=$S15:j4d@1.5-rd-view:$m" \
+                "resize to 256 first=$S15:jpeg-resized256:$m"
+        done
+    done
+done
 # ... the zoo's tables for photos at scale 1.5: the scale runs by rd, read by MobileNetV2 alone
 #     (the zoo records one model's metric), copied to src/j4d/zoo/mobilenet_v2@1.5 with their
 #     references (default JPEG's points and the model on the uncompressed photos)
