@@ -256,6 +256,7 @@ def command(
             name += f", rungs guided at strength {guided.ladder.strength:g}"
     elif per_scale is not None:
         name = f"{tables_path}: each image by the tables of its scale"
+        name += f", written by {encoder}" if encoder else ""
     elif guided is not None:
         name += f", guided by {model_spec} at strength {strength:g}"
     _report(rows, verbose, name)
