@@ -612,6 +612,17 @@ $J4D eval src/j4d/zoo/mobilenet_v2/*.json "${OWNREAD[@]}" --test $DATA/imagenet-
 mkdir -p $S15/cache && cp $OWN/cache/jpeg_q*.json $OWN/cache/mozjpeg_q*.json $S15/cache/
 $J4D eval $S15/runs/*/tables.json --encoder trellis --encoder rd --encoder rd-view \
     "${OWNREAD[@]}" --test $DATA/imagenet-samples -o $S15
+# ... EfficientNet-Lite0's own tables at scale 1.5 (the same recipe; two lambdas so far), by rd
+#     and rd-view, read by both models (the codecs' points copied from the MobileNetV2 evaluation)
+L15=results/imagenet-efficientnetlite0-scale1.5
+for lam in 1 3; do
+    [ -f $L15/runs/qf50_lam$lam/tables.json ] || $J4D train -m efficientnet_lite0 --scale 1.5 \
+        --unlabeled $PHOTOS/coco/train2017 --unlabeled $DATA/kodak24 --epochs 2 \
+        --unlabeled-crops 2048 --batch-size 32 --init qf:50 --lam $lam -q -o $L15/runs/qf50_lam$lam
+done
+mkdir -p $L15/cache && cp $S15/cache/jpeg_q*.json $S15/cache/mozjpeg_q*.json $L15/cache/
+$J4D eval $L15/runs/*/tables.json --encoder rd --encoder rd-view "${OWNREAD[@]}" \
+    --test $DATA/imagenet-samples -o $L15
 # ... each model's fronts overlaid, against default JPEG and against mozjpeg (whole file and scan)
 for m in "top1[mobilenet_v2]" "agreement[mobilenet_v2]" "top1[efficientnet_lite0]" \
     "agreement[efficientnet_lite0]"; do
