@@ -143,6 +143,17 @@ def test_tables_learned_at_a_scale_record_it(mobilenet, data_root, tmp_path):
     assert "scale" not in train_tables(mobilenet, flat, plain, progress=False).tables.meta
 
 
+def test_unlabeled_photos_are_top1_misses_and_read_by_agreement(mobilenet):
+    """What --own-size's help says: a photo without a label counts as a miss in top-1, so a
+    folder without labels is read by agreement."""
+    task = mobilenet.task
+    predictions = torch.tensor([[3, 1, 2, 4, 5], [7, 3, 8, 9, 0], [2, 5, 6, 7, 8]])
+    labels = torch.tensor([3, UNLABELED, 5])
+    scores = task.score(predictions, labels, predictions)
+    assert scores["top1"] == pytest.approx(1 / 3) and scores["top5"] == pytest.approx(2 / 3)
+    assert scores["agreement"] == 1.0
+
+
 def test_photo_labels_come_from_imagenet_names_or_folders(tmp_path):
     classes = ["n01440764", "n01443537"]
     assert photo_label(Path("x/n01443537_goldfish.JPEG"), classes) == 1

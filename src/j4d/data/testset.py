@@ -22,7 +22,7 @@ from j4d.tasks.base import UNLABELED
 @dataclass(frozen=True)
 class TestImages:
     """Uint8 images (N, 3, S, S), or photos at their own size (a list of (3, H, W)), labels
-    (:data:`~j4d.tasks.base.UNLABELED` where a photo has none: agreement only), where they
+    (:data:`~j4d.tasks.base.UNLABELED` where a photo has none: a top-1 miss), where they
     came from, and the files skipped as unreadable (one ``FILE: problem`` line each)."""
 
     images: torch.Tensor | list[torch.Tensor]

@@ -91,7 +91,7 @@ def resized_points(points: Sequence[CodecPoint], side: int) -> list[CodecPoint]:
     the smaller image, its bpp stays per pixel of the original photo (``jpeg-resized256``)."""
     resized = []
     for point in points:
-        if not callable(point.encode) or isinstance(point.encode, (GuidedEncoder, RateLadder)):
+        if isinstance(point.encode, (GuidedEncoder, RateLadder)):
             raise InvalidInputError("resizing first applies to plain codec points")
         resized.append(
             CodecPoint(

@@ -88,9 +88,12 @@ def zoo_entries(model: str | None = None, scales: bool = False) -> list[ZooEntry
         raise InvalidInputError(
             f"no zoo tables for model {model!r}; the zoo has: {', '.join(models)}"
         )
-    names = [model] if model is not None and not scales else models
-    if model is not None and scales:
+    if model is None:
+        names = models
+    elif scales:
         names = zoo_scales(model)
+    else:
+        names = [model]
     entries = []
     for name in names:
         for path in sorted((ZOO_DIR / name).glob("*.json")):
