@@ -17,11 +17,12 @@ from conftest import smooth_image
 from j4d.cli import EXIT_BAD_INPUT, main
 from j4d.cli.training_options import make_setup
 from j4d.data.folders import UnlabeledCrops, resize_side
-from j4d.data.testset import load_photos, photo_label
+from j4d.data.testset import TestImages, load_photos, photo_label
 from j4d.encoders import encode_quality
 from j4d.encoders.registry import encoder_of, get_encoder
 from j4d.encoders.view import OUTSIDE, view_block_factors, view_region
 from j4d.errors import InvalidInputError
+from j4d.evaluation.report import measurement_meta, reading_task
 from j4d.jpegio import decode, load_image
 from j4d.jpegio.images import shrink_to_short_side
 from j4d.models import create_model, model_view
@@ -152,6 +153,19 @@ def test_unlabeled_photos_are_top1_misses_and_read_by_agreement(mobilenet):
     scores = task.score(predictions, labels, predictions)
     assert scores["top1"] == pytest.approx(1 / 3) and scores["top5"] == pytest.approx(2 / 3)
     assert scores["agreement"] == 1.0
+
+
+def test_a_folder_without_labels_is_read_by_agreement(mobilenet):
+    photos = [torch.zeros(3, 8, 8, dtype=torch.uint8)] * 2
+    unlabeled = TestImages(photos, torch.tensor([UNLABELED, UNLABELED]), "photos")
+    task = reading_task(mobilenet, unlabeled)
+    assert task.primary == "agreement" and mobilenet.task.primary == "top1"
+    assert measurement_meta("m", unlabeled, task)["metric"].startswith("agreement")
+    labeled = TestImages(photos, torch.tensor([UNLABELED, 3]), "photos")
+    assert reading_task(mobilenet, labeled).primary == "top1"
+    assert "metric" not in measurement_meta("m", labeled, reading_task(mobilenet, labeled))
+    with pytest.raises(ValueError, match="no metric"):
+        mobilenet.task.read_by("miou")
 
 
 def test_photo_labels_come_from_imagenet_names_or_folders(tmp_path):

@@ -36,10 +36,14 @@ from j4d.evaluation.codecs import (
     tables_point,
 )
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
+from j4d.evaluation.report import (
+    measurement_meta,
+    reading_task,
+    save_frontiers,
+    write_eval_report,
+)
 from j4d.evaluation.summary import summary_markdown
 from j4d.models import create_models
-from j4d.tasks import task_of
 from j4d.train.sweep import RUNS
 from j4d.train.trainer import TABLES
 from j4d.zoo import PerScaleEncoder, is_zoo_choice, zoo_choice
@@ -135,7 +139,8 @@ ANCHOR = "jpeg"
     "(bpp per pixel of the photo) and each model reads the decoded photo through its own view "
     "(short-side resize, centre crop), as its data pipeline does. Labels come from ImageNet "
     "file names (nXXXXXXXX_...) or class folders; a photo without one is a miss in top-1 and "
-    "top-5, so read a folder without labels by agreement.",
+    "top-5, and a folder where no photo has one is read by agreement (its curves, fronts and "
+    "BD-rates).",
 )
 @click.option(
     "--resize-first",
@@ -252,8 +257,8 @@ def command(
         rows = measure_points(
             points, models, test, out_dir / "cache", workers, progress=not quiet, description="eval"
         )
-    meta = measurement_meta(", ".join(model_specs), test)
-    task = task_of(models[0])
+    task = reading_task(models[0], test)
+    meta = measurement_meta(", ".join(model_specs), test, task)
     summary = write_eval_report(out_dir, rows, points, meta, ANCHOR, rates, accuracies, task)
     save_frontiers(out_dir / "frontier", rows, points, summary, test, task, ANCHOR)
     click.echo(summary_markdown(summary))

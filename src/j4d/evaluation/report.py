@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from j4d._version import __version__
 from j4d.data.testset import TestImages
@@ -25,13 +26,29 @@ from j4d.evaluation.summary import (
     summarize,
     summary_markdown,
 )
-from j4d.tasks import Classification, Task, describe_metric
+from j4d.tasks import Classification, Task, describe_metric, task_of
+from j4d.tasks.base import UNLABELED
 from j4d.utils.files import atomic_write_csv, atomic_write_text, prune_folder
 
 
-def measurement_meta(models: str, test: TestImages) -> dict[str, Any]:
+def reading_task(model: nn.Module, test: TestImages) -> Task:
+    """The task reports read ``model``'s points by: its own, or, where no test image carries a
+    label (a folder of photos without ImageNet names or class folders), the same task by
+    agreement with the model on the originals, since every top-1 there would be a miss."""
+    task = task_of(model)
+    per_image = test.labels.reshape(len(test.labels), -1)
+    if len(per_image) and bool((per_image == UNLABELED).all()) and "agreement" in task.metrics:
+        return task.read_by("agreement")
+    return task
+
+
+def measurement_meta(models: str, test: TestImages, task: Task | None = None) -> dict[str, Any]:
     """What every report's points were measured on and how (its ``meta`` / CSV header)."""
+    read_by = {}
+    if task is not None and task.primary != task.metrics[0]:
+        read_by = {"metric": f"{task.primary} (no test image carries a label)"}
     return {
+        **read_by,
         "models": models,
         "images": test.title(),
         "skipped_unreadable": len(test.skipped),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
@@ -88,10 +89,20 @@ class Task(ABC):
     #: what the agreement metric compares, for reports
     agreement_means: ClassVar[str]
     ignore_index: int | None = None
+    _read_by: str | None = None
 
     @property
     def primary(self) -> str:
-        return self.metrics[0]
+        return self._read_by or self.metrics[0]
+
+    def read_by(self, metric: str) -> Task:
+        """This task with ``metric`` as its primary one (e.g. agreement, where no test image
+        carries a label and every top-1 would be a miss)."""
+        if metric not in self.metrics:
+            raise ValueError(f"{self.name} has no metric {metric!r} ({', '.join(self.metrics)})")
+        copied = copy.copy(self)
+        object.__setattr__(copied, "_read_by", metric)  # tasks are frozen dataclasses
+        return copied
 
     def targets(self, labels: torch.Tensor, reference_logits: torch.Tensor | None) -> torch.Tensor:
         """``labels`` with :data:`UNLABELED` entries replaced by the model's prediction on the

@@ -32,9 +32,13 @@ from j4d.errors import InvalidInputError
 from j4d.evaluation.codecs import quality_points, tables_point
 from j4d.evaluation.defaults import DEFAULT_QUALITIES, DEFAULT_RATES
 from j4d.evaluation.points import measure_points
-from j4d.evaluation.report import measurement_meta, save_frontiers, write_eval_report
+from j4d.evaluation.report import (
+    measurement_meta,
+    reading_task,
+    save_frontiers,
+    write_eval_report,
+)
 from j4d.tables import QuantTables
-from j4d.tasks import task_of
 from j4d.train.config import TrainConfig, parse_init
 from j4d.train.trainer import TABLES, data_fingerprint, saved_run, train_tables
 
@@ -135,8 +139,8 @@ def run_sweep(
         progress=progress,
         description="test split",
     )
-    meta = measurement_meta(", ".join((description or {}).get("models", [])), test)
-    task = task_of(models[0])
+    task = reading_task(models[0], test)
+    meta = measurement_meta(", ".join((description or {}).get("models", [])), test, task)
     summary = write_eval_report(
         out, rows, points, meta, rates=rates, accuracies=accuracies, task=task
     )
