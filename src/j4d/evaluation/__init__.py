@@ -19,6 +19,12 @@ _EXPORTS = by_module(
             "pareto_frontier",
             "rate_at_accuracy",
         ),
+        "j4d.evaluation.matched": (
+            "PerImage",
+            "at_mean",
+            "paired_difference",
+            "per_image",
+        ),
         "j4d.evaluation.points": (
             "measure_points",
             "point_row",
@@ -30,6 +36,7 @@ _EXPORTS = by_module(
             "evaluate_coded",
             "evaluate_tables",
             "load_split",
+            "outputs",
             "score",
         ),
         "j4d.utils.processes": ("worker_pool",),

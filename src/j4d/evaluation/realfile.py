@@ -197,23 +197,31 @@ def inference_batch(images: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def predictions(model: nn.Module, images: Images, batch_size: int | None = None) -> torch.Tensor:
-    """What ``model``'s task scores of its output on a uint8 batch (the model takes [0, 255]):
-    e.g. a classifier's (N, 5) best classes, a segmenter's (N, H, W) class maps. Photos of
-    several sizes are read through the model's own view (short-side resize and centre crop
-    of the uint8 photo, as its data pipeline does)."""
+def outputs(
+    model: nn.Module,
+    images: Images,
+    batch_size: int | None = None,
+    keep: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """``model``'s outputs (logits) on a uint8 batch (the model takes [0, 255]), each batch's
+    passed through ``keep`` if given. Photos of several sizes are read through the model's own
+    view (short-side resize and centre crop of the uint8 photo, as its data pipeline does)."""
     device = models_device([model])
-    task = task_of(model)
     if not isinstance(images, torch.Tensor):
         viewed = [model_view(model, photo[None])[0] for photo in images]
         images = torch.stack(viewed) if viewed else torch.zeros(0, 3, 1, 1, dtype=torch.uint8)
     batch_size = batch_size or inference_batch(images)
     kept = []
     for start in range(0, len(images), batch_size):
-        kept.append(
-            task.predict(model(images[start : start + batch_size].to(device, torch.float32)))
-        )
+        output = model(images[start : start + batch_size].to(device, torch.float32))
+        kept.append(keep(output) if keep is not None else output)
     return torch.cat(kept)
+
+
+def predictions(model: nn.Module, images: Images, batch_size: int | None = None) -> torch.Tensor:
+    """What ``model``'s task scores of its output on a uint8 batch: e.g. a classifier's (N, 5)
+    best classes, a segmenter's (N, H, W) class maps (see :func:`outputs`)."""
+    return outputs(model, images, batch_size, task_of(model).predict)
 
 
 def reference_predictions(
