@@ -58,7 +58,7 @@ def test_encode_then_inspect(tmp_path, capsys, images):
     status, out, _ = run(capsys, "inspect", written)
     assert status == 0 and "21x13" in out and "4:4:4" in out and "baseline" in out
     status, out, _ = run(capsys, "inspect", "--json", written)
-    info = json.loads(out)
+    info = json.loads(out)["files"][0]
     assert info["subsampling"] == "4:4:4" and info["tables"]["slot0"] == list(
         QuantTables.from_quality(60).luma
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +41,37 @@ def test_an_output_that_is_its_input_is_refused_and_nothing_changes(tmp_path, ca
     assert path.read_bytes() == before and sorted(path.parent.iterdir()) == [path]
     status, _, _ = run(capsys, "encode", "--qf", 20, path, "-o", path.parent, "--replace")
     assert status == 0 and len(path.read_bytes()) < len(before)
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, capsys, photo):
+    path, _ = photo
+    nested = path.parent / "small"
+    for _ in range(2):  # the second run must not encode small/a.jpg into small/small/
+        status, out, _ = run(capsys, "encode", "--qf", 20, path.parent, "-o", nested)
+        assert status == 0 and "1 file," in out
+    assert sorted(p.relative_to(path.parent) for p in path.parent.rglob("*.jpg")) == [
+        Path("a.jpg"),
+        Path("small/a.jpg"),
+    ]
+
+
+def test_an_output_never_grows_its_input_unless_asked(tmp_path, capsys, photo):
+    path, _ = photo
+    small = tmp_path / "small.jpg"
+    assert run(capsys, "encode", "--qf", 10, path, "-o", tmp_path)[0] == 0
+    (tmp_path / "a.jpg").rename(small)
+    status, out, _ = run(capsys, "encode", "--qf", 95, small, "-o", tmp_path / "kept")
+    assert status == 0 and (tmp_path / "kept" / "small.jpg").read_bytes() == small.read_bytes()
+    assert "1 of 1 inputs kept as they were" in out and "+0.0 %" in out
+    status, out, _ = run(
+        capsys, "encode", "--qf", 95, small, "-o", tmp_path / "grown", "--allow-larger"
+    )
+    grown = (tmp_path / "grown" / "small.jpg").stat().st_size
+    assert status == 0 and grown > small.stat().st_size and "kept as they were" not in out
+    change = 100 * (grown / small.stat().st_size - 1)
+    assert f"inputs: {small.stat().st_size} bytes; outputs {change:+.1f} %" in out
+    status, _, _ = run(capsys, "encode", "--qf", 95, small, "-o", tmp_path / "bare", "--strip")
+    assert status == 0 and (tmp_path / "bare" / "small.jpg").read_bytes() != small.read_bytes()
 
 
 def test_tables_are_not_written_over_the_jpeg_they_come_from(capsys, photo):
@@ -129,7 +161,27 @@ def test_inspect_reads_a_folder_as_encode_writes_it(tmp_path, capsys, photo):
     path, _ = photo
     assert run(capsys, "encode", "--qf", 50, path.parent, "-o", tmp_path / "out")[0] == 0
     status, out, _ = run(capsys, "inspect", "--json", tmp_path / "out")
-    assert status == 0 and json.loads(out)["file"].endswith("a.jpg")
+    assert status == 0 and json.loads(out)["files"][0]["file"].endswith("a.jpg")
     (tmp_path / "empty").mkdir()
     status, _, err = run(capsys, "inspect", tmp_path / "empty")
     assert_one_line_error(status, err, "holds no .jpg")
+
+
+def test_inspect_reports_each_bad_file_and_goes_on_with_totals(tmp_path, capsys, photo):
+    path, _ = photo
+    out = tmp_path / "out"
+    assert run(capsys, "encode", "--qf", 50, path, "-o", out)[0] == 0
+    (out / "copy.jpg").write_bytes((out / "a.jpg").read_bytes())
+    (out / "bad.jpg").write_bytes(b"not a JPEG")
+    status, text, err = run(capsys, "inspect", out)
+    assert status == 2 and text.count("natural order") == 4  # two files, two tables each
+    size = (out / "a.jpg").stat().st_size
+    assert f"2 files, {2 * size} bytes" in text
+    assert_one_line_error(status, err, "bad.jpg", "not a JPEG")
+    assert "1 of 3 files could not be read" in err
+    status, text, _ = run(capsys, "inspect", "--json", out)
+    report = json.loads(text)
+    assert status == 2 and [e["file"] for e in report["errors"]] == [str(out / "bad.jpg")]
+    assert report["total"]["files"] == 2 and report["total"]["file_bytes"] == 2 * size
+    status, text, _ = run(capsys, "inspect", "--json", out / "a.jpg")
+    assert status == 0 and len(json.loads(text)["files"]) == 1  # one shape for one file

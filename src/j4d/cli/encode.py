@@ -8,6 +8,7 @@ import contextlib
 import functools
 import math
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,6 +138,13 @@ _LIST_LIMIT = 20
     is_flag=True,
     help="Allow an output to replace its own input file (re-encoding in place).",
 )
+@click.option(
+    "--allow-larger",
+    is_flag=True,
+    help="Write the re-encoded file even where it is larger than its input JPEG [default: such "
+    "an input's own bytes are written instead, and counted in the summary; not with --strip or "
+    "--resize-to, which ask for another file].",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every file, however many.")
 @click.pass_context
 def command(
@@ -160,6 +168,7 @@ def command(
     short_side: int | None,
     strip: bool,
     replace: bool,
+    allow_larger: bool,
     verbose: bool,
 ) -> int:
     """Encode images (files or folders) as 4:4:4 JPEG with optimized Huffman tables, by the
@@ -222,7 +231,7 @@ def command(
             guided = RateLadder(files, tolerance)
         else:
             guided = GuidedEncoder(model, tables, chosen, strength)  # type: ignore[arg-type]
-    pairs = expand_inputs(inputs)
+    pairs = expand_inputs(inputs, skip=out_dir)
     if not replace:
         _refuse_replacing_inputs(pairs, out_dir)
     encode = functools.partial(
@@ -234,6 +243,7 @@ def command(
         softness=softness,
         seed=seed,
         short_side=short_side,
+        keep_smaller_input=not (allow_larger or strip or short_side is not None),
     )
     rows, failures = [], 0
     with contextlib.ExitStack() as stack:
@@ -297,6 +307,20 @@ def _refuse_replacing_inputs(pairs: list[tuple[Path, Path]], out_dir: Path) -> N
             )
 
 
+@dataclass(frozen=True)
+class Written:
+    """One output: its path, the image's size as stored, the file's rate, the model's choice
+    (the ladder's rung name, the share of the blocks the model leans on, or None), the input
+    file's bytes, and whether the input's own bytes were kept (its re-encoding was larger)."""
+
+    target: Path
+    shape: tuple[int, ...]
+    rate: FileRate
+    choice: str | float | None
+    input_bytes: int
+    kept_input: bool = False
+
+
 def _encode_file(
     pair: tuple[Path, Path],
     out_dir: Path,
@@ -306,17 +330,21 @@ def _encode_file(
     softness: Softness | None,
     seed: int,
     short_side: int | None = None,
-) -> tuple[Path, tuple[int, ...], FileRate, str | float | None] | str:
+    keep_smaller_input: bool = False,
+) -> Written | str:
     """Encode one input (its short side brought down to ``short_side`` first, if given) to
-    OUTDIR/name by ``encoder`` (None: probabilistically with ``softness``): its path, size as
-    stored, rate and the model's choice (the ladder's rung name, the share of the blocks the
-    model leans on, or None); the problem as one line if it cannot be read."""
+    OUTDIR/name by ``encoder`` (None: probabilistically with ``softness``); with
+    ``keep_smaller_input``, a JPEG input whose re-encoding is larger is written as it was. The
+    problem as one line if it cannot be read."""
     source, name = pair
     rung: str | float | None = None
     try:
         image, metadata = load_image_with_metadata(source)
+        original = source.read_bytes()
     except InvalidInputError as error:
         return str(error)
+    except OSError as error:
+        return f"{source}: cannot read ({error.strerror or error})"
     if short_side is not None:
         image = shrink_to_short_side(image, short_side)
     if encoder is None:
@@ -336,8 +364,12 @@ def _encode_file(
         rung = None if math.isnan(share) else share
     if not strip:
         data = insert_metadata(data, metadata.icc_profile, metadata.exif)
+    kept = keep_smaller_input and original[:2] == b"\xff\xd8" and len(data) > len(original)
+    if kept:
+        data = original
     target = atomic_write_bytes(out_dir / name, data)
-    return target, image.shape, file_rate(data, image.shape[0], image.shape[1]), rung
+    rate = file_rate(data, image.shape[0], image.shape[1])
+    return Written(target, image.shape, rate, rung, len(original), kept)
 
 
 def _choice(rung: str | float | None) -> str:
@@ -347,28 +379,40 @@ def _choice(rung: str | float | None) -> str:
     return f"  {rung}" if isinstance(rung, str) else f"  {rung:.0%}"
 
 
-def _report(rows: list, verbose: bool, encoder: str) -> None:
+def _report(rows: list[Written], verbose: bool, encoder: str) -> None:
     if not rows:
         return
-    rungs = [rung for *_, rung in rows if isinstance(rung, str) and rung]
-    shares = [share for *_, share in rows if isinstance(share, float)]
+    rungs = [row.choice for row in rows if isinstance(row.choice, str) and row.choice]
+    shares = [row.choice for row in rows if isinstance(row.choice, float)]
     if verbose or len(rows) <= _LIST_LIMIT:
-        head = f"{'file':40s} {'size':>11s} {'bytes':>9s} {'file bpp':>9s} {'scan bpp':>9s}"
+        width = max(40, *(len(str(row.target)) for row in rows))
+        head = f"{'file':{width}s} {'size':>11s} {'bytes':>9s} {'file bpp':>9s} {'scan bpp':>9s}"
         click.echo(head + ("  rung" if rungs else "  model's blocks" if shares else ""))
-        for target, shape, rate, rung in rows:
-            size = f"{shape[1]}x{shape[0]}"
+        for row in rows:
+            size = f"{row.shape[1]}x{row.shape[0]}"
+            kept = "  input kept (smaller)" if row.kept_input else ""
             click.echo(
-                f"{target!s:40s} {size:>11s} {rate.file_bytes:9d} "
-                f"{rate.file_bpp:9.3f} {rate.scan_bpp:9.3f}" + _choice(rung)
+                f"{row.target!s:{width}s} {size:>11s} {row.rate.file_bytes:9d} "
+                f"{row.rate.file_bpp:9.3f} {row.rate.scan_bpp:9.3f}" + _choice(row.choice) + kept
             )
-    total = sum(r.file_bytes for _, _, r, _ in rows)
-    pixels = sum(shape[0] * shape[1] for _, shape, _, _ in rows)
-    scan = sum(r.scan_bytes for _, _, r, _ in rows)
+    total = sum(row.rate.file_bytes for row in rows)
+    before = sum(row.input_bytes for row in rows)
+    pixels = sum(row.shape[0] * row.shape[1] for row in rows)
+    scan = sum(row.rate.scan_bytes for row in rows)
+    files = f"{len(rows)} file{'s' if len(rows) != 1 else ''}"
     click.echo(
-        f"{len(rows)} files, {total} bytes; {8 * total / pixels:.3f} file bpp, "
+        f"{files}, {total} bytes; {8 * total / pixels:.3f} file bpp, "
         f"{8 * scan / pixels:.3f} scan bpp over all pixels (encoder {encoder}, 4:4:4, optimized "
         "Huffman)"
     )
+    change = f"{100 * (total / before - 1):+.1f} %" if before else "n/a"
+    click.echo(f"inputs: {before} bytes; outputs {change} against them")
+    kept = sum(row.kept_input for row in rows)
+    if kept:
+        click.echo(
+            f"{kept} of {len(rows)} inputs kept as they were: their re-encoding was larger "
+            "(--allow-larger writes it anyway)"
+        )
     if shares:  # the share of each image's blocks above its mean score, on average
         click.echo(
             f"model's blocks: {100 * sum(shares) / len(shares):.0f} % of an image's blocks on "

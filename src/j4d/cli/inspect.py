@@ -73,15 +73,54 @@ def _format(info: dict[str, Any]) -> str:
 
 @click.command("inspect", short_help="Show tables, subsampling, size and bpp of JPEG files.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def command(files: tuple[Path, ...], as_json: bool) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print JSON instead of text: {"files": [...], "errors": [...], "total": {...}}, '
+    "whatever the number of files.",
+)
+def command(files: tuple[Path, ...], as_json: bool) -> int:
     """Show a JPEG's tables, subsampling, size, and whole-file and scan-data bpp (FILES may be
-    folders: their .jpg / .jpeg files, recursively)."""
-    infos = [describe_jpeg(path) for path in _jpeg_files(files)]
+    folders: their .jpg / .jpeg files, recursively), then the totals. A file that cannot be
+    read is reported in one line and the others still shown (exit status 2 at the end)."""
+    infos, errors = [], []
+    for path in _jpeg_files(files):
+        try:
+            infos.append(describe_jpeg(path))
+        except InvalidInputError as error:
+            errors.append({"file": str(path), "error": error.problem})
+            click.echo(f"j4d: error: {error}", err=True)
+    total = _total(infos)
     if as_json:
-        click.echo(json.dumps(infos if len(infos) > 1 else infos[0], indent=2))
+        click.echo(json.dumps({"files": infos, "errors": errors, "total": total}, indent=2))
     else:
         click.echo("\n".join(_format(info) for info in infos))
+        if len(infos) > 1:
+            click.echo(
+                f"{total['files']} files, {total['file_bytes']} bytes, scan data "
+                f"{total['scan_bytes']} bytes; {total['file_bpp']:.4f} bpp whole file, "
+                f"{total['scan_bpp']:.4f} bpp scan data over all pixels"
+            )
+    if errors:
+        count = len(errors) + len(infos)
+        click.echo(f"j4d: {len(errors)} of {count} files could not be read", err=True)
+        return 2
+    return 0
+
+
+def _total(infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """Files, bytes and bpp over all pixels of the files read."""
+    pixels = sum(info["width"] * info["height"] for info in infos)
+    whole = sum(info["file_bytes"] for info in infos)
+    scan = sum(info["scan_bytes"] for info in infos)
+    return {
+        "files": len(infos),
+        "file_bytes": whole,
+        "scan_bytes": scan,
+        "file_bpp": 8 * whole / pixels if pixels else None,
+        "scan_bpp": 8 * scan / pixels if pixels else None,
+    }
 
 
 def _jpeg_files(paths: tuple[Path, ...]) -> list[Path]:

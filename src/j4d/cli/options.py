@@ -75,12 +75,16 @@ def resolve_tables(tables_path: Path | None, quality: int | None) -> QuantTables
     )
 
 
-def expand_inputs(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
-    """(file, output name relative to the output folder) for files and folders of images."""
+def expand_inputs(paths: Iterable[Path], skip: Path | None = None) -> list[tuple[Path, Path]]:
+    """(file, output name relative to the output folder) for files and folders of images; a
+    folder's files inside ``skip`` (an output folder nested in it: a rerun must not read its own
+    outputs back as inputs) are left out."""
     pairs: list[tuple[Path, Path]] = []
+    skipped = skip.resolve() if skip is not None else None
     for path in paths:
         if path.is_dir():
-            found = image_files(path)
+            nested = skipped if skipped != path.resolve() else None  # the same: --replace's
+            found = [p for p in image_files(path) if not _inside(p, nested)]
             if not found:
                 raise InvalidInputError("folder holds no images", path)
             pairs += [(p, p.relative_to(path).with_suffix(".jpg")) for p in found]
@@ -94,6 +98,10 @@ def expand_inputs(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
             )
         seen[name] = source
     return pairs
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and folder in path.resolve().parents
 
 
 def parse_list(text: str, kind: type, name: str) -> list:
