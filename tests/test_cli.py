@@ -175,7 +175,7 @@ def test_demo_runs_on_small_data(data_root, tmp_path, capsys):
 
 
 def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
-    from j4d.zoo import nearest, zoo_entries
+    from j4d.zoo import far_below_uncompressed, nearest, zoo_entries
 
     entries = zoo_entries("resnet20")
     rates = [e.scan_bpp for e in entries]
@@ -192,8 +192,12 @@ def test_zoo_picks_the_tables_nearest_in_rate(tmp_path, capsys):
     status, _, err = run(
         capsys, "tables", "--zoo", "resnet20", "--bpp", 2, "-o", tmp_path / "z.json"
     )
-    assert status == 0 and "measured" in err
-    assert QuantTables.load(tmp_path / "z.json") == nearest("resnet20", 2.0).load()
+    assert status == 0 and "measured" in err and "bpp whole file" in err
+    # --bpp reads the whole-file rate, the figure `j4d encode` reports
+    assert QuantTables.load(tmp_path / "z.json") == nearest("resnet20", 2.0, "file_bpp").load()
+    lowest = min(entries, key=lambda e: e.file_bpp)
+    status, _, err = run(capsys, "tables", "--zoo", "resnet20", "--bpp", 0.01)
+    assert status == 0 and ("warning" in err) == (far_below_uncompressed(lowest) is not None)
     status, out, _ = run(capsys, "tables", "--zoo", "list")
     assert status == 0 and all(e.name in out for e in entries)
     universal = [line for line in out.splitlines() if line.startswith("imagenet-universal ")]
@@ -258,7 +262,7 @@ def test_zoo_tables_reproduce_the_files_they_measured(tmp_path, capsys, data_roo
     )
     assert status == 0
     written = (tmp_path / "out" / f"{image_file.stem}.jpg").read_bytes()
-    expected = nearest("mobilenet_v2", 1.0)
+    expected = nearest("mobilenet_v2", 1.0, "file_bpp")
     assert written == encode_with(load_image(image_file), expected.load(), expected.encoder)
     assert (parse_layout(written).frame == "progressive") == (expected.encoder == "trellis")
 
@@ -327,7 +331,7 @@ def test_zoo_lists_default_jpeg_and_uncompressed_beside_each_entry_and_picks_wit
     chosen = smallest_within("mobilenet_v2", 2.0)
     assert 100 * (uncompressed - chosen.value) <= 2.0
     assert all(
-        100 * (uncompressed - e.value) > 2.0 for e in entries if e.scan_bpp < chosen.scan_bpp
+        100 * (uncompressed - e.value) > 2.0 for e in entries if e.file_bpp < chosen.file_bpp
     )
     status, _, err = run(
         capsys, "tables", "--zoo", "mobilenet_v2", "--within", 2, "-o", tmp_path / "w.json"

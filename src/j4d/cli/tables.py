@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from j4d.cli.options import model_options, parse_list, sensitivity_option
-from j4d.errors import InvalidInputError
+from j4d.errors import InvalidInputError, warn
 from j4d.jpegio import read_tables
 from j4d.tables import QuantTables
-from j4d.zoo import nearest, smallest_within, zoo_listing
+from j4d.zoo import far_below_uncompressed, nearest, smallest_within, zoo_listing
 
 METHODS = ("deepn", "opts")
 _DEFAULT_SCALES = "0.1,0.2,0.3,0.5,0.7,1,1.5,2,3"
@@ -41,14 +41,15 @@ _DEFAULT_TARGETS = "0.3,0.5,0.75,1,1.5,2,3,4"
     "--bpp",
     type=float,
     default=None,
-    help="With --zoo: the tables whose measured scan bpp is closest to this.",
+    help="With --zoo: the tables whose measured whole-file bpp (what `j4d encode` reports as "
+    "file bpp) is closest to this.",
 )
 @click.option(
     "--within",
     type=float,
     default=None,
-    help="With --zoo: the smallest tables whose measured accuracy (mIoU) is within this many "
-    "points of the model's on uncompressed images.",
+    help="With --zoo: the smallest tables whose measured metric (top-1 for a classifier, mIoU "
+    "for a segmenter) is within this many points of the model's on uncompressed images.",
 )
 @click.option(
     "-o",
@@ -124,13 +125,20 @@ def command(
         if within is not None:
             entry = smallest_within(zoo_model, within)
         else:
-            entry = nearest(zoo_model, bpp)  # type: ignore[arg-type]
+            entry = nearest(zoo_model, bpp, "file_bpp")  # type: ignore[arg-type]
         tables = entry.load()
         click.echo(
-            f"zoo {zoo_model}/{entry.name}: measured {entry.scan_bpp:.3f} scan bpp, "
-            f"{entry.metric} {100 * entry.value:.2f} % on {entry.images} test images",
+            f"zoo {zoo_model}/{entry.name}: measured {entry.file_bpp:.3f} bpp whole file "
+            f"({entry.scan_bpp:.3f} scan data), {entry.metric} {100 * entry.value:.2f} % on "
+            f"{entry.images} test images",
             err=True,
         )
+        lost = far_below_uncompressed(entry)
+        if lost is not None:
+            warn(
+                f"{entry.name} measured {lost:.1f} points of {entry.metric} below the model on "
+                "uncompressed images: files this small lose much of what the model sees"
+            )
     else:
         if output is not None and output.exists() and output.samefile(jpeg_path):
             raise InvalidInputError("-o would write the tables over this input", jpeg_path)

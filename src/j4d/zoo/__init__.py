@@ -163,7 +163,21 @@ def smallest_within(model: str, points: float) -> ZooEntry:
             f"no {model} zoo tables come within {points:g} points of uncompressed "
             f"({100 * uncompressed:.2f} %); the closest: {best.name}, {100 * best.value:.2f} %"
         )
-    return min(close, key=lambda e: e.scan_bpp)
+    return min(close, key=lambda e: e.file_bpp)
+
+
+#: A zoo entry this many points (or more) below the model on uncompressed images is warned of.
+FAR_BELOW = 10.0
+
+
+def far_below_uncompressed(entry: ZooEntry) -> float | None:
+    """How many points of its metric ``entry`` measured below the model on uncompressed images,
+    where that is :data:`FAR_BELOW` or more (else None)."""
+    reference = references().get(entry.model)
+    if reference is None:
+        return None
+    lost = 100 * (reference["uncompressed"] - entry.value)
+    return lost if lost >= FAR_BELOW else None
 
 
 def zoo_listing(model: str | None = None) -> str:
