@@ -268,9 +268,10 @@ def test_zoo_tables_reproduce_the_files_they_measured(tmp_path, capsys, data_roo
 
 
 def test_compare_puts_default_jpeg_at_the_tables_rate(tmp_path, capsys, cifar_test_files):
-    from j4d.encoders import encode_uniform
+    from j4d.encoders import encode_quality, encode_uniform
     from j4d.evaluation.compare import same_rate_jpeg
     from j4d.jpegio import file_rate, load_image
+    from j4d.models.registry import CIFAR10_CLASS_NAMES
 
     image = load_image(cifar_test_files[0])
     tables = QuantTables.from_quality(37)
@@ -278,13 +279,24 @@ def test_compare_puts_default_jpeg_at_the_tables_rate(tmp_path, capsys, cifar_te
     quality, decoded, rate = same_rate_jpeg(image, target)
     assert rate == target and decoded.shape == image.shape  # QF 37's own tables: the same file
     assert QuantTables.from_quality(quality) == tables
+    # the bisection finds what trying every quality finds
+    rates = {q: file_rate(encode_quality(image, q), 32, 32).scan_bpp for q in range(1, 101)}
+    for wanted in (0.3, 1.7, target, 6.0, 100.0):
+        best = min(rates, key=lambda q: (abs(np.log(rates[q] / wanted)), q))
+        assert same_rate_jpeg(image, wanted)[0] == best
     tables.save(tmp_path / "t.json")
     files = [cifar_test_files[0], cifar_test_files[1]]
+    status, _, err = run(
+        capsys, "compare", *files, "--tables", tmp_path / "t.json", "-o", tmp_path / "f.png"
+    )
+    assert_one_line_error(status, err, "t.json", "give -m MODEL")
+    tables.with_meta(models=["resnet20"]).save(tmp_path / "t.json")  # the model it was learned for
     status, out, _ = run(
         capsys, "compare", *files, "--tables", tmp_path / "t.json", "-o", tmp_path / "f.png"
     )
     assert status == 0 and (tmp_path / "f.png").stat().st_size > 0
-    assert f"{files[0].name}: JPEG QF" in out and "class" in out
+    assert f"{files[0].name}: JPEG QF" in out
+    assert any(name in out for name in CIFAR10_CLASS_NAMES) and "class " not in out
     status, _, err = run(
         capsys,
         "compare",

@@ -43,9 +43,8 @@ def centre_crop(image: np.ndarray, size: int, path: Path) -> np.ndarray:
     "-m",
     "--model",
     "model_spec",
-    default="resnet20",
-    show_default=True,
-    help="Registry name or NAME=WEIGHTS_FILE.",
+    default=None,
+    help="Registry name or NAME=WEIGHTS_FILE [default: the model the tables were learned for].",
 )
 @data_option
 @click.option(
@@ -67,7 +66,7 @@ def centre_crop(image: np.ndarray, size: int, path: Path) -> np.ndarray:
 def command(
     images: tuple[Path, ...],
     tables_path: Path,
-    model_spec: str,
+    model_spec: str | None,
     data_root: Path | None,
     out_path: Path,
     label: str,
@@ -76,8 +75,18 @@ def command(
     """Each IMAGE (as it is, or centre-cropped to the model's input size with --crop; or whole
     CamVid frames) beside default JPEG (Pillow, 4:4:4, optimized Huffman) at the quality whose
     scan bpp on that image is closest to the tables' own, and the tables' version, with what
-    the model predicts on each (class maps for a segmentation model)."""
+    the model predicts on each through its own view (a classifier's short-side resize and
+    centre crop, as its data pipeline reads a photo; class maps for a segmentation model).
+    The model defaults to the one the tables were learned for."""
     tables = QuantTables.load(tables_path)
+    if model_spec is None:
+        learned_for = tables.meta.get("models") or []
+        if len(learned_for) != 1:
+            raise InvalidInputError(
+                "the tables record no single model they were learned for: give -m MODEL",
+                tables_path,
+            )
+        model_spec = str(learned_for[0])
     (model,) = create_models([model_spec], require_data_root(data_root))
     rows = []
     with click.progressbar(images, label="compare") as bar:

@@ -49,6 +49,31 @@ CAMVID_CLASS_NAMES = (
 )  # fmt: skip
 
 
+CIFAR10_CLASS_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+
+
+@functools.cache
+def imagenet_class_names() -> tuple[str, ...]:
+    """The 1000 ImageNet-1K class names as torchvision's weights describe them (no download)."""
+    import torchvision
+
+    return tuple(torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def _named(task: Task, data: DataDefaults) -> Task:
+    """A classifier's task with the class names of its data set (ImageNet, CIFAR-10)."""
+    if not isinstance(task, Classification) or task.class_names:
+        return task
+    if data is IMAGENET:
+        return Classification(class_names=imagenet_class_names())
+    if data is CIFAR10:
+        return Classification(class_names=CIFAR10_CLASS_NAMES)
+    return task
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """How to build a registered model and read its pretrained weights."""
@@ -303,7 +328,7 @@ def create_model(
         name,
         spec.data,
         spec.channels_last,
-        spec.task,
+        _named(spec.task, spec.data),
     ).freeze()
 
 
@@ -323,7 +348,14 @@ def _create_torchvision(name: str, weights: str | os.PathLike[str] | None) -> Fr
         path = Path(weights)
         _fit(network, _load_state_dict(path, {}), f"torchvision:{name}", path)
     return FrozenModel(
-        network, IMAGENET_MEAN, IMAGENET_STD, 224, f"torchvision:{name}", IMAGENET, True
+        network,
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        224,
+        f"torchvision:{name}",
+        IMAGENET,
+        True,
+        _named(Classification(), IMAGENET),
     ).freeze()
 
 

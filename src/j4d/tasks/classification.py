@@ -23,6 +23,14 @@ class Classification(Task):
         "agreement": "agreement",
     }
     agreement_means = "top-1 class after compression = top-1 on the uncompressed image"
+    # what each output is called (captions), like torchvision's weights.meta["categories"]
+    class_names: tuple[str, ...] = ()
+
+    def class_name(self, index: int) -> str:
+        """The name of output ``index``, else ``class <index>``."""
+        if 0 <= index < len(self.class_names):
+            return self.class_names[index]
+        return f"class {index}"
 
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
         """The (N, 5) best classes, best first."""
@@ -38,4 +46,5 @@ class Classification(Task):
 
     def caption(self, prediction: torch.Tensor, reference: torch.Tensor) -> str:
         mine, theirs = int(prediction[0]), int(reference[0])
-        return f"class {mine}" + ("" if mine == theirs else f" (uncompressed: {theirs})")
+        same = mine == theirs
+        return self.class_name(mine) + ("" if same else f" (original: {self.class_name(theirs)})")

@@ -211,6 +211,8 @@ def comparison(
     the scan bpp), and a line of the model's pictures below it where it makes some (class maps,
     keyed by ``legend``: (name, RGB uint8) pairs); otherwise the model's caption joins the
     titles."""
+    import textwrap
+
     lines: list[list[tuple[np.ndarray, str]]] = []
     for versions in rows:
         titles = [
@@ -223,13 +225,19 @@ def comparison(
         else:
             pairs = zip(versions, titles, strict=True)
             lines.append([(v.pixels, f"{t}\n{v.caption}") for v, t in pairs])
+    # long class names wrap to the picture's width: titles never run into their neighbours
+    lines = [
+        [(p, "\n".join(textwrap.fill(part, 34) for part in t.split("\n"))) for p, t in line]
+        for line in lines
+    ]
+    title_lines = max(text.count("\n") + 1 for line in lines for _, text in line)
     columns = max(len(line) for line in lines)
     height, width = lines[0][0][0].shape[:2]
     scale = 4.0 / max(height, width)
     figure, axes = plt.subplots(
         len(lines),
         columns,
-        figsize=(columns * width * scale, len(lines) * (height * scale + 0.6)),
+        figsize=(columns * width * scale, len(lines) * (height * scale + 0.2 + 0.2 * title_lines)),
         squeeze=False,
     )
     for axis_row, line in zip(axes, lines, strict=True):
