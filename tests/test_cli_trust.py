@@ -110,6 +110,27 @@ def test_a_large_icc_profile_is_split_into_chunks_any_reader_joins(tmp_path, cap
         image.load()
 
 
+def test_xmp_iptc_and_jfif_density_survive_and_strip_drops_them(tmp_path, capsys, rng):
+    from j4d.jpegio.markers import insert_metadata
+
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    iptc = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x07\x1c\x02\x05\x00\x02Hi\x00"
+    buffer = io.BytesIO()
+    Image.fromarray(smooth_image(rng, 16, 24)).save(buffer, format="JPEG", dpi=(300, 300), xmp=xmp)
+    source = tmp_path / "in" / "p.jpg"
+    source.parent.mkdir()
+    source.write_bytes(insert_metadata(buffer.getvalue(), None, None, [(0xED, iptc)]))
+    assert run(capsys, "encode", "--qf", 50, source, "-o", tmp_path / "kept")[0] == 0
+    assert run(capsys, "encode", "--qf", 50, source, "-o", tmp_path / "bare", "--strip")[0] == 0
+    with Image.open(tmp_path / "kept" / "p.jpg") as kept:
+        assert kept.info["dpi"] == (300, 300) and kept.info["xmp"] == xmp
+        assert ("APP13", iptc) in kept.applist
+        assert [name for name, _ in kept.applist].count("APP0") == 1  # the input's, not two
+    with Image.open(tmp_path / "bare" / "p.jpg") as bare:
+        assert "xmp" not in bare.info and "APP13" not in [name for name, _ in bare.applist]
+        assert bare.info.get("dpi", (1, 1)) != (300, 300)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -131,7 +131,9 @@ _LIST_LIMIT = 20
 @click.option(
     "--strip",
     is_flag=True,
-    help="Drop the inputs' ICC profile and EXIF [default: kept, EXIF orientation reset to 1].",
+    help="Drop the inputs' metadata [default: kept: the ICC profile, EXIF (GPS position "
+    "included; orientation reset to 1; its thumbnail dropped, since it shows the old pixels), "
+    "XMP, IPTC and a JFIF pixel density].",
 )
 @click.option(
     "--replace",
@@ -363,7 +365,7 @@ def _encode_file(
         data, share = encoder.choose([image])[0]
         rung = None if math.isnan(share) else share
     if not strip:
-        data = insert_metadata(data, metadata.icc_profile, metadata.exif)
+        data = insert_metadata(data, metadata.icc_profile, metadata.exif, metadata.segments)
     kept = keep_smaller_input and original[:2] == b"\xff\xd8" and len(data) > len(original)
     if kept:
         data = original

@@ -56,6 +56,10 @@ class Metadata:
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
+    #: (marker, payload) of a JPEG input's segments carried over byte for byte: its JFIF APP0
+    #: where it records a pixel density (not the default 1:1), its XMP APP1 packets and its
+    #: IPTC (Photoshop) APP13
+    segments: tuple[tuple[int, bytes], ...] = ()
 
 
 def load_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -103,7 +107,27 @@ def _metadata(image: Image.Image) -> Metadata:
     exif = image.getexif()
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1
-    return Metadata(icc, exif.tobytes() if len(exif) else None)
+    return Metadata(icc, exif.tobytes() if len(exif) else None, _carried(image))
+
+
+#: APPn marker -> payload prefixes of the segments carried as they are (XMP, IPTC)
+_CARRIED = {
+    0xE1: (b"http://ns.adobe.com/xap/1.0/\0", b"http://ns.adobe.com/xmp/extension/\0"),
+    0xED: (b"Photoshop 3.0\0",),
+}
+_DEFAULT_DENSITY = b"\x00\x00\x01\x00\x01"  # units 0 (aspect ratio only), 1:1
+
+
+def _carried(image: Image.Image) -> tuple[tuple[int, bytes], ...]:
+    """The segments of a JPEG input that :class:`Metadata` carries over (see its fields)."""
+    kept = []
+    for name, payload in getattr(image, "applist", []):
+        marker = 0xE0 + int(name[3:])
+        if marker == 0xE0 and payload[:5] == b"JFIF\0" and payload[7:12] != _DEFAULT_DENSITY:
+            kept.append((marker, payload[:12] + b"\x00\x00"))  # without its thumbnail
+        elif payload.startswith(_CARRIED.get(marker, ())):
+            kept.append((marker, payload))
+    return tuple(kept)
 
 
 def shrink_to_short_side(image: np.ndarray, side: int) -> np.ndarray:

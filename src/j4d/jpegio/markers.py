@@ -6,6 +6,7 @@ marker other than RST; stuffed 0x00 bytes included): the file minus all headers 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from j4d.errors import InvalidInputError
@@ -92,28 +93,38 @@ _ICC_TAG = b"ICC_PROFILE\0"
 _MAX_SEGMENT = 65533  # payload bytes after the 2-byte length
 
 
-def insert_metadata(data: bytes, icc_profile: bytes | None, exif: bytes | None) -> bytes:
-    """``data`` (a JPEG file) with an EXIF APP1 segment and the ICC profile in APP2 segments
-    (split into numbered chunks, as ICC.1 Annex B says), after SOI and a JFIF APP0 if any. The
-    scan data is untouched."""
+def insert_metadata(
+    data: bytes,
+    icc_profile: bytes | None,
+    exif: bytes | None,
+    segments: Sequence[tuple[int, bytes]] = (),
+) -> bytes:
+    """``data`` (a JPEG file) with an EXIF APP1 segment, the ICC profile in APP2 segments
+    (split into numbered chunks, as ICC.1 Annex B says) and ``segments`` ((marker, payload):
+    XMP, IPTC, ...) after SOI and a JFIF APP0 if any; a JFIF APP0 among ``segments`` replaces
+    the file's own. The scan data is untouched."""
     if data[:2] != bytes((0xFF, SOI)):
         raise InvalidInputError("not a JPEG file (no SOI marker)")
     position = 2
+    jfif = [payload for marker, payload in segments if marker == _APP0]
     if data[2:4] == bytes((0xFF, _APP0)):
         position += 2 + int.from_bytes(data[4:6], "big")
-    segments = []
+    head = data[:position] if not jfif else data[:2] + _segment(_APP0, jfif[0])
+    parts = []
     if exif:
         if len(exif) > _MAX_SEGMENT:
             raise InvalidInputError(f"EXIF block of {len(exif)} bytes does not fit one segment")
-        segments.append(_segment(_APP1, exif))
+        parts.append(_segment(_APP1, exif))
+    parts += [_segment(marker, payload) for marker, payload in segments if marker == _APP1]
     if icc_profile:
         size = _MAX_SEGMENT - len(_ICC_TAG) - 2
         chunks = [icc_profile[i : i + size] for i in range(0, len(icc_profile), size)]
         if len(chunks) > 255:
             raise InvalidInputError(f"ICC profile of {len(icc_profile)} bytes is too large")
         for number, chunk in enumerate(chunks, 1):
-            segments.append(_segment(_APP2, _ICC_TAG + bytes((number, len(chunks))) + chunk))
-    return data[:position] + b"".join(segments) + data[position:]
+            parts.append(_segment(_APP2, _ICC_TAG + bytes((number, len(chunks))) + chunk))
+    parts += [_segment(m, payload) for m, payload in segments if m not in (_APP0, _APP1)]
+    return head + b"".join(parts) + data[position:]
 
 
 def _segment(marker: int, payload: bytes) -> bytes:
