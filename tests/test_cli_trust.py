@@ -55,6 +55,21 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, cap
     ]
 
 
+def test_two_folders_with_equal_file_names_go_to_their_own_subfolders(tmp_path, capsys, photo):
+    path, _ = photo
+    other = tmp_path / "more"
+    other.mkdir()
+    (other / "a.jpg").write_bytes(path.read_bytes())
+    status, out, _ = run(capsys, "encode", "--qf", 30, path.parent, other, "-o", tmp_path / "o")
+    assert status == 0 and "2 files," in out
+    assert sorted(p.relative_to(tmp_path / "o") for p in (tmp_path / "o").rglob("*.jpg")) == [
+        Path("more/a.jpg"),
+        Path("photos/a.jpg"),
+    ]
+    status, _, err = run(capsys, "encode", "--qf", 30, path, other / "a.jpg", "-o", tmp_path / "x")
+    assert_one_line_error(status, err, "would both be written as a.jpg")  # files: named as given
+
+
 def test_an_output_never_grows_its_input_unless_asked(tmp_path, capsys, photo):
     path, _ = photo
     small = tmp_path / "small.jpg"

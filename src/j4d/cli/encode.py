@@ -185,7 +185,8 @@ def command(
     each image is written with the coarsest of those tables whose file the model reads within
     --tolerance (KL) of the original. The model reads each image at its stored size.
 
-    Each output is OUTDIR/<name>.jpg (folders keep their layout). Unreadable inputs are
+    Each output is OUTDIR/<name>.jpg (folders keep their layout; with several folders, each
+    goes under its own name). Unreadable inputs are
     reported and skipped (the count at the end; the exit status is then 2). -j N codes in N
     processes. An output that would replace its own input is an error unless --replace; the
     inputs' ICC profile and EXIF are kept unless --strip.

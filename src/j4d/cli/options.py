@@ -76,18 +76,23 @@ def resolve_tables(tables_path: Path | None, quality: int | None) -> QuantTables
 
 
 def expand_inputs(paths: Iterable[Path], skip: Path | None = None) -> list[tuple[Path, Path]]:
-    """(file, output name relative to the output folder) for files and folders of images; a
-    folder's files inside ``skip`` (an output folder nested in it: a rerun must not read its own
-    outputs back as inputs) are left out."""
+    """(file, output name relative to the output folder) for files and folders of images (with
+    several folders, each folder's files under the folder's name); a folder's files inside
+    ``skip`` (an output folder nested in it: a rerun must not read its own outputs back as
+    inputs) are left out."""
     pairs: list[tuple[Path, Path]] = []
     skipped = skip.resolve() if skip is not None else None
+    paths = list(paths)
+    several = sum(path.is_dir() for path in paths) > 1
     for path in paths:
         if path.is_dir():
             nested = skipped if skipped != path.resolve() else None  # the same: --replace's
             found = [p for p in image_files(path) if not _inside(p, nested)]
             if not found:
                 raise InvalidInputError("folder holds no images", path)
-            pairs += [(p, p.relative_to(path).with_suffix(".jpg")) for p in found]
+            # several folders: each under its own name, so equal file names do not collide
+            base = Path(path.resolve().name) if several else Path()
+            pairs += [(p, base / p.relative_to(path).with_suffix(".jpg")) for p in found]
         else:
             pairs.append((path, Path(path.name).with_suffix(".jpg")))
     seen: dict[Path, Path] = {}
