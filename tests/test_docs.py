@@ -179,3 +179,28 @@ def test_one_shot_commands_do_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+#: Where a machine's own paths start (a data folder, a scratch run, a home): never committed.
+MACHINE_PATH = re.compile(r"(?<![\w.:/~-])/(?:work|tmp|home|Users|root|mnt)/[\w.+-]")
+TEXT_SUFFIXES = {".md", ".json", ".jsonl", ".csv", ".txt", ".svg", ".py", ".toml", ".sh", ".yml"}
+
+
+def test_no_committed_text_names_a_machine_path():
+    """Committed results, plots' text, the zoo's meta and the docs name data sets
+    (``imagenet-val``), never the path of the machine that measured them."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False
+    ).stdout
+    if not listed:
+        pytest.skip("not a git checkout")
+    found = []
+    for name in listed.decode().split("\0"):
+        path = ROOT / name
+        if path.suffix in TEXT_SUFFIXES and path.is_file():
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if MACHINE_PATH.search(line):
+                    found.append(f"{name}:{number}: {line.strip()[:80]}")
+    assert not found, "\n".join(found[:20])

@@ -19,6 +19,7 @@ from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
 from j4d.data.folders import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
 from j4d.data.paired import PairedFolderDataset
+from j4d.data.root import data_set_name
 from j4d.errors import InvalidInputError, warn
 from j4d.models import FrozenModel, create_models
 from j4d.tasks.objective import MODEL_POOLINGS, TASK_LOSSES
@@ -237,7 +238,7 @@ def make_setup(options: dict[str, Any]) -> Setup:
         if val_size is None:
             val_size = min(_VAL_SIZE, len(dataset) // 10)
         train, val = holdout_split(dataset, val_size, options["seed"], augment)
-        description.update(train=str(train_dir), train_images=len(train))
+        description.update(train=data_set_name(train_dir), train_images=len(train))
     description.update(
         val_images=len(val) if val is not None else 0,
         input_size=size,
@@ -264,7 +265,7 @@ def make_setup(options: dict[str, Any]) -> Setup:
                 f"{train.stored_side} pixels (scale {scale:g}) and are left out"
             )
         description.update(
-            unlabeled=[str(d) for d in train.roots],
+            unlabeled=[data_set_name(d) for d in train.roots],
             unlabeled_images=len(train.paths),
             train_images=len(train),
             unlabeled_zoom=options["unlabeled_zoom"],

@@ -13,6 +13,7 @@ import numpy as np
 from torch import nn
 
 from j4d._version import __version__
+from j4d.data.root import data_set_name
 from j4d.data.testset import TestImages
 from j4d.encoders import QUALITY_CODECS
 from j4d.evaluation.codecs import CodecPoint
@@ -271,7 +272,7 @@ def save_frontier_tables(
         measured = {k: row[k] for k in ("scan_bpp", "file_bpp", *task.metrics)}
         # universal tables: each model's own metric beside the mean (e.g. top1[mobilenet_v2])
         measured.update({c: row[c] for c in per_model_columns(row, task.primary).values()})
-        measured.update({"images": len(test.labels), "source": test.source})
+        measured.update({"images": len(test.labels), "source": data_set_name(test.source)})
         settings = by_name[row["name"]].settings
         measured.update({k: settings[k] for k in _SETTING_KEYS if k in settings})
         measured["decoder"] = DECODER
