@@ -30,6 +30,7 @@ from j4d.encoders.rd import (
 )
 from j4d.errors import InvalidInputError
 from j4d.jpegio import decode, load_image, parse_layout, read_coefficients, read_tables, to_batch
+from j4d.jpegio.markers import segments
 from j4d.tables import QuantTables
 
 EOB, ZRL = 0x00, 0xF0
@@ -311,6 +312,19 @@ def test_the_progressive_file_holds_the_same_indices_and_the_smaller_file_is_cho
     assert files["smaller"] == min(files["baseline"], files["progressive"], key=len)
     with pytest.raises(InvalidInputError, match="frame must be one of"):
         write_indices_rd(indices, tables, height, width, "interlaced")
+
+
+def test_files_are_lean_one_table_segment_each_and_no_jfif(photo):
+    """Nothing a decoder does not need: no APP0, both quantization tables in one DQT and all
+    Huffman tables in one DHT, in either frame; libjpeg and Pillow read them alike."""
+    tables = QuantTables.from_quality(30)
+    indices = rd_indices(analyze_rd(photo), tables, rd_settings(tables))
+    height, width = photo.shape[:2]
+    for frame, sof, scans in (("baseline", 0xC0, 1), ("progressive", 0xC2, 4)):
+        data = write_indices_rd(indices, tables, height, width, frame)
+        markers = [segment.marker for segment in segments(data)]
+        assert markers == [0xD8, 0xDB, sof, 0xC4] + [0xDA] * scans + [0xD9], frame
+        assert np.array_equal(libjpeg_decode(data), decode(data))
 
 
 def test_progressive_scans_pay_off_where_most_blocks_end_early(kodak_files):

@@ -610,11 +610,13 @@ static void put_amplitude(Writer *w, const Huffman *table, int symbol, int value
     if (size) put_bits(w, (uint32_t)(value < 0 ? value + (1 << size) - 1 : value), size);
 }
 
-/* SOI, JFIF, both quantization tables and the frame header (SOF0 baseline, SOF2 progressive) */
+/* SOI, both quantization tables in one DQT and the frame header (SOF0 baseline, SOF2
+ * progressive). No JFIF APP0: a decoder takes three components numbered 1, 2, 3 as YCbCr without
+ * it (ITU T.871 and libjpeg alike), and its 18 bytes say nothing else unless a pixel density is
+ * known, which j4d encode then carries over from the input. */
 static void put_headers(Writer *w, const int *steps, int height, int width, uint8_t frame) {
-    static const uint8_t soi_jfif[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F',
-                                       0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00};
-    put_bytes(w, soi_jfif, sizeof soi_jfif);
+    static const uint8_t soi[] = {0xFF, 0xD8};
+    put_bytes(w, soi, sizeof soi);
     put_marker(w, 0xDB, 2 + 2 * 65);
     for (int t = 0; t < 2; t++) {
         put_byte(w, (uint8_t)t);
@@ -749,11 +751,20 @@ static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t block
                              const int *steps, int height, int width, int64_t counts[4][256]) {
     if (reserve(w, 4096 + (size_t)blocks * 3 * 64 * 7)) return -1;
     put_headers(w, steps, height, width, 0xC2);
-    Huffman dc[2]; /* the DC scan's tables are the baseline scan's */
-    for (int t = 0; t < 2; t++) optimal_table(counts[t], &dc[t]);
-    const Huffman *dc_tables[2] = {&dc[0], &dc[1]};
-    static const uint8_t dc_slots[2] = {0x00, 0x01};
-    put_tables(w, dc_tables, dc_slots, 2);
+    /* every table in one DHT segment: the DC scan's (the baseline scan's) in DC slots 0 and 1,
+     * each component's AC band's own in AC slot 0, 1, 2 */
+    Huffman tables[5];
+    for (int t = 0; t < 2; t++) optimal_table(counts[t], &tables[t]);
+    for (int c = 0; c < 3; c++) {
+        int64_t band[256];
+        memset(band, 0, sizeof band);
+        ac_band_scan(w, NULL, band, indices + c * blocks * 64, blocks);
+        optimal_table(band, &tables[2 + c]);
+    }
+    const Huffman *order[5] = {&tables[0], &tables[1], &tables[2], &tables[3], &tables[4]};
+    static const uint8_t slots[5] = {0x00, 0x01, 0x10, 0x11, 0x12};
+    put_tables(w, order, slots, 5);
+    const Huffman *dc = tables;
     static const uint8_t selectors[6] = {1, 0x00, 2, 0x10, 3, 0x10};
     put_scan_header(w, 3, selectors, 0, 0);
     int previous_dc[3] = {0, 0, 0};
@@ -766,18 +777,9 @@ static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t block
         }
     flush_bits(w);
     for (int c = 0; c < 3; c++) {
-        const int16_t *component = indices + c * blocks * 64;
-        int64_t counts[256];
-        memset(counts, 0, sizeof counts);
-        ac_band_scan(w, NULL, counts, component, blocks);
-        Huffman ac;
-        optimal_table(counts, &ac);
-        const Huffman *ac_table[1] = {&ac};
-        static const uint8_t ac_slot[1] = {0x10};
-        put_tables(w, ac_table, ac_slot, 1);
-        uint8_t selector[2] = {(uint8_t)(c + 1), 0x00};
+        uint8_t selector[2] = {(uint8_t)(c + 1), (uint8_t)c};
         put_scan_header(w, 1, selector, 1, 63);
-        ac_band_scan(w, &ac, NULL, component, blocks);
+        ac_band_scan(w, &tables[2 + c], NULL, indices + c * blocks * 64, blocks);
         flush_bits(w);
     }
     put_end(w);

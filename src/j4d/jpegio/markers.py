@@ -6,7 +6,7 @@ marker other than RST; stuffed 0x00 bytes included): the file minus all headers 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from j4d.errors import InvalidInputError
@@ -36,12 +36,24 @@ class JpegLayout:
         return self.file_bytes - self.scan_bytes
 
 
-def parse_layout(data: bytes, source: str | None = None) -> JpegLayout:
-    """Walk the markers of a JPEG byte string; raise InvalidInputError if it is not one."""
+@dataclass(frozen=True)
+class Segment:
+    """One marker of a JPEG file: ``data[start:end]`` is its payload (after the length field;
+    empty for SOI, EOI, RST); a scan's entropy-coded data (SOS only) runs on to ``data_end``."""
+
+    marker: int
+    start: int
+    end: int
+    data_end: int
+
+
+def segments(data: bytes, source: str | None = None) -> Iterator[Segment]:
+    """The marker segments of a JPEG byte string, in order, from SOI to EOI; InvalidInputError
+    if the bytes are not a JPEG file or end before EOI."""
     if len(data) < 4 or data[0] != 0xFF or data[1] != SOI:
         raise InvalidInputError("not a JPEG file (no SOI marker)", source)
-    position, scan_bytes, num_scans, sof, ended = 2, 0, 0, None, False
-    size = len(data)
+    yield Segment(SOI, 2, 2, 2)
+    position, size = 2, len(data)
     while position < size:
         if data[position] != 0xFF:
             raise InvalidInputError(f"corrupt JPEG: expected a marker at byte {position}", source)
@@ -51,27 +63,36 @@ def parse_layout(data: bytes, source: str | None = None) -> JpegLayout:
             break
         marker = data[position]
         position += 1
-        if marker == EOI:
-            ended = True
-            break
-        if marker in _STANDALONE:
+        if marker == EOI or marker in _STANDALONE:
+            yield Segment(marker, position, position, position)
+            if marker == EOI:
+                return
             continue
         if position + 2 > size:
             raise InvalidInputError("corrupt JPEG: truncated marker segment", source)
-        length = int.from_bytes(data[position : position + 2], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            sof = marker
-        position += length
+        start, position = (
+            position + 2,
+            position + int.from_bytes(data[position : position + 2], "big"),
+        )
+        end = position
         if marker == SOS:
-            num_scans += 1
-            start = position
             position = _end_of_entropy_segment(data, position)
-            scan_bytes += position - start
+        yield Segment(marker, start, end, position)
+    raise InvalidInputError("truncated JPEG: the file ends before its EOI marker", source)
+
+
+def parse_layout(data: bytes, source: str | None = None) -> JpegLayout:
+    """Walk the markers of a JPEG byte string; raise InvalidInputError if it is not one."""
+    scan_bytes, num_scans, sof = 0, 0, None
+    for segment in segments(data, source):
+        if 0xC0 <= segment.marker <= 0xCF and segment.marker not in (0xC4, 0xC8, 0xCC):
+            sof = segment.marker
+        if segment.marker == SOS:
+            num_scans += 1
+            scan_bytes += segment.data_end - segment.end
     if sof is None or num_scans == 0:
         raise InvalidInputError("corrupt JPEG: no frame or no scan", source)
-    if not ended:
-        raise InvalidInputError("truncated JPEG: the file ends before its EOI marker", source)
-    return JpegLayout(size, scan_bytes, num_scans, _FRAME_NAMES.get(sof, hex(sof)), sof)
+    return JpegLayout(len(data), scan_bytes, num_scans, _FRAME_NAMES.get(sof, hex(sof)), sof)
 
 
 def _end_of_entropy_segment(data: bytes, position: int) -> int:
