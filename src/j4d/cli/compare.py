@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from j4d.cli.options import data_option
-from j4d.data import require_data_root
 from j4d.data.folders import NO_RESIZE, preprocess
 from j4d.errors import InvalidInputError
 from j4d.evaluation.compare import compare
@@ -87,7 +86,7 @@ def command(
                 tables_path,
             )
         model_spec = str(learned_for[0])
-    (model,) = create_models([model_spec], require_data_root(data_root))
+    (model,) = create_models([model_spec], data_root)  # weights: see models.default_weights
     rows = []
     with click.progressbar(images, label="compare") as bar:
         for path in bar:

