@@ -12,7 +12,13 @@ import pytest
 
 from j4d.data.testset import load_test_images
 from j4d.encoders import encode_quality
-from j4d.evaluation.matched import OUTCOMES, PerImage, at_mean, mix, paired_difference, per_image
+from j4d.evaluation.matched import (
+    OUTCOMES,
+    PerImage,
+    matched_difference,
+    paired_difference,
+    per_image,
+)
 from j4d.evaluation.realfile import code_images, evaluate_coded, outputs, predictions
 from j4d.models import create_model
 from j4d.tasks.base import kl_divergence
@@ -65,19 +71,31 @@ def _outcomes(rng: np.random.Generator, rate: float, accuracy: float, n: int = 5
     )
 
 
-def test_the_matched_mix_lands_on_the_asked_mean(rng):
+def test_the_sweep_is_read_on_the_line_between_the_points_that_bracket_the_reference(rng):
     sweep = [_outcomes(rng, r, a) for r, a in ((0.5, 0.6), (1.0, 0.7), (2.0, 0.8))]
-    target = 0.5 * (sweep[1].mean("file_bpp") + sweep[2].mean("file_bpp"))
-    matched = at_mean(sweep[::-1], "file_bpp", target)  # any order
-    assert matched.mean("file_bpp") == pytest.approx(target)
-    halfway = 0.5 * (sweep[1].correct + sweep[2].correct)
-    np.testing.assert_allclose(matched.correct, halfway)  # image by image
-    assert at_mean(sweep, "file_bpp", sweep[0].mean("file_bpp")).mean("correct") == (
-        sweep[0].mean("correct")
-    )
-    with pytest.raises(ValueError, match="outside the sweep"):
-        at_mean(sweep, "file_bpp", 5.0)
-    np.testing.assert_array_equal(mix(sweep[0], sweep[1], 0.0).correct, sweep[0].correct)
+    upper = sweep[1].mean("file_bpp"), sweep[2].mean("file_bpp")
+    target = upper[0] + 0.25 * (upper[1] - upper[0])
+    reference = PerImage(*(np.full(50, target if k == "file_bpp" else 0.5) for k in OUTCOMES))
+    paired = matched_difference(reference, sweep[::-1], "file_bpp", "correct")  # any order
+    expected = 0.75 * sweep[1].mean("correct") + 0.25 * sweep[2].mean("correct") - 0.5
+    assert paired.difference == pytest.approx(expected)
+    assert paired.at == "file_bpp" and paired.low <= paired.difference <= paired.high
+    rate = matched_difference(reference, sweep, "file_bpp", "file_bpp", relative=True)
+    assert rate.difference == pytest.approx(0.0, abs=1e-12)  # matched: the same mean rate
+    far = PerImage(*(np.full(50, 9.0) for _ in OUTCOMES))
+    with pytest.raises(ValueError, match="does not reach"):
+        matched_difference(far, sweep, "file_bpp", "correct")
+
+
+def test_matching_on_a_noisy_outcome_widens_the_interval(rng):
+    """At equal accuracy the matched point moves with the resampled accuracy: its noise is in
+    the interval, not only the rate's."""
+    sweep = [_outcomes(rng, r, a, n=300) for r, a in ((0.5, 0.55), (1.0, 0.7), (2.0, 0.85))]
+    reference = _outcomes(rng, 1.0, 0.7, n=300)
+    equal_rate = matched_difference(reference, sweep, "file_bpp", "correct")
+    equal_accuracy = matched_difference(reference, sweep, "correct", "file_bpp", relative=True)
+    assert equal_accuracy.high - equal_accuracy.low > 0.05  # about +-7 % of the bytes
+    assert equal_rate.high - equal_rate.low > 0.02 and equal_accuracy.unmatched < 100
 
 
 def test_paired_difference_is_a_bootstrap_of_the_pairs(rng):

@@ -42,7 +42,7 @@ from j4d.data.testset import load_test_images
 from j4d.encoders import get_encoder
 from j4d.encoders.rd import RDSettings, analyze_rd, default_weights, encode_rd
 from j4d.evaluation.curves import Curve, bd_rate
-from j4d.evaluation.matched import PerImage, at_mean, paired_difference, per_image
+from j4d.evaluation.matched import PerImage, matched_difference, paired_difference, per_image
 from j4d.evaluation.realfile import code_images, outputs
 from j4d.models import create_model
 from j4d.tables import QuantTables
@@ -122,16 +122,19 @@ def _split(outcomes: PerImage, part: slice) -> PerImage:
     return PerImage(*(outcomes[name][part] for name in PerImage.__dataclass_fields__))
 
 
-def _cell(value) -> str:
-    return "n/a" if value is None else str(value)
-
-
 def _paired_at(sweep: list[PerImage], reference: PerImage, key: str, outcome: str, relative: bool):
     try:
-        matched = at_mean(sweep, key, reference.mean(key))
+        return matched_difference(reference, sweep, key, outcome, relative=relative)
     except ValueError:
         return None
-    return paired_difference(reference, matched, outcome, relative=relative)
+
+
+def _points(paired, scale: float = 100) -> str:
+    if paired is None:
+        return "n/a"
+    return (
+        f"{scale * paired.difference:+.2f} [{scale * paired.low:+.2f}, {scale * paired.high:+.2f}]"
+    )
 
 
 def report(rows: list[dict]) -> list[str]:
@@ -168,24 +171,21 @@ def report(rows: list[dict]) -> list[str]:
         reference = _split(by[name, "trellis"], test)
         for label, modes in sweeps.items():
             sweep = [_split(by[name, m], test) for m in modes if (name, m) in by]
-            cells = []
-            for outcome, scale in (("correct", 100), ("agreement", 100), ("divergence", 1)):
-                paired = _paired_at(sweep, reference, "file_bpp", outcome, False)
-                cells.append(
-                    "n/a"
-                    if paired is None
-                    else f"{scale * paired.difference:+.2f} "
-                    f"[{scale * paired.low:+.2f}, {scale * paired.high:+.2f}]"
-                )
+            cells = [
+                _points(_paired_at(sweep, reference, "file_bpp", outcome, False), scale)
+                for outcome, scale in (("correct", 100), ("agreement", 100), ("divergence", 1))
+            ]
             lines.append(
-                f"| {name} | {reference.mean('file_bpp'):.3f} | {label} | " + " | ".join(cells) + " |"
+                f"| {name} | {reference.mean('file_bpp'):.3f} | {label} | "
+                + " | ".join(cells)
+                + " |"
             )
     lines += [
         "",
         "## Bytes at trellis's accuracy",
         "",
-        "| tables | sweep | at equal divergence | at equal agreement |",
-        "|---|---|---:|---:|",
+        "| tables | sweep | bytes (%) at equal divergence | at equal agreement | at equal top-1 |",
+        "|---|---|---:|---:|---:|",
     ]
     for name in names:
         if (name, "trellis") not in by:
@@ -194,8 +194,8 @@ def report(rows: list[dict]) -> list[str]:
         for label, modes in sweeps.items():
             sweep = [_split(by[name, m], test) for m in modes if (name, m) in by]
             cells = [
-                _cell(_paired_at(sweep, reference, key, "file_bpp", True))
-                for key in ("divergence", "agreement")
+                _points(_paired_at(sweep, reference, key, "file_bpp", True))
+                for key in ("divergence", "agreement", "correct")
             ]
             lines.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
     lines += [
@@ -226,9 +226,7 @@ def report(rows: list[dict]) -> list[str]:
         agree = paired_difference(reference, chosen, "agreement")
         lines.append(
             f"| {name} | {lams[name]:g} | {best} | {chosen.mean('file_bpp'):.3f} | "
-            f"{reference.mean('file_bpp'):.3f} | {100 * top1.difference:+.2f} "
-            f"[{100 * top1.low:+.2f}, {100 * top1.high:+.2f}] | {100 * agree.difference:+.2f} "
-            f"[{100 * agree.low:+.2f}, {100 * agree.high:+.2f}] |"
+            f"{reference.mean('file_bpp'):.3f} | {_points(top1)} | {_points(agree)} |"
         )
     lines += [
         "",
@@ -267,9 +265,11 @@ def report(rows: list[dict]) -> list[str]:
 
 
 if __name__ == "__main__":
-    rows = measure() if "--report" not in sys.argv else [
-        json.loads(line) for line in OUT.read_text().splitlines()
-    ]
+    rows = (
+        measure()
+        if "--report" not in sys.argv
+        else [json.loads(line) for line in OUT.read_text().splitlines()]
+    )
     text = "\n".join(report(rows)) + "\n"
     (HERE / "rd_operating_point.md").write_text(text)
     print(text)

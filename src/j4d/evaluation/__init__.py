@@ -21,7 +21,7 @@ _EXPORTS = by_module(
         ),
         "j4d.evaluation.matched": (
             "PerImage",
-            "at_mean",
+            "matched_difference",
             "paired_difference",
             "per_image",
         ),

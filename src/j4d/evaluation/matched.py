@@ -2,19 +2,20 @@ r"""Two encoders compared image by image at a matched rate (or a matched accurac
 confidence intervals.
 
 A BD-rate over two fronts says where each front's points land as much as how good each encoder
-is: with sparse fronts a single table's point decides it. Here one encoder (``a``) codes the
-test images once with a tables file; the other (``b``) codes them at several operating points
-(its lambda, say) with the same tables. ``b`` is read at ``a``'s mean rate by mixing, image by
-image, the two points of its sweep whose mean rates bracket it:
+is: with sparse fronts a single table's point decides it. Here one encoder (the reference)
+codes the test images once with a tables file; the other codes them at several operating points
+(its lambda, say) with the same tables: its sweep. The sweep is read where its mean of one
+outcome (``at``: the rate, or an accuracy) equals the reference's, on the straight line between
+the two neighbouring points (in the order of their rates) that bracket it,
 
-.. math::  x_i(t) = (1 - t)\,x_i^{(j)} + t\,x_i^{(j+1)},\qquad
-           \bar r(t) = \bar r_a
+.. math::  \bar x(t) = (1 - t)\,\bar x^{(j)} + t\,\bar x^{(j+1)},\qquad
+           t:\ \bar a(t) = \bar a_{\mathrm{ref}}
 
-(a per-image outcome of an encoder that codes a share :math:`t` of the images at the upper
-point: its mean rate and mean accuracy are the straight line between the two points). The
-difference of means :math:`\bar x_b - \bar x_a` then pairs each image with itself, and its
-interval comes from a bootstrap over images (the same images resampled for both encoders),
-which is far tighter than two independent curves' noise.
+(an encoder that codes a share :math:`t` of the images at the upper point), and another outcome
+:math:`\bar x(t) - \bar x_{\mathrm{ref}}` (or its ratio) is compared there. Its interval is a
+percentile bootstrap over images that resamples the same images for both encoders and redoes
+the match in every resample, so the noise of the matched point is in it; a resample where the
+sweep does not reach the reference is left out and counted (:attr:`Paired.unmatched`).
 
 Per image (:class:`PerImage`): whole-file and scan bpp, the task's decision against the label
 (top-1 for a classifier, pixel accuracy for a segmenter), agreement with the model's decision on
@@ -25,7 +26,6 @@ segmenter's pixels.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -106,33 +106,25 @@ def per_image(
     )
 
 
-def mix(lower: PerImage, upper: PerImage, share: float) -> PerImage:
-    """Image by image, ``(1 - share) lower + share upper``: both points' straight line."""
-    return PerImage(*((1 - share) * lower[n] + share * upper[n] for n in OUTCOMES))
-
-
-def at_mean(sweep: Sequence[PerImage], outcome: str, value: float) -> PerImage:
-    """The sweep read where the mean of ``outcome`` is ``value``: the mix of the first two
-    neighbouring points (in the order of their mean ``outcome``) that bracket it. ValueError
-    if ``value`` lies outside the sweep's range."""
-    ordered = sorted(sweep, key=lambda point: point.mean(outcome))
-    means = [point.mean(outcome) for point in ordered]
-    for lower, upper in itertools.pairwise(ordered):
-        low, high = lower.mean(outcome), upper.mean(outcome)
-        if low <= value <= high:
-            share = 0.0 if high == low else (value - low) / (high - low)
-            return mix(lower, upper, share)
-    raise ValueError(
-        f"mean {outcome} {value:.4g} is outside the sweep's {means[0]:.4g}..{means[-1]:.4g}"
-        if means
-        else "empty sweep"
-    )
+def _crossing(means: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``means`` (R, K: the sweep's points in rate order), the first segment j whose
+    ends bracket ``target`` (R,), and the share t along it; j = -1 where none does."""
+    low, high = means[:, :-1], means[:, 1:]
+    inside = (np.minimum(low, high) <= target[:, None]) & (target[:, None] <= np.maximum(low, high))
+    segment = np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+    rows = np.arange(len(means))
+    picked = np.clip(segment, 0, None)
+    start, end = low[rows, picked], high[rows, picked]
+    span = np.where(end == start, 1.0, end - start)
+    share = np.where(end == start, 0.0, (target - start) / span)
+    return segment, share
 
 
 @dataclass(frozen=True)
 class Paired:
-    """``b``'s mean outcome minus ``a``'s (relative: over ``a``'s mean), with a bootstrap
-    interval over images at ``confidence``."""
+    """The sweep's (or ``b``'s) mean ``outcome`` minus the reference's (``relative``: over the
+    reference's mean), with a bootstrap interval over images at ``confidence``; ``unmatched``
+    resamples (of ``resamples``) where the sweep did not reach the reference were left out."""
 
     outcome: str
     difference: float
@@ -141,6 +133,9 @@ class Paired:
     relative: bool
     images: int
     confidence: float
+    at: str | None = None
+    resamples: int = 0
+    unmatched: int = 0
 
     def __str__(self) -> str:
         scale, unit = (100.0, " %") if self.relative else (1.0, "")
@@ -149,8 +144,68 @@ class Paired:
             f"[{scale * self.low:+.3g}, {scale * self.high:+.3g}]"
         )
 
-    def as_dict(self) -> dict[str, float | int | str | bool]:
+    def as_dict(self) -> dict[str, float | int | str | bool | None]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _draws(images: int, resamples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, images, size=(resamples, images))
+
+
+def matched_difference(
+    reference: PerImage,
+    sweep: Sequence[PerImage],
+    at: str,
+    outcome: str,
+    relative: bool = False,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Paired:
+    """The sweep read at the reference's mean ``at`` (e.g. ``file_bpp``: equal rate; or
+    ``divergence``: equal accuracy), its mean ``outcome`` minus the reference's (``relative``:
+    ``/ reference - 1``), with the bootstrap of the module's docstring. ValueError where the
+    sweep does not reach the reference on the whole sample."""
+    points = sorted(sweep, key=lambda point: point.mean("file_bpp"))
+    if any(len(point) != len(reference) for point in points) or len(points) < 2:
+        raise ValueError("a sweep of at least two points over the reference's images is needed")
+
+    def statistic(rows: np.ndarray) -> np.ndarray:
+        """(R,) the difference on each row of image indices (R, N); NaN where unmatched."""
+        target = reference[at][rows].mean(axis=1)
+        matches = np.stack([p[at][rows].mean(axis=1) for p in points], axis=1)
+        values = np.stack([p[outcome][rows].mean(axis=1) for p in points], axis=1)
+        segment, share = _crossing(matches, target)
+        picked = np.clip(segment, 0, None)
+        index = np.arange(len(rows))
+        read = (1 - share) * values[index, picked] + share * values[index, picked + 1]
+        base = reference[outcome][rows].mean(axis=1)
+        difference = read / base - 1 if relative else read - base
+        return np.where(segment >= 0, difference, np.nan)
+
+    whole = statistic(np.arange(len(reference))[None, :])[0]
+    if np.isnan(whole):
+        ends = sorted(point.mean(at) for point in points)
+        raise ValueError(
+            f"the sweep's mean {at} ({ends[0]:.4g}..{ends[-1]:.4g}) does not reach the "
+            f"reference's {reference.mean(at):.4g}"
+        )
+    spread = statistic(_draws(len(reference), resamples, seed))
+    kept = spread[~np.isnan(spread)]
+    tail = 50 * (1 - confidence)
+    low, high = np.percentile(kept, [tail, 100 - tail]) if len(kept) else (np.nan, np.nan)
+    return Paired(
+        outcome,
+        float(whole),
+        float(low),
+        float(high),
+        relative,
+        len(reference),
+        confidence,
+        at,
+        resamples,
+        int(np.isnan(spread).sum()),
+    )
 
 
 def paired_difference(
@@ -159,7 +214,7 @@ def paired_difference(
     outcome: str,
     relative: bool = False,
     confidence: float = 0.95,
-    resamples: int = 4000,
+    resamples: int = 2000,
     seed: int = 0,
 ) -> Paired:
     """``mean(b) - mean(a)`` of ``outcome`` (``relative``: ``mean(b) / mean(a) - 1``) over the
@@ -172,7 +227,7 @@ def paired_difference(
     def statistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return y.mean(-1) / x.mean(-1) - 1 if relative else y.mean(-1) - x.mean(-1)
 
-    draws = np.random.default_rng(seed).integers(0, len(a), size=(resamples, len(a)))
+    draws = _draws(len(a), resamples, seed)
     spread = statistic(first[draws], second[draws])
     tail = 50 * (1 - confidence)
     low, high = np.percentile(spread, [tail, 100 - tail])
@@ -184,6 +239,7 @@ def paired_difference(
         relative,
         len(a),
         confidence,
+        resamples=resamples,
     )
 
 
@@ -191,8 +247,7 @@ __all__ = [
     "OUTCOMES",
     "Paired",
     "PerImage",
-    "at_mean",
-    "mix",
+    "matched_difference",
     "paired_difference",
     "per_image",
 ]
