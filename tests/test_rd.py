@@ -24,6 +24,7 @@ from j4d.encoders.rd import (
     analyze_rd,
     default_weights,
     encode_rd,
+    energy_lambdas,
     rd_indices,
     rd_settings,
     write_indices_rd,
@@ -312,6 +313,33 @@ def test_the_progressive_file_holds_the_same_indices_and_the_smaller_file_is_cho
     assert files["smaller"] == min(files["baseline"], files["progressive"], key=len)
     with pytest.raises(InvalidInputError, match="frame must be one of"):
         write_indices_rd(indices, tables, height, width, "interlaced")
+
+
+def test_the_energy_rule_is_mozjpegs_lambda_per_block(tmp_path, photo):
+    """mozjpeg 4's lambda, 2^14.75 / (2^16.5 + mean of its integer DCT's 63 squared AC
+    outputs), in rd's units: the same trellis with each block's weights scaled by it."""
+    flat = np.zeros((1, 1, 64))
+    assert energy_lambdas(flat)[0, 0] == pytest.approx(2**14.75 / 2**16.5 * 64)  # 19.03
+    block = np.zeros((1, 1, 64))
+    block[0, 0, 1:] = 8.0  # integer DCT outputs of 64: norm 4096
+    assert energy_lambdas(block)[0, 0] == pytest.approx(2**14.75 * 64 / (2**16.5 + 64 * 64))
+    tables = QuantTables.from_quality(40)
+    coefficients = analyze_rd(photo)
+    lambdas = energy_lambdas(coefficients)
+    assert lambdas.shape == coefficients.shape[:2] and lambdas.max() <= 19.03
+    explicit = default_weights(tables)[:, None, :] * lambdas[..., None]
+    by_rule = RDSettings(1.5, default_weights(tables), "energy")
+    by_hand = RDSettings(1.5, explicit)
+    assert np.array_equal(
+        rd_indices(coefficients, tables, by_rule), rd_indices(coefficients, tables, by_hand)
+    )
+    assert encode_rd(photo, tables, by_rule) == encode_rd(photo, tables, by_hand)
+    path = tmp_path / "t.json"
+    tables.with_meta(rd={"lambda": 1.5, "rule": "energy"}).save(path)
+    assert rd_settings(QuantTables.load(path)).rule == "energy"
+    tables.with_meta(rd={"rule": "loud"}).save(path)
+    with pytest.raises(InvalidInputError, match="rd rule must be one of fixed, energy"):
+        rd_settings(QuantTables.load(path))
 
 
 def test_files_are_lean_one_table_segment_each_and_no_jfif(photo):

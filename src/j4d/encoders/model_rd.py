@@ -26,6 +26,7 @@ normalized :math:`s_b / \bar s`, so no model outweighs another by its confidence
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 
@@ -186,4 +187,4 @@ def encode_model_rd(
     if scores is None:
         scores = block_scores(curvatures, tables)
     weights = block_weights(settings, scores, strength)
-    return encode_rd(image, tables, RDSettings(settings.lam, weights))
+    return encode_rd(image, tables, dataclasses.replace(settings, weights=weights))

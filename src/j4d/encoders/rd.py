@@ -21,10 +21,12 @@ encoding). By default they are the tables' own :math:`1/q_k^2`: tables trained f
 small steps where the model is sensitive, and at a rate-distortion optimum each frequency's
 weighted distortion :math:`w_k q_k^2` is equal, so :math:`w_k \propto 1/q_k^2` is the weighting
 the tables imply. A tables file can carry its own in ``meta["rd"]``:
-``{"lambda": 0.5, "weights": [[64 zig-zag values] x 3 (Y, Cb, Cr)], "source": "..."}`` (all
-optional; ``source`` says where they came from, e.g. the model's curvature: see
-:meth:`j4d.analysis.sensitivity.Sensitivity.rd_meta`).
-``lambda`` is bits per unit of weighted squared error; ``inf`` is plain rounding.
+``{"lambda": 0.5, "weights": [[64 zig-zag values] x 3 (Y, Cb, Cr)], "rule": "energy",
+"source": "..."}`` (all optional; ``source`` says where they came from, e.g. the model's
+curvature: see :meth:`j4d.analysis.sensitivity.Sensitivity.rd_meta`).
+``lambda`` is bits per unit of weighted squared error; ``inf`` is plain rounding. ``rule``
+``energy`` makes lambda per block, mozjpeg 4's rule (:func:`energy_lambdas`) scaled by
+``lambda``: a block whose AC energy masks its error gets a lower lambda.
 """
 
 from __future__ import annotations
@@ -62,18 +64,50 @@ def _compiled() -> Any:
     return _rd
 
 
+#: How lambda is set per block: ``fixed`` (``lam`` everywhere) or ``energy`` (mozjpeg's rule,
+#: :func:`energy_lambdas`, times ``lam``).
+RULES = ("fixed", "energy")
+
+
 @dataclass(frozen=True)
 class RDSettings:
     """The trellis's trade-off: ``lam`` (bits per unit of weighted squared error; inf: plain
-    rounding) and ``weights`` (3, 64) zig-zag per component, or (3, B, 64) per block."""
+    rounding; with the ``energy`` rule, the scale of mozjpeg's per-block lambda) and ``weights``
+    (3, 64) zig-zag per component, or (3, B, 64) per block."""
 
     lam: float
     weights: np.ndarray
+    rule: str = "fixed"
 
     @property
     def mu(self) -> float:
         """Bits' price in the compiled cost ``D + mu R``: 1 / lambda."""
         return 0.0 if math.isinf(self.lam) else 1.0 / self.lam
+
+
+def energy_lambdas(coefficients: np.ndarray) -> np.ndarray:
+    r"""(3, B) mozjpeg 4's per-block lambda in rd's units (bits + lambda x sum (e / q)^2), from
+    (3, B, 64) zig-zag DCT coefficients y as :func:`analyze_rd` gives them (orthonormal):
+    mozjpeg's :math:`2^{14.75} / (2^{16.5} + \mathrm{norm})`, norm the mean of the 63 squared
+    AC outputs of its integer DCT (8 y), with its error in those units too:
+
+    .. math::  \lambda_b = 2^{14.75} / (2^{16.5} / 64 + \overline{y^2_{AC}})
+
+    (19.0 on a flat block, lower the more a block's AC energy masks its error)."""
+    energy = np.mean(np.square(coefficients[..., 1:]), axis=-1)
+    return 2**14.75 / (2**16.5 / 64 + energy)
+
+
+def block_settings(settings: RDSettings, coefficients: np.ndarray) -> RDSettings:
+    """``settings`` as the compiled trellis takes them for these (3, B, 64) coefficients: the
+    ``energy`` rule's per-block lambda folded into (3, B, 64) weights (bits' price 1 / lam)."""
+    if settings.rule == "fixed":
+        return settings
+    weights = settings.weights
+    if weights.ndim == 2:
+        weights = weights[:, None, :]
+    weights = weights * energy_lambdas(coefficients)[..., None]
+    return RDSettings(settings.lam, np.ascontiguousarray(weights), "fixed")
 
 
 def default_weights(tables: QuantTables) -> np.ndarray:
@@ -88,7 +122,7 @@ def rd_settings(tables: QuantTables, lam: float | None = None) -> RDSettings:
     recorded = tables.meta.get(META_KEY) or {}
     if not isinstance(recorded, Mapping):
         raise InvalidInputError(f"meta '{META_KEY}' must be an object, got {recorded!r}")
-    unknown = set(recorded) - {"lambda", "weights", "source"}
+    unknown = set(recorded) - {"lambda", "weights", "source", "rule"}
     if unknown:
         raise InvalidInputError(f"meta '{META_KEY}' has unknown keys: {', '.join(sorted(unknown))}")
     value = recorded.get("lambda", DEFAULT_LAMBDA) if lam is None else lam
@@ -98,6 +132,9 @@ def rd_settings(tables: QuantTables, lam: float | None = None) -> RDSettings:
         raise InvalidInputError(f"rd lambda must be a number, got {value!r}") from None
     if math.isnan(lam) or lam <= 0:
         raise InvalidInputError(f"rd lambda must be > 0 (inf: plain rounding), got {value!r}")
+    rule = recorded.get("rule", "fixed")
+    if rule not in RULES:
+        raise InvalidInputError(f"rd rule must be one of {', '.join(RULES)}, got {rule!r}")
     weights = default_weights(tables)
     if "weights" in recorded:
         try:
@@ -105,7 +142,7 @@ def rd_settings(tables: QuantTables, lam: float | None = None) -> RDSettings:
         except (TypeError, ValueError):
             raise InvalidInputError("rd weights must be numbers, (3, 64) zig-zag") from None
         check_weights(weights)
-    return RDSettings(lam, weights)
+    return RDSettings(lam, weights, rule)
 
 
 def check_weights(weights: np.ndarray, blocks: int | None = None) -> None:
@@ -139,6 +176,7 @@ def rd_indices(
     coefficients = np.ascontiguousarray(coefficients, dtype=np.float64)
     blocks = coefficients.shape[1]
     check_weights(settings.weights, blocks)
+    settings = block_settings(settings, coefficients)
     weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
     data = _compiled().quantize(coefficients, blocks, _steps(tables), weights, settings.mu, passes)
     return np.frombuffer(data, dtype=np.int16).reshape(3, blocks, 64)
@@ -173,6 +211,8 @@ def encode_rd(
     settings = settings or rd_settings(tables)
     height, width = image.shape[:2]
     check_weights(settings.weights, -(-height // 8) * -(-width // 8))
+    if settings.rule != "fixed":
+        settings = block_settings(settings, analyze_rd(image))
     weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
     return _compiled().encode(
         image, height, width, _steps(tables), weights, settings.mu, passes, _frame(frame)

@@ -15,9 +15,11 @@ file is the plain ``rd`` file's trade-off. Model-free: the geometry comes from t
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from j4d.encoders.rd import RDSettings, encode_rd, rd_settings
+from j4d.encoders.rd import encode_rd, rd_settings
 from j4d.errors import InvalidInputError
 from j4d.tables import QuantTables
 
@@ -82,4 +84,4 @@ def encode_rd_view(image: np.ndarray, tables: QuantTables) -> bytes:
     settings = rd_settings(tables)
     factors = view_block_factors(image.shape[0], image.shape[1], *view_of(tables))
     weights = settings.weights[:, None, :] * factors[None, :, None]
-    return encode_rd(image, tables, RDSettings(settings.lam, weights))
+    return encode_rd(image, tables, dataclasses.replace(settings, weights=weights))
