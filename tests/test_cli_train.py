@@ -36,7 +36,7 @@ def test_train_learns_from_unlabeled_crops(data_root, tmp_path):
     args = ["train", "--data", str(data_root), "-o", str(run), "--val-size", "8", *SMALL]
     assert main([*args, "--unlabeled", str(kodak), "--unlabeled-crops", "32"]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert config["unlabeled"] == [str(kodak)] and config["unlabeled_images"] == 24
+    assert config["unlabeled"] == ["kodak24"] and config["unlabeled_images"] == 24  # no path
     assert config["train_images"] == 32 and config["val_images"] == 8
     (row,) = [r for r in _rows(run / "history.csv") if r["epoch"] == "1"]
     assert float(row["cross_entropy"]) > 0 and float(row["task_loss"]) > 0  # pseudo-labels

@@ -161,6 +161,13 @@ def test_api_examples_run_as_pasted(tmp_path, monkeypatch):
         exec(compile(body, "<docs example>", "exec"), {"__name__": "__docs__"})
 
 
+def test_rate_check_offers_the_registered_estimators():
+    from j4d.evaluation.defaults import FITTED_ESTIMATORS, RATE_ESTIMATORS
+    from j4d.evaluation.ratecheck import ESTIMATORS
+
+    assert set(RATE_ESTIMATORS) == set(ESTIMATORS) and set(FITTED_ESTIMATORS) <= set(ESTIMATORS)
+
+
 def test_help_lists_each_command_by_its_own_short_help():
     context = click.Context(cli)
     for name, (_, line) in COMMANDS.items():
@@ -168,12 +175,13 @@ def test_help_lists_each_command_by_its_own_short_help():
 
 
 def test_one_shot_commands_do_not_import_torch():
-    # --help, --version, inspect, tables and a plain encode answer at once only while these
-    # stay free of torch
+    # --help of every command, --version, inspect, tables and a plain encode answer at once
+    # only while these stay free of torch (torch loads when a command that needs it runs)
     import subprocess
     import sys
 
-    modules = "j4d, j4d.cli, j4d.cli.inspect, j4d.cli.tables, j4d.cli.encode, j4d.zoo, j4d.jpegio"
+    commands = ", ".join(f"j4d.cli.{module}" for module, _ in COMMANDS.values())
+    modules = f"j4d, j4d.cli, {commands}, j4d.zoo, j4d.jpegio, j4d.train.config, j4d.tasks.names"
     code = f"import sys, {modules}; print('torch' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -4,24 +4,27 @@ rate, with the model's prediction on each (the paper's Fig. 9)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
-import torch
 
 from j4d.cli.options import data_option
-from j4d.data.folders import NO_RESIZE, preprocess
 from j4d.errors import InvalidInputError
-from j4d.evaluation.compare import compare
 from j4d.jpegio import load_image
-from j4d.models import create_models
 from j4d.tables import QuantTables
-from j4d.tasks import task_of
-from j4d.utils.plots import comparison
+
+# torch and the heavy modules load when the command runs, not for --help
+if TYPE_CHECKING:
+    pass
 
 
 def centre_crop(image: np.ndarray, size: int, path: Path) -> np.ndarray:
     """The (size, size) centre of an (H, W, 3) image; a one-line error if it is smaller."""
+    import torch
+
+    from j4d.data.folders import NO_RESIZE, preprocess
+
     try:
         tensor = preprocess(torch.as_tensor(np.array(image)).permute(2, 0, 1), size, NO_RESIZE)
     except InvalidInputError as error:
@@ -77,6 +80,11 @@ def command(
     the model predicts on each through its own view (a classifier's short-side resize and
     centre crop, as its data pipeline reads a photo; class maps for a segmentation model).
     The model defaults to the one the tables were learned for."""
+    from j4d.evaluation.compare import compare
+    from j4d.models import create_models
+    from j4d.tasks import task_of
+    from j4d.utils.plots import comparison
+
     tables = QuantTables.load(tables_path)
     if model_spec is None:
         learned_for = tables.meta.get("models") or []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from torch import nn
 
 from j4d.cli.options import (
     data_option,
@@ -21,32 +21,20 @@ from j4d.cli.options import (
     softness_options,
     test_split_options,
 )
-from j4d.codec.kernels import compiling
-from j4d.codec.quantize import Softness
 from j4d.data import require_data_root
-from j4d.data.folders import resize_side
 from j4d.encoders import QUALITY_CODECS
-from j4d.encoders.model_rd import BlockCurvature
 from j4d.errors import InvalidInputError
-from j4d.evaluation.codecs import (
-    CodecPoint,
-    ladder_points,
-    quality_points,
-    resized_points,
-    tables_point,
-)
-from j4d.evaluation.points import measure_points
-from j4d.evaluation.report import (
-    measurement_meta,
-    reading_task,
-    save_frontiers,
-    write_eval_report,
-)
-from j4d.evaluation.summary import summary_markdown
-from j4d.models import create_models
-from j4d.train.sweep import RUNS
-from j4d.train.trainer import TABLES
 from j4d.zoo import PerScaleEncoder, is_zoo_choice, zoo_choice
+
+# torch and the heavy modules load when the command runs, not for --help
+if TYPE_CHECKING:
+    from torch import nn
+
+    from j4d.codec.quantize import Softness
+    from j4d.encoders.model_rd import BlockCurvature
+    from j4d.evaluation.codecs import (
+        CodecPoint,
+    )
 
 ANCHOR = "jpeg"
 
@@ -195,6 +183,20 @@ def command(
     summary.md/.json (top-1 at fixed rates, rate at fixed top-1, BD-rate vs default JPEG),
     rate_accuracy and rate_distortion plots, heatmaps/ of learned vs default tables. Measured
     points are cached in OUT/cache, so an interrupted run resumes."""
+    from j4d.codec.kernels import compiling
+    from j4d.data.folders import resize_side
+    from j4d.encoders.model_rd import BlockCurvature
+    from j4d.evaluation.codecs import ladder_points, quality_points, resized_points
+    from j4d.evaluation.points import measure_points
+    from j4d.evaluation.report import (
+        measurement_meta,
+        reading_task,
+        save_frontiers,
+        write_eval_report,
+    )
+    from j4d.evaluation.summary import summary_markdown
+    from j4d.models import create_models
+
     softness = make_softness(alpha, hardness) if probabilistic else None
     if probabilistic and (encoders or strengths or tolerances):
         raise InvalidInputError(
@@ -281,6 +283,9 @@ def _tables_points(
     (``a/frontier/qf50_lam1.json`` -> ``a.qf50_lam1``) and the layout names of a sweep
     (``sweep/runs/qf50_lam1/tables.json`` -> ``sweep.qf50_lam1``); numbered where even that
     repeats."""
+    from j4d.evaluation.codecs import tables_point
+    from j4d.train.trainer import TABLES
+
     folders = {path: _folders(path) for path in paths if not is_zoo_choice(path)}
     seen: Counter[str] = Counter()
     points = []
@@ -315,6 +320,8 @@ def _tables_points(
 def _zoo_point(spec: str, encoder: str | None = None) -> CodecPoint:
     """``zoo:MODEL@TARGET`` as one point: each image written with the zoo tables of the scale
     nearest its own (:class:`~j4d.zoo.PerScaleEncoder`), on the curve ``j4d-zoo-scales``."""
+    from j4d.evaluation.codecs import CodecPoint
+
     per_scale = PerScaleEncoder(zoo_choice(spec), encoder)
     settings = {"tables": spec, "zoo": per_scale.choice.describe()}
     names = {chosen.name for chosen in per_scale.encoders}
@@ -327,6 +334,8 @@ def _zoo_point(spec: str, encoder: str | None = None) -> CodecPoint:
 
 def _folders(path: Path) -> list[str]:
     """Enclosing folder names, innermost first, without ``runs`` (a sweep's layout)."""
+    from j4d.train.sweep import RUNS
+
     return [part for part in reversed(path.resolve().parent.parts[1:]) if part != RUNS]
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 from tqdm.auto import tqdm
 
 from j4d.cli.options import data_option, parse_list
-from j4d.codec import kernels
 from j4d.data import require_data_root
-from j4d.data.folders import preprocess
 from j4d.errors import InvalidInputError
-from j4d.evaluation.ratecheck import ESTIMATORS, FITTED_ESTIMATORS, agreement, rate_pairs
+from j4d.evaluation.defaults import FITTED_ESTIMATORS, RATE_ESTIMATORS
 from j4d.jpegio.images import image_files, load_image_tensor
 from j4d.utils.files import atomic_write_csv, atomic_write_text
+
+# torch and the heavy modules load when the command runs, not for --help
+if TYPE_CHECKING:
+    pass
 
 
 def parse_qualities(text: str) -> list[int]:
@@ -39,6 +42,8 @@ def load_folder(
 ) -> tuple[list[np.ndarray], list[str], list[str]]:
     """The first ``count`` readable images of ``folder`` (sorted names) resized so the short side
     is ``size * 256 / 224`` and centre-cropped to ``size``; unreadable files are skipped."""
+    from j4d.data.folders import preprocess
+
     if not folder.is_dir():
         raise InvalidInputError("image folder not found", folder)
     files = image_files(folder, recursive=False)
@@ -97,7 +102,7 @@ def load_folder(
     "--estimator",
     "estimators",
     multiple=True,
-    type=click.Choice(sorted(ESTIMATORS)),
+    type=click.Choice(sorted(RATE_ESTIMATORS)),
     default=("j4d",),
     show_default=True,
 )
@@ -124,6 +129,8 @@ def command(
     Huffman), measure its real scan and whole-file bpp, and compare with each estimator's
     per-image estimate. Writes pairs.csv, summary.json / .md (Pearson, MSE) and
     scatter.png / .svg."""
+    from j4d.codec import kernels
+    from j4d.evaluation.ratecheck import agreement, rate_pairs
     from j4d.utils.plots import estimate_scatter
 
     folder = folder or require_data_root(data_root) / "imagenet-samples"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from j4d.cli.options import device_option, model_options
 from j4d.cli.training_options import make_setup
-from j4d.train import compute_sensitivity
+
+# torch and the heavy modules load when the command runs, not for --help
+if TYPE_CHECKING:
+    pass
 
 
 @click.command("sensitivity", short_help="Measure a model's per-frequency sensitivity.")
@@ -37,6 +40,8 @@ from j4d.train import compute_sensitivity
 def command(out_path: Path, images: int, kind: str, quiet: bool, **options: Any) -> int:
     """Mean squared (coefficient x) gradient of the loss per channel and DCT frequency over
     training images; initializes tables with --init sensitivity:F."""
+    from j4d.train import compute_sensitivity
+
     setup = make_setup({**options, "val_size": 0, "hflip": False})
     result = compute_sensitivity(
         setup.models,

@@ -4,7 +4,7 @@ files, and write the Pareto frontier against default JPEG."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,7 +16,10 @@ from j4d.cli.options import (
     test_split_options,
 )
 from j4d.cli.training_options import make_config, make_setup, training_options
-from j4d.train.sweep import run_sweep
+
+# torch and the heavy modules load when the command runs, not for --help
+if TYPE_CHECKING:
+    pass
 
 
 @click.command("sweep", short_help="Grid of training runs, their Pareto frontier vs JPEG.")
@@ -58,6 +61,8 @@ def command(
     """Train tables for every (--init, --lams) pair, measure each on real files of the test
     split, and write points, the Pareto frontier (CSV, JSON, one tables file per point), default
     JPEG on the same images, an R-A plot and a BD-rate summary. Finished runs are reused."""
+    from j4d.train.sweep import run_sweep
+
     lam_values = parse_list(lams, float, "--lams")
     for init in inits:
         make_config(lam_values[0], init, options)

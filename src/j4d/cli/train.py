@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from j4d.cli.options import model_options, sensitivity_option
 from j4d.cli.training_options import Setup, make_config, make_setup, training_options
-from j4d.models import models_device
-from j4d.tasks import describe_metric, task_of
-from j4d.train import Sensitivity, TrainResult, train_tables
-from j4d.train.distributed import Processes
+
+# torch and the heavy modules load when the command runs, not for --help
+if TYPE_CHECKING:
+    from j4d.train import TrainResult
 
 
 @click.command("train", short_help="Learn quantization tables for a model.")
@@ -60,6 +60,10 @@ def command(
     the final tables as tables.json, tables.txt (cjpeg -qtables) and tables.png. Ctrl-C keeps
     a checkpoint: rerun with --resume.
     """
+    from j4d.models import models_device
+    from j4d.train import Sensitivity, train_tables
+    from j4d.train.distributed import Processes
+
     config = make_config(lam, init, options)  # settings first: their errors are cheap
     setup = make_setup(options)
     sensitivity = Sensitivity.load(sensitivity_path) if sensitivity_path else None
@@ -87,6 +91,8 @@ def command(
 
 
 def _report(result: TrainResult, run_dir: Path, setup: Setup) -> None:
+    from j4d.tasks import describe_metric, task_of
+
     click.echo(f"tables: {run_dir / 'tables.json'}")
     validation = result.tables.meta.get("validation")
     task = task_of(setup.models[0])

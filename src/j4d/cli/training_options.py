@@ -6,23 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from j4d.cli.options import (
-    device_option,
-    labeled_dataset,
-    place_models,
-)
-from j4d.codec.quantize import Softness
-from j4d.data import require_data_root
-from j4d.data.folders import Augment, ImageFolderDataset, UnlabeledCrops, holdout_split
-from j4d.data.paired import PairedFolderDataset
-from j4d.data.root import data_set_name
+from j4d.cli.options import device_option
+from j4d.data.root import data_set_name, require_data_root
 from j4d.errors import InvalidInputError, warn
-from j4d.models import FrozenModel, create_models
-from j4d.tasks.objective import MODEL_POOLINGS, TASK_LOSSES
+from j4d.tasks.names import MODEL_POOLINGS, TASK_LOSSES
 from j4d.train.config import (
     LR_SCHEDULES,
     QUANTIZERS,
@@ -30,6 +21,12 @@ from j4d.train.config import (
     TRAINING_METHODS,
     TrainConfig,
 )
+
+# torch, the data sets and the models load when a command runs, not for its --help
+if TYPE_CHECKING:
+    from j4d.data.folders import ImageFolderDataset, UnlabeledCrops
+    from j4d.data.paired import PairedFolderDataset
+    from j4d.models import FrozenModel
 
 _DEFAULTS = TrainConfig()
 
@@ -162,6 +159,8 @@ def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def make_config(lam: float, init: str, options: dict[str, Any]) -> TrainConfig:
+    from j4d.codec.quantize import Softness
+
     value = options["softness_value"]
     if value is None:
         default = Softness.hardness() if options["softness"] == "hardness" else Softness.fixed()
@@ -203,6 +202,10 @@ class Setup:
 
 
 def make_setup(options: dict[str, Any]) -> Setup:
+    from j4d.cli.options import labeled_dataset, place_models
+    from j4d.data.folders import Augment, UnlabeledCrops, holdout_split
+    from j4d.models import create_models
+
     root = require_data_root(options["data_root"])
     models = place_models(create_models(options["model_specs"], root), options.get("device"))
     data, size = models[0].data, models[0].input_size

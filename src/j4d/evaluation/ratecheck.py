@@ -93,7 +93,6 @@ def real_rates(images: Sequence[np.ndarray], tables: QuantTables) -> list[FileRa
 #: bpp``; ``fitting``: coefficients of other images, for estimators with a model to fit.
 RateEstimator = Callable[[torch.Tensor, QuantTables, int, float, torch.Tensor | None], torch.Tensor]
 #: Estimators that fit a model to other images first (``rate_pairs``' ``fit_images``).
-FITTED_ESTIMATORS = ("google",)
 ESTIMATORS: dict[str, RateEstimator] = {}
 
 

@@ -6,28 +6,23 @@ Registered models carry theirs as ``model.task``: :class:`Classification` (top-1
 agreement) or :class:`Segmentation` (mIoU, pixel accuracy, agreement).
 """
 
-from j4d.tasks.base import (
-    TASK_LOSSES,
-    Task,
-    class_balanced_weights,
-    describe_metric,
-    distillation_loss,
-    fisher_probe_loss,
-    kl_divergence,
-    task_of,
-)
-from j4d.tasks.classification import Classification
-from j4d.tasks.segmentation import Segmentation
+from j4d._lazy import by_module, lazy_exports
 
-__all__ = [
-    "TASK_LOSSES",
-    "Classification",
-    "Segmentation",
-    "Task",
-    "class_balanced_weights",
-    "describe_metric",
-    "distillation_loss",
-    "fisher_probe_loss",
-    "kl_divergence",
-    "task_of",
-]
+_EXPORTS = by_module(
+    {
+        "j4d.tasks.base": (
+            "Task",
+            "class_balanced_weights",
+            "describe_metric",
+            "distillation_loss",
+            "fisher_probe_loss",
+            "kl_divergence",
+            "task_of",
+        ),
+        "j4d.tasks.names": ("TASK_LOSSES",),
+        "j4d.tasks.classification": ("Classification",),
+        "j4d.tasks.segmentation": ("Segmentation",),
+    }
+)
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-#: Names of the task losses (``TrainConfig.task_loss``).
-TASK_LOSSES = ("cross_entropy", "distillation")
+from j4d.tasks.names import TASK_LOSSES
+
 #: Label of an image without one: the model's own prediction on the original stands in.
 UNLABELED = -1
 

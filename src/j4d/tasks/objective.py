@@ -27,11 +27,9 @@ from torch import nn
 
 from j4d.tasks import TASK_LOSSES, distillation_loss, task_of
 from j4d.tasks.base import UNLABELED
+from j4d.tasks.names import MODEL_POOLINGS
 
 __all__ = ["MODEL_POOLINGS", "TASK_LOSSES", "distillation_loss", "task_loss"]
-
-#: How the task losses of several models combine (``TrainConfig.model_pooling``).
-MODEL_POOLINGS = ("mean", "worst")
 
 
 def task_loss(

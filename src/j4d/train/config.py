@@ -6,11 +6,13 @@ import math
 import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from j4d.codec.quantize import Softness
 from j4d.errors import InvalidInputError
-from j4d.tasks.objective import MODEL_POOLINGS, TASK_LOSSES
+from j4d.tasks.names import MODEL_POOLINGS, TASK_LOSSES
+
+if TYPE_CHECKING:  # torch loads only when a codec is made, not for --help
+    from j4d.codec.quantize import Softness
 
 #: Training forward pass: the soft quantizer (METHOD.md), or plain rounding with its gradient.
 QUANTIZERS = ("soft", "straight_through")
@@ -112,7 +114,7 @@ class TrainConfig:
             raise InvalidInputError(f"learning rate must be > 0, got {self.lr}")
         if not self.deadzone_lr > 0:
             raise InvalidInputError(f"dead-zone learning rate must be > 0, got {self.deadzone_lr}")
-        self.make_softness()
+        self._check_softness()  # as Softness does, without importing torch for --help
         if not self.scale >= 1:
             raise InvalidInputError(f"scale must be >= 1, got {self.scale:g}")
         if self.scale > 1 and parse_init(self.init)[0] == "sensitivity":
@@ -131,11 +133,20 @@ class TrainConfig:
         if self.deadzone and self.method != "j4d":
             raise InvalidInputError(f"--deadzone needs --method j4d, got {self.method!r}")
 
-    def make_softness(self) -> Softness:
+    def _check_softness(self) -> None:
         if self.softness not in SOFTNESS_MODES:
             raise InvalidInputError(
                 f"softness must be {' or '.join(map(repr, SOFTNESS_MODES))}, got {self.softness!r}"
             )
+        value = float(self.softness_value)
+        if not (math.isfinite(value) and value > 0):
+            name = "alpha" if self.softness == "fixed" else "hardness"
+            raise InvalidInputError(f"{name} must be > 0, got {self.softness_value}")
+
+    def make_softness(self) -> Softness:
+        self._check_softness()
+        from j4d.codec.quantize import Softness
+
         return Softness(self.softness, self.softness_value)  # type: ignore[arg-type]
 
     def describe_softness(self) -> str:
