@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.j4d-installed
 
-.PHONY: demo test lint bench validate clean
+.PHONY: demo test lint bench validate plots clean
 
 $(STAMP): pyproject.toml setup.py src/j4d/encoders/_rd.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_encoders.py
 	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_distributed.py
+
+# the plots of every evaluation report, redrawn from the data kept beside them
+plots: $(STAMP)
+	$(BIN)/python scripts/redraw_plots.py
 
 validate: $(STAMP)
 	$(BIN)/python bench/validate_codec.py

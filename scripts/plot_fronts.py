@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ylabel", default="top-1 accuracy")
     parser.add_argument("--title", default="")
-    parser.add_argument("-o", "--out", type=Path, required=True, help="stem of .png/.svg/.md")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="stem of .png/.md")
     args = parser.parse_args(argv)
     try:
         curves = [load_curve(spec, args.rate) for spec in args.curves]
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rate_accuracy(
         [(c.label, c.rates, c.accuracies) for c in curves],
-        [args.out.with_suffix(".png"), args.out.with_suffix(".svg")],
+        [args.out.with_suffix(".png")],
         title=args.title,
         ylabel=f"{args.ylabel} (%)",
         xlabel=rate_name,
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     gain_stem = args.out.with_name(args.out.name + "_gain")
     rate_gain(
         gains,
-        [gain_stem.with_suffix(".png"), gain_stem.with_suffix(".svg")],
+        [gain_stem.with_suffix(".png")],
         curves[0].label,
         title=args.title,
         xlabel=rate_name,

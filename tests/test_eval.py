@@ -3,6 +3,7 @@ a golden file of the whole output on a handful of images."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -190,10 +191,25 @@ def test_eval_output_matches_the_golden_files(data_root, tmp_path, monkeypatch):
         (GOLDEN / "eval_summary.md").write_text(summary)
     assert rounded == json.loads((GOLDEN / "eval_points.json").read_text())
     assert summary == (GOLDEN / "eval_summary.md").read_text()
-    drawn = ("rate_accuracy.png", "rate_distortion.svg", "gain_accuracy.png", "gain_agreement.svg")
+    drawn = ("rate_accuracy.png", "rate_distortion.png", "gain_accuracy.png", "gain_agreement.png")
     for name in (*drawn, "heatmaps/qf35.png", "frontier.csv"):
         assert Path("out", name).stat().st_size > 0
     assert read_csv("out/points.csv")[0]["name"] == "qf35"
+    # `make plots` draws the same curves again from points.json alone, byte for byte
+    before = {name: Path("out", name).read_bytes() for name in drawn}
+    for name in drawn:
+        Path("out", name).unlink()
+    assert _redraw_plots().redraw(Path("out"))
+    assert {name: Path("out", name).read_bytes() for name in drawn} == before
+
+
+def _redraw_plots():
+    spec = importlib.util.spec_from_file_location(
+        "redraw_plots", Path(__file__).resolve().parent.parent / "scripts" / "redraw_plots.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_eval_with_two_models_reports_each(data_root, tmp_path):

@@ -46,7 +46,7 @@ def test_overlay_reads_gains_and_bd_rate_against_the_first_curve(plot_fronts, tm
     # its lowest gain: +10 points at 2 bpp, where its front ends (0.7) and jpeg reaches 0.6
     assert "| j4d | 60.00 (+20.00) | -50.0 % | 20.00-70.00 | +10.00 at 2 |" in text
     assert out.with_suffix(".png").stat().st_size > 0 and out.with_suffix(".md").read_text() == text
-    assert (out.parent / "overlay_gain.svg").stat().st_size > 0
+    assert (out.parent / "overlay_gain.png").stat().st_size > 0
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["reference"] == "jpeg" and saved["curves"]["j4d"]["bd_rate"] == pytest.approx(-50)
     assert saved["curves"]["j4d"]["lowest_gain"] == pytest.approx([0.1, 2.0])

@@ -128,7 +128,7 @@ def command(
     """Encode each image with default tables at every quality (Pillow, 4:4:4, optimized
     Huffman), measure its real scan and whole-file bpp, and compare with each estimator's
     per-image estimate. Writes pairs.csv, summary.json / .md (Pearson, MSE) and
-    scatter.png / .svg."""
+    scatter.png."""
     from j4d.codec import kernels
     from j4d.evaluation.ratecheck import agreement, rate_pairs
     from j4d.utils.plots import estimate_scatter
@@ -173,7 +173,7 @@ def command(
             [r["scan_bpp"] for r in own],
             estimated,
             [r["quality"] for r in own],
-            [out_dir / f"scatter_{estimator}.png", out_dir / f"scatter_{estimator}.svg"],
+            [out_dir / f"scatter_{estimator}.png"],
             title=f"{estimator}: {len(images)} images x {len(qualities)} QFs",
         )
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")

@@ -73,10 +73,10 @@ def write_eval_report(
     """All ``j4d eval`` outputs for measured ``rows`` (one per point of ``points``):
     ``points.csv`` / ``.json`` (with ``meta``), ``frontier.csv`` (each method's Pareto front),
     ``summary.md`` / ``.json`` (vs ``anchor``), ``rate_accuracy`` and ``rate_distortion``
-    plots (PNG + SVG) and ``heatmaps/`` of learned vs anchor tables at about the same rate.
+    plots (PNG, :func:`draw_curves`) and ``heatmaps/`` of learned vs anchor tables at about
+    the same rate.
     Curves and read-offs use the ``task``'s primary metric (default: classification, top-1),
     and again its agreement. Returns the summary."""
-    from j4d.utils.plots import rate_accuracy, rate_gain
 
     task = task or Classification()
     primary = task.primary
@@ -108,6 +108,42 @@ def write_eval_report(
                 summary["per_model"][model]["by_agreement"] = summarize(  # have none
                     rows, anchor, rates, accuracies, metric=column
                 )
+    title = draw_curves(out, rows, meta, task, anchor)
+    swept = [n for n in names if n not in QUALITY_CODECS]
+    summary["heatmaps"] = _table_heatmaps(
+        out / "heatmaps", rows, points, fronts, swept, anchor, task
+    )
+    text = f"# Rate-accuracy evaluation\n\n{title}\n\n"
+    text += _settings_markdown(rows, meta) + "\n" + summary_markdown(summary)
+    if has_agreement:
+        text += f"\n## By agreement ({task.agreement_means})\n\n" + summary_markdown(
+            summary["by_agreement"]
+        )
+    for name, own in summary["per_model"].items():
+        text += f"\n## {name} alone\n\n" + summary_markdown(own)
+        if "by_agreement" in own:
+            text += f"\n### {name} alone, by agreement\n\n" + summary_markdown(own["by_agreement"])
+    atomic_write_text(out / "summary.md", text)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def draw_curves(
+    out: Path,
+    rows: Sequence[dict[str, Any]],
+    meta: dict[str, Any],
+    task: Task,
+    anchor: str = "jpeg",
+) -> str:
+    """A report's curves from its measured ``rows`` alone (so ``make plots`` redraws them from
+    ``points.json``): ``rate_accuracy``, ``rate_distortion``, ``rate_agreement`` (each method's
+    front and every swept point) and ``gain_accuracy`` / ``gain_agreement`` over ``anchor``,
+    as PNG. Returns the plots' title."""
+    from j4d.utils.plots import rate_accuracy, rate_gain
+
+    primary = task.primary
+    names = methods(rows)
+    has_agreement = all(np.isfinite(r.get("agreement", np.nan)) for r in rows)
     title = f"{meta.get('models', '')}; {meta.get('images', '')}"
     swept = [n for n in names if n not in QUALITY_CODECS]
     plots = [
@@ -126,7 +162,7 @@ def write_eval_report(
             extra.append((f"all {n} points", curve.rates, curve.accuracies))
         rate_accuracy(
             [(c.label, c.rates, c.accuracies) for c in curves],
-            [out / f"{stem}.png", out / f"{stem}.svg"],
+            [out / f"{stem}.png"],
             title=title,
             extra_points=extra,
             ylabel=ylabel,
@@ -143,29 +179,8 @@ def write_eval_report(
             gain = or_none(gain_curve, reference, method_curve(rows, name, metric))
             if name != anchor and gain is not None and gain[0]:
                 curves.append((name, *gain))
-        rate_gain(
-            curves,
-            [out / f"{stem}.png", out / f"{stem}.svg"],
-            anchor,
-            title=title,
-            ylabel=ylabel,
-        )
-    summary["heatmaps"] = _table_heatmaps(
-        out / "heatmaps", rows, points, fronts, swept, anchor, task
-    )
-    text = f"# Rate-accuracy evaluation\n\n{title}\n\n"
-    text += _settings_markdown(rows, meta) + "\n" + summary_markdown(summary)
-    if has_agreement:
-        text += f"\n## By agreement ({task.agreement_means})\n\n" + summary_markdown(
-            summary["by_agreement"]
-        )
-    for name, own in summary["per_model"].items():
-        text += f"\n## {name} alone\n\n" + summary_markdown(own)
-        if "by_agreement" in own:
-            text += f"\n### {name} alone, by agreement\n\n" + summary_markdown(own["by_agreement"])
-    atomic_write_text(out / "summary.md", text)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
-    return summary
+        rate_gain(curves, [out / f"{stem}.png"], anchor, title=title, ylabel=ylabel)
+    return title
 
 
 _SETTING_KEYS = ("encoder", "subsampling", "huffman", "frame")

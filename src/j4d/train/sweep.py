@@ -10,7 +10,7 @@ Layout of the output folder::
     frontier.csv               the Pareto-optimal points of each method
     frontier/<run>.json        the frontier runs' tables, with lambda, init, alpha, accuracy
                                and bpp in meta
-    rate_accuracy / rate_distortion .png / .svg, heatmaps/, summary.md / .json
+    rate_accuracy / rate_distortion .png, heatmaps/, summary.md / .json
                                as ``j4d eval`` writes them (BD-rate and read-offs)
 
 Finished runs and their test measurements are reused when the sweep is run again.
