@@ -31,7 +31,7 @@ from j4d.tasks.base import UNLABELED
 from j4d.tasks.objective import task_loss
 from j4d.train import TrainConfig, train_tables
 from j4d.utils.files import read_csv
-from j4d.zoo import PerScaleEncoder, ZooChoice, ZooEntry, nearest, zoo_choice
+from j4d.zoo import PerScaleEncoder, ZooChoice, ZooEntry, nearest, zoo_choice, zoo_entries
 
 PHOTO = "n01440764_tench.JPEG"  # 500x375: the ImageNet photo size users store most
 
@@ -258,11 +258,25 @@ def test_per_scale_choice_takes_the_scale_nearest_each_images_own():
         "zoo:mobilenet_v2@within",
         "zoo:mobilenet_v2@-1bpp",
         "zoo:mobilenet_v2@1bpp@2",
+        "zoo:mobilenet_v2@lam",
+        "zoo:mobilenet_v2@lam-1",
     ],
 )
 def test_bad_zoo_choices_are_one_line_errors(spec):
     with pytest.raises(InvalidInputError, match="zoo:MODEL@<B>bpp"):
         zoo_choice(spec)
+
+
+def test_a_choice_by_lambda_takes_each_scales_entry_learned_nearest_it():
+    """One training lambda at every scale: the entry whose meta lambda is nearest in ratio."""
+    for lam in (0.03, 1.0, 10.0):
+        choice = zoo_choice(f"zoo:mobilenet_v2@lam{lam:g}")
+        assert [e.scale for e in choice.entries] == [1.0, 1.5]
+        for entry in choice.entries:
+            learned = {e.load().meta["lambda"] for e in zoo_entries(entry.model)}
+            nearest_value = min(learned, key=lambda value: abs(np.log(value / lam)))
+            assert entry.load().meta["lambda"] == nearest_value
+    assert zoo_choice("zoo:mobilenet_v2@lam0.3") == zoo_choice("zoo:mobilenet_v2@lam0.3")
 
 
 def test_zoo_choice_of_an_unknown_model_names_the_zoo():

@@ -59,10 +59,11 @@ _LIST_LIMIT = 20
     "--tables",
     "tables_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Tables file (JSON or cjpeg text), or zoo:MODEL@<B>bpp / zoo:MODEL@within<P>: each "
-    "image by the zoo tables learned for the scale nearest its own (short side over the side "
-    "the model resizes to), nearest B whole-file bpp or the smallest within P points of "
-    "uncompressed at that scale.",
+    help="Tables file (JSON or cjpeg text), or zoo:MODEL@<B>bpp / zoo:MODEL@within<P> / "
+    "zoo:MODEL@lam<L>: each image by the zoo tables learned for the scale nearest its own "
+    "(short side over the side the model resizes to), nearest B whole-file bpp, the smallest "
+    "within P points of uncompressed, or learned with the training lambda nearest L (one "
+    "slope at every scale) at that scale.",
 )
 @click.option(
     "--qf", "quality", type=int, default=None, help="Default JPEG tables at this quality instead."

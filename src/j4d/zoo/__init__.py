@@ -130,6 +130,18 @@ def nearest(model: str, bpp: float, rate: str = "scan_bpp") -> ZooEntry:
     return min(zoo_entries(model), key=lambda e: abs(math.log(getattr(e, rate) / bpp)))
 
 
+def nearest_lambda(model: str, lam: float) -> ZooEntry:
+    """The zoo tables of ``model`` learned with the training lambda (``meta["lambda"]``)
+    nearest ``lam`` in ratio; of equals, the smallest file."""
+    if not lam > 0:
+        raise InvalidInputError(f"lambda must be > 0, got {lam:g}")
+    learned = [(e, e.load().meta.get("lambda")) for e in zoo_entries(model)]
+    learned = [(e, float(value)) for e, value in learned if isinstance(value, (int, float))]
+    if not learned:
+        raise InvalidInputError(f"no {model} zoo tables record the lambda they were learned with")
+    return min(learned, key=lambda p: (abs(math.log(p[1] / lam)), p[0].file_bpp))[0]
+
+
 @functools.cache
 def references() -> dict:
     """Per zoo model: its metric on the uncompressed test images and default JPEG's measured
@@ -226,7 +238,10 @@ def zoo_listing(model: str | None = None) -> str:
 
 #: Prefix of a per-scale zoo choice where a tables file is asked for.
 ZOO_PREFIX = "zoo:"
-_TARGET = re.compile(r"^(?:(?P<bpp>\d+(?:\.\d+)?)bpp|within(?P<within>\d+(?:\.\d+)?))$")
+_TARGET = re.compile(
+    r"^(?:(?P<bpp>\d+(?:\.\d+)?)bpp|within(?P<within>\d+(?:\.\d+)?)"
+    r"|lam(?P<lam>\d+(?:\.\d+)?))$"
+)
 
 
 @dataclass(frozen=True)
@@ -254,23 +269,27 @@ def is_zoo_choice(spec: object) -> bool:
 
 def zoo_choice(spec: str) -> ZooChoice:
     """``zoo:MODEL@<B>bpp`` (at each scale, the entry whose measured whole-file bpp is nearest
-    B) or ``zoo:MODEL@within<P>`` (at each scale, the smallest entry within P points of the
-    model on the uncompressed test images) -> :class:`ZooChoice`."""
+    B), ``zoo:MODEL@within<P>`` (at each scale, the smallest entry within P points of the
+    model on the uncompressed test images) or ``zoo:MODEL@lam<L>`` (at each scale, the entry
+    learned with the training lambda nearest L: the same price of a bit per pixel in task
+    loss, so every scale trades bits for accuracy at one slope) -> :class:`ZooChoice`."""
     body = str(spec)[len(ZOO_PREFIX) :] if is_zoo_choice(spec) else ""
     model, _, target = body.partition(SCALE_MARK)
     match = _TARGET.match(target)
     if not model or match is None:
         raise InvalidInputError(
-            f"zoo tables are 'zoo:MODEL@<B>bpp' or 'zoo:MODEL@within<P>' (e.g. "
-            f"zoo:mobilenet_v2@0.8bpp, zoo:mobilenet_v2@within1), got {spec!r}"
+            f"zoo tables are 'zoo:MODEL@<B>bpp', 'zoo:MODEL@within<P>' or 'zoo:MODEL@lam<L>' "
+            f"(e.g. zoo:mobilenet_v2@0.8bpp, zoo:mobilenet_v2@within1), got {spec!r}"
         )
     folders = zoo_scales(model)
     if not folders:
         zoo_entries(model)  # the one-line error naming the zoo's models
     if match.group("bpp") is not None:
         picked = [nearest(folder, float(match.group("bpp")), "file_bpp") for folder in folders]
-    else:
+    elif match.group("within") is not None:
         picked = [smallest_within(folder, float(match.group("within"))) for folder in folders]
+    else:
+        picked = [nearest_lambda(folder, float(match.group("lam"))) for folder in folders]
     resize = next((e.resize for e in picked if e.resize), 0)
     return ZooChoice(str(spec), tuple(picked), resize)
 
