@@ -612,10 +612,11 @@ $J4D eval src/j4d/zoo/mobilenet_v2/*.json "${OWNREAD[@]}" --test $DATA/imagenet-
 mkdir -p $S15/cache && cp $OWN/cache/jpeg_q*.json $OWN/cache/mozjpeg_q*.json $S15/cache/
 $J4D eval $S15/runs/*/tables.json --encoder trellis --encoder rd --encoder rd-view \
     "${OWNREAD[@]}" --test $DATA/imagenet-samples -o $S15
-# ... EfficientNet-Lite0's own tables at scale 1.5 (the same recipe; two lambdas so far), by rd
-#     and rd-view, read by both models (the codecs' points copied from the MobileNetV2 evaluation)
+# ... EfficientNet-Lite0's own tables at scale 1.5 (the same recipe; Lite0's files come out
+#     smaller at a lambda, so its lambdas reach lower), by rd and rd-view, read by both models
+#     (the codecs' points copied from the MobileNetV2 evaluation)
 L15=results/imagenet-efficientnetlite0-scale1.5
-for lam in 1 3; do
+for lam in 1 3 0.3 0.03 0.1 0.01; do
     [ -f $L15/runs/qf50_lam$lam/tables.json ] || $J4D train -m efficientnet_lite0 --scale 1.5 \
         --unlabeled $PHOTOS/coco/train2017 --unlabeled $DATA/kodak24 --epochs 2 \
         --unlabeled-crops 2048 --batch-size 32 --init qf:50 --lam $lam -q -o $L15/runs/qf50_lam$lam
@@ -665,12 +666,13 @@ $J4D eval $S15/runs/*/tables.json $Z/qf30_lam1_trellis.json $Z/qf10_lam3_trellis
     --resize-first -q --test $PHOTOS/cameras24 -o results/cameras-mobilenetv2-own-size
 # ... a mixed folder, 150 imagenet-val centre crops (224, PNG) and 150 imagenet-samples photos
 #     (every other one by name): each 224 zoo entry and each scale-1.5 entry for every image,
-#     against zoo:mobilenet_v2@withinP and @Bbpp (each image by the entry of its own scale)
+#     against zoo:mobilenet_v2@withinP, @Bbpp and @lamL (each image by the entry of its own scale)
 MIXED=$PHOTOS/mixed
 $PYTHON scripts/mixed_folder.py $DATA $MIXED
 CHOICES=()
 for p in 1 2 4 6 10 15 25; do CHOICES+=("zoo:mobilenet_v2@within$p"); done
 for b in 0.3 0.5 0.7 1 1.5 2 3; do CHOICES+=("zoo:mobilenet_v2@${b}bpp"); done
+for l in 0.03 0.3 1 3 10; do CHOICES+=("zoo:mobilenet_v2@lam$l"); done
 $J4D eval $Z/*.json "src/j4d/zoo/mobilenet_v2@1.5/"*.json "${CHOICES[@]}" -m mobilenet_v2 \
     --own-size --qualities 5,10,20,30,50,70,90 --accuracies qf:90 --rates 0.5,1,2 -q \
     --test $MIXED -o results/imagenet-mobilenetv2-mixed
