@@ -676,3 +676,10 @@ for l in 0.03 0.3 1 3 10; do CHOICES+=("zoo:mobilenet_v2@lam$l"); done
 $J4D eval $Z/*.json "src/j4d/zoo/mobilenet_v2@1.5/"*.json "${CHOICES[@]}" -m mobilenet_v2 \
     --own-size --qualities 5,10,20,30,50,70,90 --accuracies qf:90 --rates 0.5,1,2 -q \
     --test $MIXED -o results/imagenet-mobilenetv2-mixed
+
+# 37. rd's operating point (issue 45): seven of the zoo's MobileNetV2 tables on 500 imagenet-val
+#     images (400 test, 100 calibrate), mozjpeg's trellis against rd at fixed lambdas 8, 16, 32
+#     and with mozjpeg's per-block lambda rule x 0.5, 1, 2, compared table by table at a matched
+#     rate and at a matched divergence with paired bootstrap intervals (about 70 minutes on one
+#     core; rows resume)
+$PYTHON results/probes/rd_operating_point.py
