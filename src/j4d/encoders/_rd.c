@@ -423,7 +423,16 @@ typedef struct {
     Py_ssize_t weight_stride;   /* 0 or 64: per block */
     Py_ssize_t blocks;
     double mu;
+    int energy; /* mozjpeg 4's lambda per block: weights times block_lambda(y) */
 } Problem;
+
+/* mozjpeg 4's per-block lambda in rd's units, 2^14.75 / (2^16.5 / 64 + mean of the 63 squared
+ * AC coefficients) (its integer DCT is 8x the orthonormal one), as rd.py's energy_lambdas */
+static double block_lambda(const double *y) {
+    double energy = 0.0;
+    for (int k = 1; k < 64; k++) energy += y[k] * y[k];
+    return 27554.493735033717 / (1448.1546878700494 + energy / 63.0);
+}
 
 static const int TABLE_OF_COMPONENT[3] = {0, 1, 1};
 
@@ -491,13 +500,14 @@ static int dc_chain(const Problem *p, int c, const double *dc_bits, int16_t *ind
     for (Py_ssize_t b = 0; b < blocks; b++) {
         const double *y = p->coefficients + (c * blocks + b) * 64;
         const double *w = p->weights + c * (p->weight_stride ? blocks * 64 : 64) + b * p->weight_stride;
+        double scale = p->energy ? block_lambda(y) : 1.0;
         int rounded = indices[(c * blocks + b) * 64];
         int16_t *values = candidates + b * 3;
         const int16_t *previous = values - 3; /* the block before's candidates (b > 0) */
         for (int s = 0; s < 3; s++) {
             values[s] = (int16_t)clamp_dc(rounded + OFFSET[s]);
             double error = y[0] - values[s] * step;
-            double distortion = w[0] * error * error;
+            double distortion = scale * w[0] * error * error;
             double best = INFINITY;
             int best_from = 0;
             for (int r = 0; r < states; r++) {
@@ -548,6 +558,12 @@ static int trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indic
             const double *y = p->coefficients + (c * p->blocks + b) * 64;
             const double *w = p->weights + c * (p->weight_stride ? p->blocks * 64 : 64) +
                               b * p->weight_stride;
+            double scaled[64];
+            if (p->energy) {
+                double lambda = block_lambda(y);
+                for (int k = 0; k < 64; k++) scaled[k] = lambda * w[k];
+                w = scaled;
+            }
             trellis_block(y, p->real_steps[t], p->half_steps[t], w, &prices[t],
                           indices + (c * p->blocks + b) * 64);
         }
@@ -842,7 +858,7 @@ static PyObject *py_analyze(PyObject *self, PyObject *args) {
 /* The problem's buffers: coefficients (3, blocks, 64) float64, steps (2, 64) int32, weights
  * float64 (3, 64) or (3, blocks, 64). */
 static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weights,
-                       Py_ssize_t blocks, double mu, Py_buffer views[3], Problem *p) {
+                       Py_ssize_t blocks, double mu, int energy, Py_buffer views[3], Problem *p) {
     if (get_buffer(coefficients, &views[0], blocks * 3 * 64 * sizeof(double), "coefficients") < 0)
         return -1;
     if (get_buffer(steps, &views[1], 2 * 64 * sizeof(int), "steps") < 0) {
@@ -866,6 +882,7 @@ static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weight
     p->weight_stride = views[2].len == per_block && blocks > 1 ? 64 : 0;
     p->blocks = blocks;
     p->mu = mu;
+    p->energy = energy;
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < 64; k++) {
             p->real_steps[t][k] = p->steps[64 * t + k];
@@ -889,12 +906,13 @@ static PyObject *py_quantize(PyObject *self, PyObject *args) {
     PyObject *coefficients, *steps, *weights;
     Py_ssize_t blocks;
     double mu;
-    int passes;
-    if (!PyArg_ParseTuple(args, "OnOOdi", &coefficients, &blocks, &steps, &weights, &mu, &passes))
+    int passes, energy;
+    if (!PyArg_ParseTuple(args, "OnOOdii", &coefficients, &blocks, &steps, &weights, &mu, &passes,
+                          &energy))
         return NULL;
     Py_buffer views[3];
     Problem p;
-    if (get_problem(coefficients, steps, weights, blocks, mu, views, &p) < 0) return NULL;
+    if (get_problem(coefficients, steps, weights, blocks, mu, energy, views, &p) < 0) return NULL;
     PyObject *out = PyBytes_FromStringAndSize(NULL, blocks * 3 * 64 * sizeof(int16_t));
     if (out) {
         int failed;
@@ -938,10 +956,10 @@ static PyObject *py_write(PyObject *self, PyObject *args) {
 
 static PyObject *py_encode(PyObject *self, PyObject *args) {
     PyObject *rgb_object, *steps, *weights;
-    int height, width, passes, frame;
+    int height, width, passes, frame, energy;
     double mu;
-    if (!PyArg_ParseTuple(args, "OiiOOdii", &rgb_object, &height, &width, &steps, &weights, &mu,
-                          &passes, &frame))
+    if (!PyArg_ParseTuple(args, "OiiOOdiii", &rgb_object, &height, &width, &steps, &weights, &mu,
+                          &passes, &frame, &energy))
         return NULL;
     Py_buffer rgb;
     if (get_buffer(rgb_object, &rgb, (Py_ssize_t)height * width * 3, "rgb") < 0) return NULL;
@@ -966,7 +984,7 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
     if (!coefficient_view) goto done;
     Py_buffer views[3];
     Problem p;
-    int ok = get_problem(coefficient_view, steps, weights, blocks, mu, views, &p) == 0;
+    int ok = get_problem(coefficient_view, steps, weights, blocks, mu, energy, views, &p) == 0;
     Py_DECREF(coefficient_view);
     if (!ok) goto done;
     Writer w = {0};
@@ -998,12 +1016,13 @@ static PyMethodDef METHODS[] = {
     {"analyze", py_analyze, METH_VARARGS,
      "analyze(rgb, height, width) -> float64 bytes (3, blocks, 64) zig-zag DCT coefficients"},
     {"quantize", py_quantize, METH_VARARGS,
-     "quantize(coefficients, blocks, steps, weights, mu, passes) -> int16 bytes (3, blocks, 64)"},
+     "quantize(coefficients, blocks, steps, weights, mu, passes, energy) -> int16 bytes (3, "
+     "blocks, 64)"},
     {"write", py_write, METH_VARARGS,
      "write(indices, steps, height, width, frame) -> JPEG bytes with optimal Huffman tables; "
      "frame 1 baseline, 2 progressive, 0 the smaller"},
     {"encode", py_encode, METH_VARARGS,
-     "encode(rgb, height, width, steps, weights, mu, passes, frame) -> JPEG bytes"},
+     "encode(rgb, height, width, steps, weights, mu, passes, frame, energy) -> JPEG bytes"},
     {"huffman_lengths", py_huffman_lengths, METH_VARARGS,
      "huffman_lengths(counts int64 (256,)) -> code length per symbol (libjpeg's optimal table)"},
     {NULL, NULL, 0, NULL}};

@@ -99,8 +99,9 @@ def energy_lambdas(coefficients: np.ndarray) -> np.ndarray:
 
 
 def block_settings(settings: RDSettings, coefficients: np.ndarray) -> RDSettings:
-    """``settings`` as the compiled trellis takes them for these (3, B, 64) coefficients: the
-    ``energy`` rule's per-block lambda folded into (3, B, 64) weights (bits' price 1 / lam)."""
+    """``settings`` with the ``energy`` rule's per-block lambda folded into (3, B, 64) weights
+    for these (3, B, 64) coefficients (bits' price 1 / lam): the same trellis by the fixed
+    rule (the compiled encoder applies the rule itself, block by block)."""
     if settings.rule == "fixed":
         return settings
     weights = settings.weights
@@ -176,9 +177,11 @@ def rd_indices(
     coefficients = np.ascontiguousarray(coefficients, dtype=np.float64)
     blocks = coefficients.shape[1]
     check_weights(settings.weights, blocks)
-    settings = block_settings(settings, coefficients)
     weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
-    data = _compiled().quantize(coefficients, blocks, _steps(tables), weights, settings.mu, passes)
+    energy = int(settings.rule == "energy")
+    data = _compiled().quantize(
+        coefficients, blocks, _steps(tables), weights, settings.mu, passes, energy
+    )
     return np.frombuffer(data, dtype=np.int16).reshape(3, blocks, 64)
 
 
@@ -211,9 +214,8 @@ def encode_rd(
     settings = settings or rd_settings(tables)
     height, width = image.shape[:2]
     check_weights(settings.weights, -(-height // 8) * -(-width // 8))
-    if settings.rule != "fixed":
-        settings = block_settings(settings, analyze_rd(image))
     weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
+    energy = int(settings.rule == "energy")
     return _compiled().encode(
-        image, height, width, _steps(tables), weights, settings.mu, passes, _frame(frame)
+        image, height, width, _steps(tables), weights, settings.mu, passes, _frame(frame), energy
     )
