@@ -52,7 +52,9 @@ def references(only: list[str]) -> dict:
         for name in models:
             model = create_model(name, data_root=root)
             own_size = entry.scale != 1  # tables for photos as stored: measured on whole photos
-            test = load_test_split(root, Path(entry.source), model, entry.images, own_size=own_size)
+            source = Path(entry.source)  # a data set's name (its path in the data folder)
+            folder_path = source if source.is_absolute() else root / source
+            test = load_test_split(root, folder_path, model, entry.images, own_size=own_size)
             with torch.no_grad():
                 values.append(score(model, test.images, test.labels)[entry.metric])
         points = json.loads((ROOT / "results" / folder / "points.json").read_text())["points"]
