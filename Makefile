@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_codec.py
 	$(BIN)/python bench/bench_encoders.py
 	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_folder.py
 	$(BIN)/python bench/bench_distributed.py
 
 # the plots of every evaluation report, redrawn from the data kept beside them
