@@ -683,3 +683,20 @@ $J4D eval $Z/*.json "src/j4d/zoo/mobilenet_v2@1.5/"*.json "${CHOICES[@]}" -m mob
 #     rate and at a matched divergence with paired bootstrap intervals (about 70 minutes on one
 #     core; rows resume)
 $PYTHON results/probes/rd_operating_point.py
+
+# 38. rd with mozjpeg's per-block lambda (meta rd.rule = energy, x 1) on the ImageNet joint
+#     front's 16 tables (issue 45), lean files, against the trellis, fixed-lambda rd, Pillow,
+#     mozjpeg and default JPEG curves of steps 30-31 (same images, decoder, whole file)
+RE=results/imagenet-mobilenetv2-rd-energy
+$PYTHON scripts/rd_rule_tables.py $ALL/frontier/*.json $MID/frontier/*.json -o $RE/tables \
+    --rule energy --lambda 1
+$J4D eval $RE/tables/*.json -m mobilenet_v2 --encoder rd "${Q9[@]}" "${IREAD[@]}" -j 2 -q -o $RE
+for metric in top1 agreement; do
+    for rate in file_bpp scan_bpp; do
+        $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.3,0.5,1,2,3 --ylabel $metric \
+            --title "imagenet-val, 1300 images, MobileNetV2: the joint front's 16 tables by each encoder" \
+            -o $RE/fronts_${metric}_${rate} "j4d trellis (mozjpeg)=$IJ:j4d-trellis:$metric" \
+            "j4d rd, energy rule=$RE:j4d-rd:$metric" "j4d rd, lambda 32=$RD:j4d-rd:$metric" \
+            "mozjpeg=$IJ:mozjpeg:$metric" "default JPEG=$IJ:jpeg:$metric"
+    done
+done
