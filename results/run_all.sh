@@ -700,3 +700,6 @@ for metric in top1 agreement; do
             "mozjpeg=$IJ:mozjpeg:$metric" "default JPEG=$IJ:jpeg:$metric"
     done
 done
+# ... the zoo's MobileNetV2 (224) entries: that front's tables by rd with the energy rule
+rm -rf src/j4d/zoo/mobilenet_v2 && mkdir -p src/j4d/zoo/mobilenet_v2
+cp $RE/frontier/*.json src/j4d/zoo/mobilenet_v2/

@@ -226,7 +226,7 @@ def test_zoo_tables_are_the_committed_frontiers():
     results = Path(__file__).resolve().parents[1] / "results"
     sources = {
         "resnet20": "cifar10-resnet20/frontier",
-        "mobilenet_v2": "imagenet-mobilenetv2-joint/frontier/j4d-trellis",
+        "mobilenet_v2": "imagenet-mobilenetv2-rd-energy/frontier",  # rd, energy rule
         "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-joint/frontier/j4d-trellis",
         "cub50_mobilenet_v2": "cub50-mobilenetv2-joint/frontier/j4d-trellis",
         "imagenet-universal": "imagenet-universal-opts/frontier",
