@@ -703,3 +703,17 @@ done
 # ... the zoo's MobileNetV2 (224) entries: that front's tables by rd with the energy rule
 rm -rf src/j4d/zoo/mobilenet_v2 && mkdir -p src/j4d/zoo/mobilenet_v2
 cp $RE/frontier/*.json src/j4d/zoo/mobilenet_v2/
+# ... and on CamVid: the 14 tables of step 32's rd evaluation by rd with the energy rule
+RC=results/camvid-deeplabv3-rd-energy
+$PYTHON scripts/rd_rule_tables.py $CV/frontier/*.json $CV-low/frontier/*.json \
+    $CV-high/frontier/*.json $CV-mozinit/frontier/*.json $CV-lowest/frontier/*.json -o $RC/tables \
+    --rule energy --lambda 1
+$J4D eval $RC/tables/*.json -m camvid_deeplabv3_mobilenet_v2 --encoder rd --qualities 50 \
+    --accuracies qf:50 --rates 0.1,0.2,0.3,1,2 -j 2 -q -o $RC
+for rate in file_bpp scan_bpp; do
+    $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.1,0.2,0.3,1,2 --ylabel miou \
+        --title "camvid/val, 101 frames, DeepLabV3-MobileNetV2" \
+        -o $RC/fronts_miou_${rate}_vs_trellis "j4d trellis (mozjpeg)=$CV-joint:j4d-trellis:miou" \
+        "j4d rd, energy rule=$RC:j4d-rd:miou" "j4d rd, lambda 32=$CV-rd:j4d-rd:miou" \
+        "mozjpeg=$CV-joint:mozjpeg:miou" "default JPEG=$CV-joint:jpeg:miou"
+done
