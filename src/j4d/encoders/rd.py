@@ -98,19 +98,6 @@ def energy_lambdas(coefficients: np.ndarray) -> np.ndarray:
     return 2**14.75 / (2**16.5 / 64 + energy)
 
 
-def block_settings(settings: RDSettings, coefficients: np.ndarray) -> RDSettings:
-    """``settings`` with the ``energy`` rule's per-block lambda folded into (3, B, 64) weights
-    for these (3, B, 64) coefficients (bits' price 1 / lam): the same trellis by the fixed
-    rule (the compiled encoder applies the rule itself, block by block)."""
-    if settings.rule == "fixed":
-        return settings
-    weights = settings.weights
-    if weights.ndim == 2:
-        weights = weights[:, None, :]
-    weights = weights * energy_lambdas(coefficients)[..., None]
-    return RDSettings(settings.lam, np.ascontiguousarray(weights), "fixed")
-
-
 def default_weights(tables: QuantTables) -> np.ndarray:
     """(3, 64) zig-zag weights ``1 / q^2`` of each component's table (Y luma, Cb/Cr chroma)."""
     steps = tables.to_array("zigzag").astype(np.float64)

@@ -152,6 +152,34 @@ def _draws(images: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, images, size=(resamples, images))
 
 
+def _paired(
+    outcome: str,
+    whole: float,
+    spread: np.ndarray,
+    relative: bool,
+    confidence: float,
+    images: int,
+    at: str | None = None,
+) -> Paired:
+    """A :class:`Paired` from the whole sample's statistic and its (R,) bootstrap ``spread``
+    over ``images`` (NaN where a resample did not match: left out and counted)."""
+    kept = spread[~np.isnan(spread)]
+    tail = 50 * (1 - confidence)
+    low, high = np.percentile(kept, [tail, 100 - tail]) if len(kept) else (np.nan, np.nan)
+    return Paired(
+        outcome,
+        float(whole),
+        float(low),
+        float(high),
+        relative,
+        images,
+        confidence,
+        at,
+        len(spread),
+        int(np.isnan(spread).sum()),
+    )
+
+
 def matched_difference(
     reference: PerImage,
     sweep: Sequence[PerImage],
@@ -191,21 +219,7 @@ def matched_difference(
             f"reference's {reference.mean(at):.4g}"
         )
     spread = statistic(_draws(len(reference), resamples, seed))
-    kept = spread[~np.isnan(spread)]
-    tail = 50 * (1 - confidence)
-    low, high = np.percentile(kept, [tail, 100 - tail]) if len(kept) else (np.nan, np.nan)
-    return Paired(
-        outcome,
-        float(whole),
-        float(low),
-        float(high),
-        relative,
-        len(reference),
-        confidence,
-        at,
-        resamples,
-        int(np.isnan(spread).sum()),
-    )
+    return _paired(outcome, whole, spread, relative, confidence, len(reference), at)
 
 
 def paired_difference(
@@ -229,18 +243,7 @@ def paired_difference(
 
     draws = _draws(len(a), resamples, seed)
     spread = statistic(first[draws], second[draws])
-    tail = 50 * (1 - confidence)
-    low, high = np.percentile(spread, [tail, 100 - tail])
-    return Paired(
-        outcome,
-        float(statistic(first, second)),
-        float(low),
-        float(high),
-        relative,
-        len(a),
-        confidence,
-        resamples=resamples,
-    )
+    return _paired(outcome, statistic(first, second), spread, relative, confidence, len(a))
 
 
 __all__ = [
