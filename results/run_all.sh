@@ -717,3 +717,22 @@ for rate in file_bpp scan_bpp; do
         "j4d rd, energy rule=$RC:j4d-rd:miou" "j4d rd, lambda 32=$CV-rd:j4d-rd:miou" \
         "mozjpeg=$CV-joint:mozjpeg:miou" "default JPEG=$CV-joint:jpeg:miou"
 done
+
+# 39. rd with the energy rule on the other zoo fronts (issue 45): each zoo entry's tables (the
+#     trellis fronts of steps 28, 29 and the universal opts front) by rd, x 1 of mozjpeg's
+#     per-block lambda, lean files; the default-JPEG and trellis curves come from the folders
+#     that made those fronts (same images, decoder, whole file)
+EALL=results/imagenet-efficientnetlite0-all
+RCUB=results/cub50-mobilenetv2-rd-energy
+REN=results/imagenet-efficientnetlite0-rd-energy
+RUN=results/imagenet-universal-rd-energy
+$PYTHON scripts/rd_rule_tables.py $CUB-joint/frontier/j4d-trellis/*.json -o $RCUB/tables
+$J4D eval $RCUB/tables/*.json -m cub50_mobilenet_v2 --encoder rd --qualities 75 \
+    --accuracies qf:75 --rates 0.25,0.3,0.5,1,1.5 -j 2 -q -o $RCUB
+$PYTHON scripts/rd_rule_tables.py $EALL/frontier/j4d-trellis/*.json -o $REN/tables
+$J4D eval $REN/tables/*.json -m efficientnet_lite0 --encoder rd --qualities 50 \
+    --accuracies qf:50 --rates 0.3,0.5,1,2,3 -j 2 -q -o $REN
+$PYTHON scripts/rd_rule_tables.py results/imagenet-universal-opts/frontier/*.json -o $RUN/tables
+$J4D eval $RUN/tables/*.json -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite1 \
+    -m efficientnet_lite2 --encoder rd --qualities 50 --accuracies qf:50 --rates 0.3,0.5,1,2,3 \
+    -j 2 -q -o $RUN

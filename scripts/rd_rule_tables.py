@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         tables = QuantTables.load(path)
         meta = {k: v for k, v in tables.meta.items() if k not in ("test", "encoder", "rd")}
         rd = {"lambda": args.lam, "rule": args.rule}
+        # a front's tables carry their encoder in the name (qf50_lam1_trellis); the copy is rd's
+        name = path.name.removesuffix("_trellis.json").removesuffix(".json") + ".json"
         QuantTables(tables.luma, tables.chroma, meta={**meta, "encoder": "rd", "rd": rd}).save(
-            args.out / path.name
+            args.out / name
         )
     print(f"{len(args.tables)} tables files with rd rule {args.rule} x {args.lam:g} in {args.out}")
     return 0

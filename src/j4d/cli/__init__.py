@@ -29,6 +29,7 @@ DISTRIBUTED_COMMANDS = ("train",)
 COMMANDS = {
     "tables": ("tables", "Export standard, existing or learned (zoo) tables."),
     "encode": ("encode", "Encode images as JPEG with given tables."),
+    "restore": ("restore", "Turn abbreviated JPEG files back into ordinary ones."),
     "inspect": ("inspect", "Show tables, subsampling, size and bpp of JPEG files."),
     "sensitivity": ("sensitivity", "Measure a model's per-frequency sensitivity."),
     "train": ("train", "Learn quantization tables for a model."),

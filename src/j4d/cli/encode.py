@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 import click
 from tqdm import tqdm
 
+from j4d.cli.abbreviated import abbreviated_encoder
 from j4d.cli.options import (
     data_option,
     device_option,
     encoder_option,
     expand_inputs,
     make_softness,
+    output_folder_option,
     place_models,
     resolve_tables,
     softness_options,
@@ -28,6 +30,7 @@ from j4d.cli.options import (
 from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
 from j4d.jpegio import FileRate, file_rate, insert_metadata, load_image_with_metadata
+from j4d.jpegio.abbreviated import TABLES_FILE
 from j4d.jpegio.images import shrink_to_short_side
 from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes
@@ -47,14 +50,7 @@ _LIST_LIMIT = 20
 
 @click.command("encode", short_help="Encode images as JPEG with given tables.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Output folder.",
-)
+@output_folder_option("Output folder.")
 @click.option(
     "--tables",
     "tables_path",
@@ -147,6 +143,30 @@ _LIST_LIMIT = 20
     "an input's own bytes are written instead, and counted in the summary; not with --strip or "
     "--resize-to, which ask for another file].",
 )
+@click.option(
+    "--abbreviated",
+    is_flag=True,
+    help="Write a data set: files without their tables (ISO 10918-1's abbreviated format), by "
+    "rd priced with Huffman tables learned on a sample of the inputs; the tables go once to "
+    f"OUTDIR/{TABLES_FILE} (a rerun reuses them). `j4d restore` makes ordinary files back; "
+    "j4d.data.abbreviated.AbbreviatedFolder reads them for torch.",
+)
+@click.option(
+    "--shared-tables",
+    "shared_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"With --abbreviated: these shared tables (a {TABLES_FILE} written before) instead of "
+    "learning them; their quantization tables unless --tables/--qf give the same.",
+)
+@click.option(
+    "--learn-from",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="With --abbreviated: how many inputs (spread over them) the Huffman tables are learned "
+    "on.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every file, however many.")
 @click.pass_context
 def command(
@@ -171,6 +191,9 @@ def command(
     strip: bool,
     replace: bool,
     allow_larger: bool,
+    abbreviated: bool,
+    shared_path: Path | None,
+    learn_from: int,
     verbose: bool,
 ) -> int:
     """Encode images (files or folders) as 4:4:4 JPEG with optimized Huffman tables, by the
@@ -191,7 +214,9 @@ def command(
     processes. An output that would replace its own input is an error unless --replace; the
     inputs' ICC profile and EXIF are kept unless --strip.
     """
-    _refuse_inert_options(context, model_spec, ladder_paths)
+    _refuse_inert_options(context, model_spec, ladder_paths, abbreviated)
+    if abbreviated:
+        _refuse_with_abbreviated(tables_path, model_spec, probabilistic, encoder)
     if ladder_paths and (tables_path is not None or quality is not None):
         raise InvalidInputError("give --ladder or --tables/--qf, not both")
     if ladder_paths and model_spec is None:
@@ -207,6 +232,8 @@ def command(
         tables = per_scale.tables[0]
     elif ladder_paths:
         tables = QuantTables.from_quality(100)
+    elif abbreviated and shared_path is not None and tables_path is None and quality is None:
+        tables = None  # the shared tables file's own
     else:
         tables = resolve_tables(tables_path, quality)
     softness = make_softness(alpha, hardness) if probabilistic else None
@@ -214,7 +241,11 @@ def command(
         raise InvalidInputError("--alpha/--hardness only apply with --probabilistic")
     if probabilistic and encoder is not None:
         raise InvalidInputError("--encoder does not apply with --probabilistic")
-    chosen = None if probabilistic else encoder_of(tables, encoder)
+    chosen = (
+        None
+        if probabilistic or tables is None
+        else encoder_of(tables, "rd" if abbreviated else encoder)
+    )
     guided = None
     if model_spec is not None:
         if probabilistic:
@@ -237,6 +268,10 @@ def command(
     pairs = expand_inputs(inputs, skip=out_dir)
     if not replace:
         _refuse_replacing_inputs(pairs, out_dir)
+    if abbreviated:
+        chosen, tables = abbreviated_encoder(
+            pairs, out_dir, tables, shared_path, learn_from, short_side
+        )
     encode = functools.partial(
         _encode_file,
         out_dir=out_dir,
@@ -246,7 +281,7 @@ def command(
         softness=softness,
         seed=seed,
         short_side=short_side,
-        keep_smaller_input=not (allow_larger or strip or short_side is not None),
+        keep_smaller_input=not (allow_larger or strip or abbreviated or short_side is not None),
     )
     rows, failures = [], 0
     with contextlib.ExitStack() as stack:
@@ -272,7 +307,13 @@ def command(
         name += f", written by {encoder}" if encoder else ""
     elif guided is not None:
         name += f", guided by {model_spec} at strength {strength:g}"
-    _report(rows, verbose, name)
+    huffman = "optimized Huffman"
+    if abbreviated:
+        name, huffman = (
+            "rd, abbreviated files",
+            f"shared Huffman; tables in {out_dir / TABLES_FILE}",
+        )
+    _report(rows, verbose, name, huffman)
     if failures:
         click.echo(f"j4d: {failures} of {len(pairs)} inputs could not be read", err=True)
         return 2
@@ -285,7 +326,10 @@ def _given(context: click.Context, name: str) -> bool:
 
 
 def _refuse_inert_options(
-    context: click.Context, model_spec: str | None, ladder_paths: tuple[str, ...]
+    context: click.Context,
+    model_spec: str | None,
+    ladder_paths: tuple[str, ...],
+    abbreviated: bool = False,
 ) -> None:
     """Options given on the command line that the other options make do nothing: an error, not
     a silent plain encode."""
@@ -297,6 +341,24 @@ def _refuse_inert_options(
         raise InvalidInputError("--strength applies to model-aware encoding (-m MODEL)")
     if given("tolerance") and not ladder_paths:
         raise InvalidInputError("--tolerance applies with --ladder")
+    for name in ("shared_path", "learn_from"):
+        if given(name) and not abbreviated:
+            raise InvalidInputError(
+                f"--{name.replace('_path', '-tables').replace('_', '-')} applies with --abbreviated"
+            )
+
+
+def _refuse_with_abbreviated(
+    tables_path: Path | None, model_spec: str | None, probabilistic: bool, encoder: str | None
+) -> None:
+    """--abbreviated writes rd files with one set of tables: nothing that changes them per image."""
+    if is_zoo_choice(tables_path) or model_spec is not None or probabilistic:
+        raise InvalidInputError(
+            "--abbreviated shares one set of tables: it does not combine with zoo:..., -m or "
+            "--probabilistic"
+        )
+    if encoder not in (None, "rd"):
+        raise InvalidInputError(f"--abbreviated files are written by rd, not {encoder}")
 
 
 def _refuse_replacing_inputs(pairs: list[tuple[Path, Path]], out_dir: Path) -> None:
@@ -383,7 +445,9 @@ def _choice(rung: str | float | None) -> str:
     return f"  {rung}" if isinstance(rung, str) else f"  {rung:.0%}"
 
 
-def _report(rows: list[Written], verbose: bool, encoder: str) -> None:
+def _report(
+    rows: list[Written], verbose: bool, encoder: str, huffman: str = "optimized Huffman"
+) -> None:
     if not rows:
         return
     rungs = [row.choice for row in rows if isinstance(row.choice, str) and row.choice]
@@ -406,8 +470,7 @@ def _report(rows: list[Written], verbose: bool, encoder: str) -> None:
     files = f"{len(rows)} file{'s' if len(rows) != 1 else ''}"
     click.echo(
         f"{files}, {total} bytes; {8 * total / pixels:.3f} file bpp, "
-        f"{8 * scan / pixels:.3f} scan bpp over all pixels (encoder {encoder}, 4:4:4, optimized "
-        "Huffman)"
+        f"{8 * scan / pixels:.3f} scan bpp over all pixels (encoder {encoder}, 4:4:4, {huffman})"
     )
     change = f"{100 * (total / before - 1):+.1f} %" if before else "n/a"
     click.echo(f"inputs: {before} bytes; outputs {change} against them")

@@ -41,6 +41,18 @@ def softness_options(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def output_folder_option(help_text: str) -> Callable[..., Any]:
+    """``-o/--output DIR``, required: the folder a command writes into (``out_dir``)."""
+    return click.option(
+        "-o",
+        "--output",
+        "out_dir",
+        required=True,
+        type=click.Path(path_type=Path, file_okay=False),
+        help=help_text,
+    )
+
+
 def encoder_option(help_text: str, multiple: bool = False) -> Callable[..., Any]:
     """``--encoder NAME``: how tables become files (:mod:`j4d.encoders.registry`)."""
     return click.option(

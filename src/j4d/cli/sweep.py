@@ -11,6 +11,7 @@ import click
 from j4d.cli.options import (
     load_test_split,
     model_options,
+    output_folder_option,
     parse_list,
     read_off_options,
     test_split_options,
@@ -24,14 +25,7 @@ if TYPE_CHECKING:
 
 @click.command("sweep", short_help="Grid of training runs, their Pareto frontier vs JPEG.")
 @model_options
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Sweep folder (runs/, points, frontier, plot, summary).",
-)
+@output_folder_option("Sweep folder (runs/, points, frontier, plot, summary).")
 @click.option(
     "--init",
     "inits",

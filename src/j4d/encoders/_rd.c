@@ -15,6 +15,11 @@
  *   5. a baseline file, a progressive one by spectral selection (DC scan, then each
  *      component's AC band with EOB runs), or the smaller of the two.
  *
+ * With shared Huffman tables (a data set's, given as DHT payloads: the baseline scan's DC and AC
+ * tables, and the progressive AC bands' luma and chroma tables) the trellis prices bits by the
+ * baseline scan's code lengths, the file uses those tables, and an abbreviated file (ITU T.81
+ * B.4: no DQT, no DHT; the tables travel once, beside the files) leaves both out.
+ *
  * mu = 0 gives plain rounding, half away from zero (libjpeg's rule). Python owns the checks of
  * its inputs (j4d.encoders.rd); this file trusts them.
  */
@@ -229,6 +234,19 @@ static int pop(const int64_t *freq, int *heap, int *live) {
     return top;
 }
 
+/* canonical codes (ITU T.81 C.2), in the order of values[] with the lengths of bits[] */
+static void assign_codes(Huffman *table) {
+    uint16_t code = 0;
+    int k = 0;
+    for (int size = 1; size <= 16; size++) {
+        for (int n = 0; n < table->bits[size]; n++, k++) {
+            table->length[table->values[k]] = (uint8_t)size;
+            table->code[table->values[k]] = code++;
+        }
+        code <<= 1;
+    }
+}
+
 /* libjpeg's jpeg_gen_optimal_table (ITU T.81 K.2): merge the two least frequent nodes (among
  * equals the highest symbol), a reserved code point keeps all-ones codes out, and lengths
  * above 16 bits are folded. */
@@ -300,16 +318,18 @@ static void optimal_table(const int64_t *frequency, Huffman *table) {
         for (int symbol = 0; symbol < 256; symbol++)
             if (codesize[symbol] == size) table->values[p++] = (uint8_t)symbol;
     table->count = p;
-    /* canonical codes, in the order of values[] with the (limited) lengths of bits[] */
-    uint16_t code = 0;
-    int k = 0;
-    for (int size = 1; size <= 16; size++) {
-        for (int n = 0; n < table->bits[size]; n++, k++) {
-            table->length[table->values[k]] = (uint8_t)size;
-            table->code[table->values[k]] = code++;
-        }
-        code <<= 1;
-    }
+    assign_codes(table);
+}
+
+/* A table from a DHT payload's 16 counts and its symbols (``spec``: 16 + 256 bytes; Python has
+ * checked that the counts sum to at most 256 and that the code fits 16 bits). */
+static void table_from_spec(const uint8_t *spec, Huffman *table) {
+    memset(table, 0, sizeof *table);
+    int count = 0;
+    for (int i = 1; i <= 16; i++) count += table->bits[i] = spec[i - 1];
+    memcpy(table->values, spec + 16, (size_t)count);
+    table->count = count;
+    assign_codes(table);
 }
 
 /* ---------------------------------------------------------------- trellis */
@@ -324,6 +344,18 @@ typedef struct {
     double eob;
 } Prices;
 
+static void ac_prices_of(const Huffman *table, double mu, Prices *prices) {
+    prices->eob = mu * table->length[EOB];
+    for (int size = 1; size <= MAX_AC_SIZE; size++) {
+        prices->cheapest[size] = INFINITY;
+        for (int run = 0; run < 63; run++) {
+            double bits = table->length[((run & 15) << 4) | size] + size + (run >> 4) * table->length[ZRL];
+            prices->run[size][run] = mu * bits;
+            if (prices->run[size][run] < prices->cheapest[size]) prices->cheapest[size] = mu * bits;
+        }
+    }
+}
+
 static void ac_prices(const int64_t *counts, double mu, Prices *prices) {
     int64_t smoothed[256];
     memset(smoothed, 0, sizeof smoothed);
@@ -336,15 +368,7 @@ static void ac_prices(const int64_t *counts, double mu, Prices *prices) {
         }
     Huffman table;
     optimal_table(smoothed, &table);
-    prices->eob = mu * table.length[EOB];
-    for (int size = 1; size <= MAX_AC_SIZE; size++) {
-        prices->cheapest[size] = INFINITY;
-        for (int run = 0; run < 63; run++) {
-            double bits = table.length[((run & 15) << 4) | size] + size + (run >> 4) * table.length[ZRL];
-            prices->run[size][run] = mu * bits;
-            if (prices->run[size][run] < prices->cheapest[size]) prices->cheapest[size] = mu * bits;
-        }
-    }
+    ac_prices_of(&table, mu, prices);
 }
 
 /* AC indices (zig-zag 1..63) of one block minimizing D + mu R; index[0] is left alone.
@@ -424,6 +448,7 @@ typedef struct {
     Py_ssize_t blocks;
     double mu;
     int energy; /* mozjpeg 4's lambda per block: weights times block_lambda(y) */
+    const Huffman *shared; /* NULL, or SHARED_TABLES tables (see get_shared) */
 } Problem;
 
 /* mozjpeg 4's per-block lambda in rd's units, 2^14.75 / (2^16.5 / 64 + mean of the 63 squared
@@ -549,6 +574,11 @@ static int trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indic
     Prices prices[2];
     double dc_bits[2][12];
     for (int t = 0; t < 2; t++) {
+        if (p->shared) {
+            ac_prices_of(&p->shared[2 + t], p->mu, &prices[t]);
+            for (int size = 0; size <= 11; size++) dc_bits[t][size] = p->shared[t].length[size];
+            continue;
+        }
         ac_prices(counts[2 + t], p->mu, &prices[t]);
         dc_prices(counts[t], dc_bits[t]);
     }
@@ -630,13 +660,16 @@ static void put_amplitude(Writer *w, const Huffman *table, int symbol, int value
  * progressive). No JFIF APP0: a decoder takes three components numbered 1, 2, 3 as YCbCr without
  * it (ITU T.871 and libjpeg alike), and its 18 bytes say nothing else unless a pixel density is
  * known, which j4d encode then carries over from the input. */
-static void put_headers(Writer *w, const int *steps, int height, int width, uint8_t frame) {
+static void put_headers(Writer *w, const int *steps, int height, int width, uint8_t frame,
+                        int abbreviated) {
     static const uint8_t soi[] = {0xFF, 0xD8};
     put_bytes(w, soi, sizeof soi);
-    put_marker(w, 0xDB, 2 + 2 * 65);
-    for (int t = 0; t < 2; t++) {
-        put_byte(w, (uint8_t)t);
-        for (int k = 0; k < 64; k++) put_byte(w, (uint8_t)steps[64 * t + k]);
+    if (!abbreviated) {
+        put_marker(w, 0xDB, 2 + 2 * 65);
+        for (int t = 0; t < 2; t++) {
+            put_byte(w, (uint8_t)t);
+            for (int k = 0; k < 64; k++) put_byte(w, (uint8_t)steps[64 * t + k]);
+        }
     }
     put_marker(w, frame, 17);
     put_byte(w, 8);
@@ -679,16 +712,21 @@ static void put_end(Writer *w) {
     put_byte(w, 0xD9);
 }
 
+/* A baseline file of the indices with the optimal tables of ``counts``, or with ``shared``
+ * tables (then ``abbreviated`` leaves out the DQT and DHT segments). */
 static int write_baseline(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
-                          int height, int width, int64_t counts[4][256]) {
-    Huffman tables[4];
-    for (int t = 0; t < 4; t++) optimal_table(counts[t], &tables[t]);
+                          int height, int width, int64_t counts[4][256], const Huffman *shared,
+                          int abbreviated) {
+    Huffman own[4];
+    if (!shared)
+        for (int t = 0; t < 4; t++) optimal_table(counts[t], &own[t]);
+    const Huffman *tables = shared ? shared : own;
     /* headers: at most ~1.2 kB; scan: at most 64 x (16 + 10) bits + stuffing per block */
     if (reserve(w, 2048 + (size_t)blocks * 3 * 64 * 7)) return -1;
-    put_headers(w, steps, height, width, 0xC0);
+    put_headers(w, steps, height, width, 0xC0, abbreviated);
     const Huffman *order[4] = {&tables[0], &tables[2], &tables[1], &tables[3]};
     static const uint8_t slots[4] = {0x00, 0x10, 0x01, 0x11};
-    put_tables(w, order, slots, 4);
+    if (!abbreviated) put_tables(w, order, slots, 4);
     static const uint8_t selectors[6] = {1, 0x00, 2, 0x11, 3, 0x11};
     put_scan_header(w, 3, selectors, 0, 63);
     int previous_dc[3] = {0, 0, 0};
@@ -764,23 +802,41 @@ static void ac_band_scan(Writer *w, const Huffman *table, int64_t *counts, const
 /* A progressive file by spectral selection alone: the DC of all components in one scan, then
  * each component's AC band 1..63 in a scan of its own with its own optimal Huffman table. */
 static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t blocks,
-                             const int *steps, int height, int width, int64_t counts[4][256]) {
+                             const int *steps, int height, int width, int64_t counts[4][256],
+                             const Huffman *shared, int abbreviated) {
     if (reserve(w, 4096 + (size_t)blocks * 3 * 64 * 7)) return -1;
-    put_headers(w, steps, height, width, 0xC2);
+    put_headers(w, steps, height, width, 0xC2, abbreviated);
     /* every table in one DHT segment: the DC scan's (the baseline scan's) in DC slots 0 and 1,
-     * each component's AC band's own in AC slot 0, 1, 2 */
-    Huffman tables[5];
-    for (int t = 0; t < 2; t++) optimal_table(counts[t], &tables[t]);
-    for (int c = 0; c < 3; c++) {
-        int64_t band[256];
-        memset(band, 0, sizeof band);
-        ac_band_scan(w, NULL, band, indices + c * blocks * 64, blocks);
-        optimal_table(band, &tables[2 + c]);
+     * each component's AC band's own in AC slot 0, 1, 2; shared: the bands' luma and chroma
+     * tables in AC slots 2 and 3 (0 and 1 are the baseline scan's) */
+    Huffman own[5];
+    const Huffman *band_table[3], *dc = own;
+    uint8_t band_slot[3];
+    if (shared) {
+        dc = shared;
+        for (int c = 0; c < 3; c++) {
+            band_table[c] = &shared[4 + TABLE_OF_COMPONENT[c]];
+            band_slot[c] = (uint8_t)(2 + TABLE_OF_COMPONENT[c]);
+        }
+        if (!abbreviated) {
+            const Huffman *order[4] = {&shared[0], &shared[1], &shared[4], &shared[5]};
+            static const uint8_t slots[4] = {0x00, 0x01, 0x12, 0x13};
+            put_tables(w, order, slots, 4);
+        }
+    } else {
+        for (int t = 0; t < 2; t++) optimal_table(counts[t], &own[t]);
+        for (int c = 0; c < 3; c++) {
+            int64_t band[256];
+            memset(band, 0, sizeof band);
+            ac_band_scan(w, NULL, band, indices + c * blocks * 64, blocks);
+            optimal_table(band, &own[2 + c]);
+            band_table[c] = &own[2 + c];
+            band_slot[c] = (uint8_t)c;
+        }
+        const Huffman *order[5] = {&own[0], &own[1], &own[2], &own[3], &own[4]};
+        static const uint8_t slots[5] = {0x00, 0x01, 0x10, 0x11, 0x12};
+        put_tables(w, order, slots, 5);
     }
-    const Huffman *order[5] = {&tables[0], &tables[1], &tables[2], &tables[3], &tables[4]};
-    static const uint8_t slots[5] = {0x00, 0x01, 0x10, 0x11, 0x12};
-    put_tables(w, order, slots, 5);
-    const Huffman *dc = tables;
     static const uint8_t selectors[6] = {1, 0x00, 2, 0x10, 3, 0x10};
     put_scan_header(w, 3, selectors, 0, 0);
     int previous_dc[3] = {0, 0, 0};
@@ -793,9 +849,9 @@ static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t block
         }
     flush_bits(w);
     for (int c = 0; c < 3; c++) {
-        uint8_t selector[2] = {(uint8_t)(c + 1), (uint8_t)c};
+        uint8_t selector[2] = {(uint8_t)(c + 1), band_slot[c]};
         put_scan_header(w, 1, selector, 1, 63);
-        ac_band_scan(w, &tables[2 + c], NULL, indices + c * blocks * 64, blocks);
+        ac_band_scan(w, band_table[c], NULL, indices + c * blocks * 64, blocks);
         flush_bits(w);
     }
     put_end(w);
@@ -805,14 +861,16 @@ static int write_progressive(Writer *w, const int16_t *indices, Py_ssize_t block
 /* The smaller of the baseline and the progressive file of the same indices (frame 0), or the
  * one asked for (1 baseline, 2 progressive). */
 static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, const int *steps,
-                      int height, int width, int frame) {
+                      int height, int width, int frame, const Huffman *shared, int abbreviated) {
     int64_t counts[4][256]; /* the baseline scan's symbols: both frames' DC, baseline's AC */
-    count_symbols(indices, blocks, counts);
-    if (frame == 1) return write_baseline(w, indices, blocks, steps, height, width, counts);
-    if (frame == 2) return write_progressive(w, indices, blocks, steps, height, width, counts);
+    if (!shared) count_symbols(indices, blocks, counts);
+    if (frame == 1)
+        return write_baseline(w, indices, blocks, steps, height, width, counts, shared, abbreviated);
+    if (frame == 2)
+        return write_progressive(w, indices, blocks, steps, height, width, counts, shared, abbreviated);
     Writer other = {0};
-    if (write_baseline(w, indices, blocks, steps, height, width, counts) ||
-        write_progressive(&other, indices, blocks, steps, height, width, counts)) {
+    if (write_baseline(w, indices, blocks, steps, height, width, counts, shared, abbreviated) ||
+        write_progressive(&other, indices, blocks, steps, height, width, counts, shared, abbreviated)) {
         free(other.data);
         return -1;
     }
@@ -855,6 +913,24 @@ static PyObject *py_analyze(PyObject *self, PyObject *args) {
     return out;
 }
 
+#define SPEC_BYTES (16 + 256)
+#define SHARED_TABLES 6
+
+/* Shared Huffman tables from ``object``: None (``*shared`` = NULL) or 6 x (16 counts + 256
+ * symbols) bytes: the baseline scan's DC luma, DC chroma, AC luma, AC chroma, then the
+ * progressive AC bands' luma and chroma. */
+static int get_shared(PyObject *object, Huffman tables[SHARED_TABLES], const Huffman **shared) {
+    *shared = NULL;
+    if (object == NULL || object == Py_None) return 0;
+    Py_buffer view;
+    if (get_buffer(object, &view, SHARED_TABLES * SPEC_BYTES, "huffman") < 0) return -1;
+    for (int t = 0; t < SHARED_TABLES; t++)
+        table_from_spec((const uint8_t *)view.buf + t * SPEC_BYTES, &tables[t]);
+    PyBuffer_Release(&view);
+    *shared = tables;
+    return 0;
+}
+
 /* The problem's buffers: coefficients (3, blocks, 64) float64, steps (2, 64) int32, weights
  * float64 (3, 64) or (3, blocks, 64). */
 static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weights,
@@ -883,6 +959,7 @@ static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weight
     p->blocks = blocks;
     p->mu = mu;
     p->energy = energy;
+    p->shared = NULL;
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < 64; k++) {
             p->real_steps[t][k] = p->steps[64 * t + k];
@@ -894,7 +971,8 @@ static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weight
 static int quantize(const Problem *p, int passes, int16_t *indices) {
     int64_t counts[4][256];
     plain_indices(p, indices);
-    if (p->mu <= 0.0) passes = passes > 0 ? 1 : 0; /* still run the trellis once: it rounds */
+    /* mu = 0 still runs the trellis once (it rounds); fixed prices need no second pass */
+    if (p->mu <= 0.0 || p->shared) passes = passes > 0 ? 1 : 0;
     for (int pass = 0; pass < passes; pass++) {
         count_symbols(indices, p->blocks, counts);
         if (trellis_pass(p, counts, indices)) return -1;
@@ -907,12 +985,18 @@ static PyObject *py_quantize(PyObject *self, PyObject *args) {
     Py_ssize_t blocks;
     double mu;
     int passes, energy;
-    if (!PyArg_ParseTuple(args, "OnOOdii", &coefficients, &blocks, &steps, &weights, &mu, &passes,
-                          &energy))
+    PyObject *huffman = NULL;
+    if (!PyArg_ParseTuple(args, "OnOOdii|O", &coefficients, &blocks, &steps, &weights, &mu, &passes,
+                          &energy, &huffman))
         return NULL;
+    Huffman tables[SHARED_TABLES];
     Py_buffer views[3];
     Problem p;
     if (get_problem(coefficients, steps, weights, blocks, mu, energy, views, &p) < 0) return NULL;
+    if (get_shared(huffman, tables, &p.shared) < 0) {
+        for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
+        return NULL;
+    }
     PyObject *out = PyBytes_FromStringAndSize(NULL, blocks * 3 * 64 * sizeof(int16_t));
     if (out) {
         int failed;
@@ -932,10 +1016,14 @@ static PyObject *writer_bytes(Writer *w, int failed) {
 }
 
 static PyObject *py_write(PyObject *self, PyObject *args) {
-    PyObject *indices_object, *steps_object;
-    int height, width, frame;
-    if (!PyArg_ParseTuple(args, "OOiii", &indices_object, &steps_object, &height, &width, &frame))
+    PyObject *indices_object, *steps_object, *huffman = NULL;
+    int height, width, frame, abbreviated = 0;
+    if (!PyArg_ParseTuple(args, "OOiii|Oi", &indices_object, &steps_object, &height, &width, &frame,
+                          &huffman, &abbreviated))
         return NULL;
+    Huffman tables[SHARED_TABLES];
+    const Huffman *shared;
+    if (get_shared(huffman, tables, &shared) < 0) return NULL;
     Py_ssize_t blocks = (Py_ssize_t)((height + 7) / 8) * ((width + 7) / 8);
     Py_buffer indices, steps;
     if (get_buffer(indices_object, &indices, blocks * 3 * 64 * sizeof(int16_t), "indices") < 0)
@@ -947,7 +1035,7 @@ static PyObject *py_write(PyObject *self, PyObject *args) {
     Writer w = {0};
     int failed;
     Py_BEGIN_ALLOW_THREADS
-    failed = write_jpeg(&w, indices.buf, blocks, steps.buf, height, width, frame);
+    failed = write_jpeg(&w, indices.buf, blocks, steps.buf, height, width, frame, shared, abbreviated);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&indices);
     PyBuffer_Release(&steps);
@@ -955,12 +1043,15 @@ static PyObject *py_write(PyObject *self, PyObject *args) {
 }
 
 static PyObject *py_encode(PyObject *self, PyObject *args) {
-    PyObject *rgb_object, *steps, *weights;
-    int height, width, passes, frame, energy;
+    PyObject *rgb_object, *steps, *weights, *huffman = NULL;
+    int height, width, passes, frame, energy, abbreviated = 0;
     double mu;
-    if (!PyArg_ParseTuple(args, "OiiOOdiii", &rgb_object, &height, &width, &steps, &weights, &mu,
-                          &passes, &frame, &energy))
+    if (!PyArg_ParseTuple(args, "OiiOOdiii|Oi", &rgb_object, &height, &width, &steps, &weights, &mu,
+                          &passes, &frame, &energy, &huffman, &abbreviated))
         return NULL;
+    Huffman tables[SHARED_TABLES];
+    const Huffman *shared;
+    if (get_shared(huffman, tables, &shared) < 0) return NULL;
     Py_buffer rgb;
     if (get_buffer(rgb_object, &rgb, (Py_ssize_t)height * width * 3, "rgb") < 0) return NULL;
     Py_ssize_t blocks = (Py_ssize_t)((height + 7) / 8) * ((width + 7) / 8);
@@ -987,10 +1078,11 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
     int ok = get_problem(coefficient_view, steps, weights, blocks, mu, energy, views, &p) == 0;
     Py_DECREF(coefficient_view);
     if (!ok) goto done;
+    p.shared = shared;
     Writer w = {0};
     Py_BEGIN_ALLOW_THREADS
     failed = quantize(&p, passes, indices) ||
-             write_jpeg(&w, indices, blocks, p.steps, height, width, frame);
+             write_jpeg(&w, indices, blocks, p.steps, height, width, frame, shared, abbreviated);
     Py_END_ALLOW_THREADS
     for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
     out = writer_bytes(&w, failed);
@@ -1001,28 +1093,71 @@ done:
     return out;
 }
 
-static PyObject *py_huffman_lengths(PyObject *self, PyObject *args) {
+/* libjpeg's optimal table of the (256,) int64 counts a Python call passes */
+static int optimal_of_args(PyObject *args, Huffman *table) {
     PyObject *counts_object;
-    if (!PyArg_ParseTuple(args, "O", &counts_object)) return NULL;
+    if (!PyArg_ParseTuple(args, "O", &counts_object)) return -1;
     Py_buffer view;
-    if (get_buffer(counts_object, &view, 256 * sizeof(int64_t), "counts") < 0) return NULL;
-    Huffman table;
-    optimal_table(view.buf, &table);
+    if (get_buffer(counts_object, &view, 256 * sizeof(int64_t), "counts") < 0) return -1;
+    optimal_table(view.buf, table);
     PyBuffer_Release(&view);
+    return 0;
+}
+
+static PyObject *py_huffman_lengths(PyObject *self, PyObject *args) {
+    Huffman table;
+    if (optimal_of_args(args, &table) < 0) return NULL;
     return PyBytes_FromStringAndSize((char *)table.length, 256);
+}
+
+static PyObject *py_count_symbols(PyObject *self, PyObject *args) {
+    PyObject *indices_object;
+    Py_ssize_t blocks;
+    if (!PyArg_ParseTuple(args, "On", &indices_object, &blocks)) return NULL;
+    Py_buffer indices;
+    if (get_buffer(indices_object, &indices, blocks * 3 * 64 * sizeof(int16_t), "indices") < 0)
+        return NULL;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, SHARED_TABLES * 256 * sizeof(int64_t));
+    if (out) {
+        int64_t(*counts)[256] = (int64_t(*)[256])PyBytes_AS_STRING(out);
+        count_symbols(indices.buf, blocks, counts);
+        memset(counts[4], 0, 2 * 256 * sizeof(int64_t));
+        for (int c = 0; c < 3; c++)
+            ac_band_scan(NULL, NULL, counts[4 + TABLE_OF_COMPONENT[c]],
+                         (const int16_t *)indices.buf + c * blocks * 64, blocks);
+    }
+    PyBuffer_Release(&indices);
+    return out;
+}
+
+static PyObject *py_huffman_spec(PyObject *self, PyObject *args) {
+    Huffman table;
+    if (optimal_of_args(args, &table) < 0) return NULL;
+    uint8_t spec[SPEC_BYTES];
+    memcpy(spec, table.bits + 1, 16);
+    memcpy(spec + 16, table.values, (size_t)table.count);
+    return PyBytes_FromStringAndSize((char *)spec, 16 + table.count);
 }
 
 static PyMethodDef METHODS[] = {
     {"analyze", py_analyze, METH_VARARGS,
      "analyze(rgb, height, width) -> float64 bytes (3, blocks, 64) zig-zag DCT coefficients"},
     {"quantize", py_quantize, METH_VARARGS,
-     "quantize(coefficients, blocks, steps, weights, mu, passes, energy) -> int16 bytes (3, "
-     "blocks, 64)"},
+     "quantize(coefficients, blocks, steps, weights, mu, passes, energy[, huffman]) -> int16 "
+     "bytes (3, blocks, 64); huffman: shared tables (6 x 272 bytes) that price the bits"},
     {"write", py_write, METH_VARARGS,
-     "write(indices, steps, height, width, frame) -> JPEG bytes with optimal Huffman tables; "
-     "frame 1 baseline, 2 progressive, 0 the smaller"},
+     "write(indices, steps, height, width, frame[, huffman, abbreviated]) -> JPEG bytes with "
+     "optimal Huffman tables (frame 1 baseline, 2 progressive, 0 the smaller) or with shared "
+     "ones (abbreviated: without DQT and DHT)"},
     {"encode", py_encode, METH_VARARGS,
-     "encode(rgb, height, width, steps, weights, mu, passes, frame, energy) -> JPEG bytes"},
+     "encode(rgb, height, width, steps, weights, mu, passes, frame, energy[, huffman, "
+     "abbreviated]) -> JPEG bytes"},
+    {"count_symbols", py_count_symbols, METH_VARARGS,
+     "count_symbols(indices, blocks) -> int64 bytes (6, 256): a baseline scan's symbols per table "
+     "(DC luma, DC chroma, AC luma, AC chroma), then the progressive AC bands' (luma, chroma)"},
+    {"huffman_spec", py_huffman_spec, METH_VARARGS,
+     "huffman_spec(counts int64 (256,)) -> DHT payload of libjpeg's optimal table: 16 counts, "
+     "then the symbols"},
     {"huffman_lengths", py_huffman_lengths, METH_VARARGS,
      "huffman_lengths(counts int64 (256,)) -> code length per symbol (libjpeg's optimal table)"},
     {NULL, NULL, 0, NULL}};

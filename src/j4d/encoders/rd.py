@@ -34,13 +34,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from j4d.errors import InvalidInputError
 from j4d.jpegio.images import check_rgb
 from j4d.tables import QuantTables
+
+if TYPE_CHECKING:
+    from j4d.jpegio.abbreviated import SharedTables
 
 #: Bits per unit of squared error in steps (with the default weights) when a file sets none:
 #: the best of 8, 16, 32 on imagenet-val fronts (results/probes/rd_lambda.md, rd_progressive.md).
@@ -157,17 +160,26 @@ def analyze_rd(image: np.ndarray) -> np.ndarray:
     return np.frombuffer(data, dtype=np.float64).reshape(3, -1, 64)
 
 
+def _huffman(shared: SharedTables | None) -> bytes | None:
+    return None if shared is None else shared.huffman_bytes()
+
+
 def rd_indices(
-    coefficients: np.ndarray, tables: QuantTables, settings: RDSettings, passes: int = PASSES
+    coefficients: np.ndarray,
+    tables: QuantTables,
+    settings: RDSettings,
+    passes: int = PASSES,
+    shared: SharedTables | None = None,
 ) -> np.ndarray:
-    """(3, B, 64) int16 zig-zag indices the trellis chooses for ``coefficients`` (3, B, 64)."""
+    """(3, B, 64) int16 zig-zag indices the trellis chooses for ``coefficients`` (3, B, 64);
+    with ``shared`` Huffman tables, bits are priced by their code lengths (one pass)."""
     coefficients = np.ascontiguousarray(coefficients, dtype=np.float64)
     blocks = coefficients.shape[1]
     check_weights(settings.weights, blocks)
     weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
     energy = int(settings.rule == "energy")
     data = _compiled().quantize(
-        coefficients, blocks, _steps(tables), weights, settings.mu, passes, energy
+        coefficients, blocks, _steps(tables), weights, settings.mu, passes, energy, _huffman(shared)
     )
     return np.frombuffer(data, dtype=np.int16).reshape(3, blocks, 64)
 
@@ -179,13 +191,23 @@ def _frame(frame: str) -> int:
 
 
 def write_indices_rd(
-    indices: np.ndarray, tables: QuantTables, height: int, width: int, frame: str = "baseline"
+    indices: np.ndarray,
+    tables: QuantTables,
+    height: int,
+    width: int,
+    frame: str = "baseline",
+    shared: SharedTables | None = None,
+    abbreviated: bool = False,
 ) -> bytes:
     """(3, B, 64) zig-zag indices as a 4:4:4 JPEG with optimal Huffman tables: ``baseline``,
     ``progressive`` (spectral selection: a DC scan, then each component's AC band with EOB
-    runs) or the ``smaller`` of the two; the indices are the same either way."""
+    runs) or the ``smaller`` of the two; the indices are the same either way. With ``shared``
+    tables the file is baseline with their Huffman tables (``frame`` aside), and
+    ``abbreviated`` leaves out its DQT and DHT segments (:mod:`j4d.jpegio.abbreviated`)."""
     indices = np.ascontiguousarray(indices, dtype=np.int16)
-    return _compiled().write(indices, _steps(tables), height, width, _frame(frame))
+    return _compiled().write(
+        indices, _steps(tables), height, width, _frame(frame), _huffman(shared), int(abbreviated)
+    )
 
 
 def encode_rd(
@@ -194,9 +216,12 @@ def encode_rd(
     settings: RDSettings | None = None,
     passes: int = PASSES,
     frame: str = "smaller",
+    shared: SharedTables | None = None,
+    abbreviated: bool = False,
 ) -> bytes:
     """An (H, W, 3) uint8 RGB image as a JPEG with ``tables`` by the trellis, in ``frame``
-    (see :func:`write_indices_rd`)."""
+    (see :func:`write_indices_rd`; ``shared`` Huffman tables price the bits and write the file,
+    ``abbreviated`` leaves the tables out)."""
     image = check_rgb(image)
     settings = settings or rd_settings(tables)
     height, width = image.shape[:2]
@@ -204,5 +229,15 @@ def encode_rd(
     weights = np.ascontiguousarray(settings.weights, dtype=np.float64)
     energy = int(settings.rule == "energy")
     return _compiled().encode(
-        image, height, width, _steps(tables), weights, settings.mu, passes, _frame(frame), energy
+        image,
+        height,
+        width,
+        _steps(tables),
+        weights,
+        settings.mu,
+        passes,
+        _frame(frame),
+        energy,
+        _huffman(shared),
+        int(abbreviated),
     )
