@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
-from probe_rows import imagenet_set, measure_rows, read_rows
+from probe_rows import bd_text, imagenet_set, measure_families
 
 from j4d.encoders import GuidedEncoder
 from j4d.encoders.importance import importance_map
@@ -37,7 +36,6 @@ from j4d.encoders.model_rd import BlockCurvature, block_weights
 from j4d.encoders.rd import encode_rd, rd_settings
 from j4d.encoders.registry import get_encoder
 from j4d.evaluation.codecs import quality_points
-from j4d.evaluation.curves import Curve, bd_rate
 from j4d.evaluation.realfile import tables_encoder
 from j4d.tables import QuantTables
 
@@ -94,23 +92,6 @@ def points(family: str) -> list[tuple[str, object]]:
     return found
 
 
-def measure(out: Path, only: list[str]) -> list[dict]:
-    done = read_rows(out)
-    for family in only:
-        measure_rows(out, family, points(family), loaded, MODELS, done)
-    return done
-
-
-def curve(rows: list[dict], family: str, model: str, metric: str) -> Curve:
-    found = [(r["file_bpp"], r[model][metric]) for r in rows if r["family"] == family]
-    return Curve.from_points(family, found).frontier()
-
-
-def cell(rows: list[dict], anchor: str, family: str, model: str, metric: str) -> str:
-    value = bd_rate(curve(rows, anchor, model, metric), curve(rows, family, model, metric))
-    return "n/a" if value is None or math.isnan(value) else f"{value:+.1f} %"
-
-
 def report(rows: list[dict]) -> None:
     counts = {f: sum(r["family"] == f for r in rows) for f in ORDER}
     names = [f for f in ORDER if f != "jpeg" and counts[f] == len(TABLES)]
@@ -137,7 +118,7 @@ def report(rows: list[dict]) -> None:
             cells = []
             for metric in ("top1", "agreement"):
                 for model in MODELS:
-                    text = cell(rows, anchor, family, model, metric)
+                    text = bd_text(rows, anchor, family, model, metric, "file_bpp")
                     cells.append(f"**{text}**" if GUIDES.get(family) == model else text)
             lines.append(f"| {family} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -147,4 +128,4 @@ def report(rows: list[dict]) -> None:
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or ORDER  # the families to measure (a rerun skips measured points)
-    report(measure(HERE / "image_maps.jsonl", chosen))
+    report(measure_families(HERE / "image_maps.jsonl", chosen, points, loaded, MODELS))

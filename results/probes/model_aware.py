@@ -23,23 +23,22 @@ Run from the repository root: ``.venv/bin/python results/probes/model_aware.py [
 from __future__ import annotations
 
 import functools
-import math
 import sys
 from pathlib import Path
 
-from probe_rows import imagenet_set, measure_rows, read_rows
+from probe_rows import bd_text, imagenet_set, measure_families
 
 from j4d.encoders import GuidedEncoder
 from j4d.encoders.model_rd import BlockCurvature
 from j4d.encoders.registry import get_encoder
 from j4d.evaluation.codecs import quality_points
-from j4d.evaluation.curves import Curve, bd_rate
 from j4d.evaluation.realfile import tables_encoder
 from j4d.tables import QuantTables
 
 HERE = Path(__file__).parent
 ZOO = HERE.parent.parent / "src" / "j4d" / "zoo" / "mobilenet_v2"
 IMAGES = 400
+RATES = ("file_bpp", "scan_bpp")
 MODELS = ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite2"]
 SHORT = {"mobilenet_v2": "mnv2", "efficientnet_lite0": "l0", "efficientnet_lite2": "l2"}
 QUALITIES = [5, 10, 20, 30, 50, 70, 85, 95]
@@ -82,26 +81,11 @@ def points(family: str) -> list[tuple[str, object]]:
     return found
 
 
-def measure(out: Path, only: list[str]) -> list[dict]:
-    done = read_rows(out)
-    for family in only:
-        measure_rows(out, family, points(family), loaded, MODELS, done)
-    return done
-
-
-def curve(rows: list[dict], family: str, model: str, metric: str, rate: str) -> Curve:
-    found = [(r[rate], r[model][metric]) for r in rows if r["family"] == family]
-    return Curve.from_points(family, found).frontier()
-
-
 def cell(rows: list[dict], family: str, model: str, metric: str) -> str:
-    values = []
-    for rate in ("file_bpp", "scan_bpp"):
-        value = bd_rate(
-            curve(rows, "jpeg", model, metric, rate), curve(rows, family, model, metric, rate)
-        )
-        values.append("n/a" if value is None or math.isnan(value) else f"{value:+.1f} %")
-    return f"{values[0]} ({values[1]})"
+    whole, scan = (
+        bd_text(rows, "jpeg", family, model, metric, r) for r in ("file_bpp", "scan_bpp")
+    )
+    return f"{whole} ({scan})"
 
 
 def report(rows: list[dict]) -> None:
@@ -139,4 +123,4 @@ def report(rows: list[dict]) -> None:
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or ORDER  # the families to measure (a rerun skips measured points)
-    report(measure(HERE / "model_aware.jsonl", chosen))
+    report(measure_families(HERE / "model_aware.jsonl", chosen, points, loaded, MODELS))

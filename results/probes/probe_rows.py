@@ -4,11 +4,13 @@ skipping the rows a previous run wrote (so a probe resumes where it stopped)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from j4d.data import IMAGENET, read_class_list, require_data_root
 from j4d.data.testset import load_test_images
+from j4d.evaluation.curves import Curve, bd_rate
 from j4d.evaluation.realfile import code_images, evaluate_coded, reference_predictions
 from j4d.models import create_model
 
@@ -56,3 +58,33 @@ def measure_rows(
         with out.open("a") as handle:
             handle.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
+
+
+def measure_families(
+    out: Path,
+    families: Iterable[str],
+    points: Callable[[str], Iterable[tuple[str, object]]],
+    load: Callable[[], tuple],
+    model_names: Sequence[str],
+) -> list[dict]:
+    """Every row of ``out``, after measuring the points (``points(family)``) of ``families``
+    that it lacks (:func:`measure_rows`)."""
+    done = read_rows(out)
+    for family in families:
+        measure_rows(out, family, points(family), load, model_names, done)
+    return done
+
+
+def family_curve(rows: list[dict], family: str, model: str, metric: str, rate: str) -> Curve:
+    """The Pareto front of ``family``'s rows: ``model``'s ``metric`` against ``rate``."""
+    found = [(r[rate], r[model][metric]) for r in rows if r["family"] == family]
+    return Curve.from_points(family, found).frontier()
+
+
+def bd_text(rows: list[dict], anchor: str, family: str, model: str, metric: str, rate: str) -> str:
+    """BD-rate of ``family`` against ``anchor`` (fronts by ``model``'s ``metric``) as text."""
+    value = bd_rate(
+        family_curve(rows, anchor, model, metric, rate),
+        family_curve(rows, family, model, metric, rate),
+    )
+    return "n/a" if value is None or math.isnan(value) else f"{value:+.1f} %"
