@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import click
 from tqdm import tqdm
 
-from j4d.cli.abbreviated import abbreviated_encoder
 from j4d.cli.options import (
     data_option,
     device_option,
@@ -269,6 +268,8 @@ def command(
     if not replace:
         _refuse_replacing_inputs(pairs, out_dir)
     if abbreviated:
+        from j4d.cli.abbreviated import abbreviated_encoder
+
         chosen, tables = abbreviated_encoder(
             pairs, out_dir, tables, shared_path, learn_from, short_side
         )

@@ -12,14 +12,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-import jpeglib
-
 BACKEND = "turbo210"
 MOZJPEG = "mozjpeg403"
 
 
 def use_backend(name: str) -> None:
     """Switch jpeglib's (process-wide) backend to ``name`` if it is not already active."""
+    import jpeglib  # here: most commands never call it, and it costs start-up time
+
     if jpeglib.version.get() != name:
         jpeglib.version.set(name)
 

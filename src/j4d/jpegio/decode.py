@@ -7,7 +7,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import jpeglib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -71,6 +70,8 @@ def read_coefficients(source: Source) -> JpegCoefficients:
     use_turbo()
     try:
         with scratch_file(data) as path:
+            import jpeglib  # here: decoding pixels (the common case) does not need it
+
             jpeg = jpeglib.read_dct(path)
             jpeg.load()
             planes = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.Cb is not None else [])
