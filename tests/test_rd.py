@@ -18,6 +18,8 @@ from j4d.codec.codec import analyze
 from j4d.encoders import encode_uniform, encode_with, write_indices
 from j4d.encoders.rd import (
     DEFAULT_LAMBDA,
+    DEFAULT_LAMBDAS,
+    DEFAULT_RULE,
     FRAMES,
     RDSettings,
     _compiled,
@@ -245,9 +247,13 @@ def test_settings_come_from_the_tables_file_and_bad_ones_are_one_line_errors(tmp
     weights = np.linspace(1, 2, 192).reshape(3, 64)
     recorded = rd_settings(tables.with_meta(rd={"lambda": 3, "weights": weights.tolist()}))
     assert recorded.lam == 3 and np.array_equal(recorded.weights, weights)
-    assert rd_settings(tables).lam == DEFAULT_LAMBDA and np.allclose(
-        rd_settings(tables).weights[0], 1 / tables.to_array("zigzag")[0] ** 2
-    )
+    default = rd_settings(tables)  # no meta: mozjpeg's per-block rule at scale 1
+    assert (default.rule, default.lam) == (DEFAULT_RULE, DEFAULT_LAMBDAS[DEFAULT_RULE])
+    assert np.allclose(default.weights[0], 1 / tables.to_array("zigzag")[0] ** 2)
+    # a lambda alone keeps the meaning it had before the rules: fixed
+    assert rd_settings(tables.with_meta(rd={"lambda": 16})).rule == "fixed"
+    assert rd_settings(tables, 8.0).rule == "fixed"
+    assert rd_settings(tables.with_meta(rd={"rule": "fixed"})).lam == DEFAULT_LAMBDA
     image = tmp_path / "a.png"
     Image.fromarray(smooth_image(np.random.default_rng(0), 16, 16)).save(image)
     bad = [

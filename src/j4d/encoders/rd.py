@@ -45,9 +45,14 @@ from j4d.tables import QuantTables
 if TYPE_CHECKING:
     from j4d.jpegio.abbreviated import SharedTables
 
-#: Bits per unit of squared error in steps (with the default weights) when a file sets none:
-#: the best of 8, 16, 32 on imagenet-val fronts (results/probes/rd_lambda.md, rd_progressive.md).
+#: Bits per unit of squared error in steps (with the default weights) of the ``fixed`` rule when
+#: a file sets none: the best of 8, 16, 32 on imagenet-val fronts (results/probes/rd_lambda.md).
 DEFAULT_LAMBDA = 32.0
+#: The rule of a file that sets neither a rule nor a lambda: mozjpeg's per-block lambda, ahead
+#: of a fixed 32 on the ImageNet, CUB-50 and CamVid fronts (docs/encoders.md); its scale is 1.
+DEFAULT_RULE = "energy"
+#: Each rule's lambda when a file sets none.
+DEFAULT_LAMBDAS = {"fixed": DEFAULT_LAMBDA, "energy": 1.0}
 #: Trellis passes, each pricing bits by the code lengths of the previous pass's indices (plain
 #: rounding's before the first); a second pass changed the cost by 0.01-0.02 % on imagenet-val.
 PASSES = 1
@@ -80,7 +85,7 @@ class RDSettings:
 
     lam: float
     weights: np.ndarray
-    rule: str = "fixed"
+    rule: str = "fixed"  # what a bare lambda means; files default to DEFAULT_RULE
 
     @property
     def mu(self) -> float:
@@ -108,24 +113,27 @@ def default_weights(tables: QuantTables) -> np.ndarray:
 
 
 def rd_settings(tables: QuantTables, lam: float | None = None) -> RDSettings:
-    """The settings ``tables`` record in ``meta["rd"]`` (defaults: :data:`DEFAULT_LAMBDA`,
-    :func:`default_weights`), ``lam`` overriding; one-line errors for bad entries."""
+    """The settings ``tables`` record in ``meta["rd"]``, ``lam`` overriding its lambda; one-line
+    errors for bad entries. Defaults: :func:`default_weights`; the rule :data:`DEFAULT_RULE`,
+    except that a lambda set without a rule (by file or ``lam``) is a ``fixed`` one, as it was
+    before the rules; the rule's lambda from :data:`DEFAULT_LAMBDAS`."""
     recorded = tables.meta.get(META_KEY) or {}
     if not isinstance(recorded, Mapping):
         raise InvalidInputError(f"meta '{META_KEY}' must be an object, got {recorded!r}")
     unknown = set(recorded) - {"lambda", "weights", "source", "rule"}
     if unknown:
         raise InvalidInputError(f"meta '{META_KEY}' has unknown keys: {', '.join(sorted(unknown))}")
-    value = recorded.get("lambda", DEFAULT_LAMBDA) if lam is None else lam
+    rule = recorded.get("rule", "fixed" if "lambda" in recorded or lam is not None else None)
+    rule = DEFAULT_RULE if rule is None else rule
+    if rule not in RULES:
+        raise InvalidInputError(f"rd rule must be one of {', '.join(RULES)}, got {rule!r}")
+    value = recorded.get("lambda", DEFAULT_LAMBDAS[rule]) if lam is None else lam
     try:
         lam = float(value)
     except (TypeError, ValueError):
         raise InvalidInputError(f"rd lambda must be a number, got {value!r}") from None
     if math.isnan(lam) or lam <= 0:
         raise InvalidInputError(f"rd lambda must be > 0 (inf: plain rounding), got {value!r}")
-    rule = recorded.get("rule", "fixed")
-    if rule not in RULES:
-        raise InvalidInputError(f"rd rule must be one of {', '.join(RULES)}, got {rule!r}")
     weights = default_weights(tables)
     if "weights" in recorded:
         try:
