@@ -249,6 +249,8 @@ def _guide_and_reader_table(
 IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
+RE, RUN = "imagenet-mobilenetv2-rd-energy", "imagenet-universal-rd-energy"
+AB = "imagenet-mobilenetv2-abbreviated"
 LADDER = "imagenet-mobilenetv2-ladder"
 MODEL_AWARE = "imagenet-mobilenetv2-model-aware"
 SWAPPED = "imagenet-efficientnetlite0-model-aware"
@@ -463,19 +465,18 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
             "trellis vs default JPEG",
         ),
         (
-            (
-                "ImageNet, MobileNetV2, by top-1",
-                f"@imagenet-val, 1300@{RD}/fronts_top1_file_bpp.md",
-                FrontCell(RD, "fronts_top1_{rate}", "j4d rd"),
-                Cell(RD, "j4d-rd"),
-                Cell("imagenet-mobilenetv2-joint", "j4d-trellis"),
-            ),
-            (
-                "... by agreement",
-                f"@imagenet-val, 1300@{RD}/fronts_agreement_file_bpp.md",
-                FrontCell(RD, "fronts_agreement_{rate}", "j4d rd"),
-                Cell(RD, "j4d-rd", by_agreement=True),
-                Cell("imagenet-mobilenetv2-joint", "j4d-trellis", by_agreement=True),
+            *(
+                (
+                    label,
+                    f"@imagenet-val, 1300@{RE}/fronts_{metric}_file_bpp.md",
+                    FrontCell(RE, f"fronts_{metric}_{{rate}}", "j4d rd, energy rule"),
+                    Cell(RE, "j4d-rd", by_agreement=metric == "agreement"),
+                    Cell("imagenet-mobilenetv2-joint", "j4d-trellis", metric == "agreement"),
+                )
+                for label, metric in (
+                    ("ImageNet, MobileNetV2, by top-1", "top1"),
+                    ("... by agreement", "agreement"),
+                )
             ),
             *(
                 (
@@ -487,24 +488,66 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                 )
                 for label, images, folder, metric in (
                     (
+                        "ImageNet, EfficientNet-Lite0, by top-1",
+                        "imagenet-val, 1300",
+                        "imagenet-efficientnetlite0-rd-energy",
+                        "top1",
+                    ),
+                    (
+                        "... by agreement",
+                        "imagenet-val, 1300",
+                        "imagenet-efficientnetlite0-rd-energy",
+                        "agreement",
+                    ),
+                    (
                         "CUB-50, MobileNetV2 (CUB), by top-1",
                         "cub50/test, 1500",
-                        "cub50-mobilenetv2-rd",
+                        "cub50-mobilenetv2-rd-energy",
                         "top1",
                     ),
                     (
                         "CamVid, DeepLabV3-MobileNetV2, by mIoU",
                         "camvid/val, 101",
-                        "camvid-deeplabv3-rd",
+                        "camvid-deeplabv3-rd-energy",
                         "miou",
                     ),
                     (
                         "CIFAR-10, ResNet-20, by top-1",
                         "cifar10/test, 5000",
-                        "cifar10-resnet20-rd",
+                        "cifar10-resnet20-rd-energy",
                         "top1",
                     ),
                 )
+            ),
+            *(
+                (
+                    f"ImageNet universal tables, read by {model}",
+                    f"@imagenet-val, 1300@{RUN}/fronts_top1_{model}_file_bpp_vs_trellis.md",
+                    FrontCell(RUN, f"fronts_top1_{model}_{{rate}}_vs_trellis", "rd"),
+                    FrontCell(RUN, f"fronts_top1_{model}_{{rate}}_vs_jpeg", "rd"),
+                    FrontCell(RUN, f"fronts_top1_{model}_{{rate}}_vs_jpeg", "trellis (mozjpeg)"),
+                )
+                for model in (
+                    "mobilenet_v2",
+                    "efficientnet_lite0",
+                    "efficientnet_lite1",
+                    "efficientnet_lite2",
+                )
+            ),
+            (
+                "ImageNet, MobileNetV2, by top-1: abbreviated files (their tables once per data "
+                "set)",
+                f"@imagenet-val, 1300@{AB}/fronts_top1_file_bpp.md",
+                "",
+                FrontCell(AB, "fronts_top1_{rate}", "rd, abbreviated files"),
+                "",
+            ),
+            (
+                "... by agreement",
+                f"@imagenet-val, 1300@{AB}/fronts_agreement_file_bpp.md",
+                "",
+                FrontCell(AB, "fronts_agreement_{rate}", "rd, abbreviated files"),
+                "",
             ),
         ),
     ),

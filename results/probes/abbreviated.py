@@ -14,9 +14,10 @@ is then written by rd priced with those Huffman tables; the file is decoded by P
   tables file itself (under 600 bytes per table) is written once for the data set and left out;
 - scan bpp: the entropy-coded data alone, as in every report.
 
-Rows go to ``abbreviated.jsonl`` as measured (a rerun skips them); ``points.json`` in
-``results/imagenet-mobilenetv2-abbreviated`` holds the means as ``j4d eval`` writes them, so
-``scripts/plot_fronts.py`` overlays them on the default-JPEG and rd curves of the same images.
+Rows (each table's mean outcomes) go to ``abbreviated.jsonl`` as measured (a rerun skips
+them); ``points.json`` in ``results/imagenet-mobilenetv2-abbreviated`` holds them as ``j4d eval``
+writes its points, so ``scripts/plot_fronts.py`` overlays them on the default-JPEG and rd curves
+of the same images.
 
 Run from the repository root: ``.venv/bin/python results/probes/abbreviated.py``
 """
@@ -34,7 +35,7 @@ from j4d.data import IMAGENET, read_class_list, require_data_root
 from j4d.data.folders import preprocess
 from j4d.data.testset import load_photos, load_test_images
 from j4d.encoders.shared import encode_shared, learn_shared_tables
-from j4d.evaluation.matched import PerImage, per_image
+from j4d.evaluation.matched import OUTCOMES, per_image
 from j4d.evaluation.realfile import code_images, outputs
 from j4d.models import create_model
 from j4d.tables import QuantTables
@@ -89,7 +90,7 @@ def measure() -> list[dict]:
             "tables": path.stem,
             "tables_file_bytes": len(shared.to_bytes()),
             "table_segment_bytes": tables_bytes,
-            "outcomes": outcomes.to_json(),
+            **{name: outcomes.mean(name) for name in OUTCOMES},
         }
         done.append(row)
         with OUT.open("a") as handle:
@@ -102,15 +103,14 @@ def points(rows: list[dict]) -> list[dict]:
     out = []
     pixels = SIZE * SIZE
     for row in rows:
-        outcomes = PerImage.from_json(row["outcomes"])
         common = {
             "tables": f"src/j4d/zoo/mobilenet_v2/{row['tables']}.json",
             **SETTINGS,
-            "scan_bpp": outcomes.mean("scan_bpp"),
-            "top1": outcomes.mean("correct"),
-            "agreement": outcomes.mean("agreement"),
+            "scan_bpp": row["scan_bpp"],
+            "top1": row["correct"],
+            "agreement": row["agreement"],
         }
-        shared_bpp = outcomes.mean("file_bpp")
+        shared_bpp = row["file_bpp"]
         abbreviated_bpp = shared_bpp - 8 * row["table_segment_bytes"] / pixels
         for method, bpp, huffman in (
             ("j4d-rd-shared", shared_bpp, "shared, in each file"),
