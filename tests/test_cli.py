@@ -227,8 +227,8 @@ def test_zoo_tables_are_the_committed_frontiers():
     sources = {
         "resnet20": "cifar10-resnet20/frontier",
         "mobilenet_v2": "imagenet-mobilenetv2-rd-energy/frontier",  # rd, energy rule
-        "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-joint/frontier/j4d-trellis",
-        "cub50_mobilenet_v2": "cub50-mobilenetv2-joint/frontier/j4d-trellis",
+        "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-rd-energy/frontier",
+        "cub50_mobilenet_v2": "cub50-mobilenetv2-rd-energy/frontier",
         "imagenet-universal": "imagenet-universal-opts/frontier",
         "efficientnet_lite0": "imagenet-efficientnetlite0-all/frontier/j4d-trellis",
         "mobilenet_v2@1.5": "imagenet-mobilenetv2-scale1.5-zoo/frontier",
