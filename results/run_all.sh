@@ -719,13 +719,12 @@ for rate in file_bpp scan_bpp; do
 done
 
 # 39. rd with the energy rule on the other zoo fronts (issue 45): each zoo entry's tables (the
-#     trellis fronts of steps 28, 29 and the universal opts front) by rd, x 1 of mozjpeg's
-#     per-block lambda, lean files; the default-JPEG and trellis curves come from the folders
+#     trellis fronts of steps 28 and 29, the CIFAR-10 front) by rd, x 1 of mozjpeg's per-block
+#     lambda, lean files; the default-JPEG and trellis curves come from the folders
 #     that made those fronts (same images, decoder, whole file)
 EALL=results/imagenet-efficientnetlite0-all
 RCUB=results/cub50-mobilenetv2-rd-energy
 REN=results/imagenet-efficientnetlite0-rd-energy
-RUN=results/imagenet-universal-rd-energy
 $PYTHON scripts/rd_rule_tables.py $CUB-joint/frontier/j4d-trellis/*.json -o $RCUB/tables
 $J4D eval $RCUB/tables/*.json -m cub50_mobilenet_v2 --encoder rd --qualities 75 \
     --accuracies qf:75 --rates 0.25,0.3,0.5,1,1.5 -j 2 -q -o $RCUB
@@ -738,16 +737,12 @@ cp results/camvid-deeplabv3-rd-energy/frontier/*.json src/j4d/zoo/camvid_deeplab
 $PYTHON scripts/rd_rule_tables.py $EALL/frontier/j4d-trellis/*.json -o $REN/tables
 $J4D eval $REN/tables/*.json -m efficientnet_lite0 --encoder rd --qualities 50 \
     --accuracies qf:50 --rates 0.3,0.5,1,2,3 -j 2 -q -o $REN
-$PYTHON scripts/rd_rule_tables.py results/imagenet-universal-opts/frontier/*.json -o $RUN/tables
-$J4D eval $RUN/tables/*.json -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite1 \
-    -m efficientnet_lite2 --encoder rd --qualities 50 --accuracies qf:50 --rates 0.3,0.5,1,2,3 \
-    -j 2 -q -o $RUN
 RC10=results/cifar10-resnet20-rd-energy
 $PYTHON scripts/rd_rule_tables.py results/cifar10-resnet20/frontier/*.json -o $RC10/tables
 $J4D eval $RC10/tables/*.json --model resnet20 --encoder rd --qualities 50 \
     --accuracies 0.8,0.85,0.88,0.9,0.91 -j 2 -q -o $RC10
 # ... each against mozjpeg's trellis and default JPEG on the same tables and images (step 32's
-#     overlays), and the universal tables by each of the four models
+#     overlays)
 fronts $RCUB $CUB-joint top1 0.25,0.3,0.5,1,1.5 "cub50/test, 1500 images, CUB MobileNetV2"
 for metric in top1 agreement; do
     fronts $REN $EALL $metric 0.3,0.5,1,2,3 "imagenet-val, 1300 images, EfficientNet-Lite0"
@@ -755,20 +750,6 @@ done
 fronts $RC10 results/cifar10-resnet20-encoders top1 0.5,1,2,3 "cifar10/test, 5000 images, ResNet-20"
 fronts results/camvid-deeplabv3-rd-energy $CV-joint miou 0.1,0.2,0.3,1,2 \
     "camvid/val, 101 frames, DeepLabV3-MobileNetV2"
-UO=results/imagenet-universal-opts
-for m in mobilenet_v2 efficientnet_lite0 efficientnet_lite1 efficientnet_lite2; do
-    for rate in file_bpp scan_bpp; do
-        for anchor in "trellis (mozjpeg)=$UO:opts-trellis:top1[$m]" "default JPEG=$UO:jpeg:top1[$m]"
-        do
-            name=$([[ $anchor == default* ]] && echo vs_jpeg || echo vs_trellis)
-            other=$([[ $name == vs_jpeg ]] && echo "trellis (mozjpeg)=$UO:opts-trellis:top1[$m]" \
-                || echo "default JPEG=$UO:jpeg:top1[$m]")
-            $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.3,0.5,1,2,3 --ylabel top1 \
-                --title "imagenet-val, 1300 images, $m: the universal tables by each encoder" \
-                -o $RUN/fronts_top1_${m}_${rate}_$name "$anchor" "rd=$RUN:opts-rd:top1[$m]" "$other"
-        done
-    done
-done
 
 # 40. A data set's files sharing their tables (issue 45): the zoo's 14 MobileNetV2 tables by rd
 #     with Huffman tables learned once on the imagenet-samples crops, abbreviated files (no DQT,

@@ -249,7 +249,7 @@ def _guide_and_reader_table(
 IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
-RE, RUN = "imagenet-mobilenetv2-rd-energy", "imagenet-universal-rd-energy"
+RE = "imagenet-mobilenetv2-rd-energy"
 AB = "imagenet-mobilenetv2-abbreviated"
 LADDER = "imagenet-mobilenetv2-ladder"
 MODEL_AWARE = "imagenet-mobilenetv2-model-aware"
@@ -517,21 +517,6 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                         "cifar10-resnet20-rd-energy",
                         "top1",
                     ),
-                )
-            ),
-            *(
-                (
-                    f"ImageNet universal tables, read by {model}",
-                    f"@imagenet-val, 1300@{RUN}/fronts_top1_{model}_file_bpp_vs_trellis.md",
-                    FrontCell(RUN, f"fronts_top1_{model}_{{rate}}_vs_trellis", "rd"),
-                    FrontCell(RUN, f"fronts_top1_{model}_{{rate}}_vs_jpeg", "rd"),
-                    FrontCell(RUN, f"fronts_top1_{model}_{{rate}}_vs_jpeg", "trellis (mozjpeg)"),
-                )
-                for model in (
-                    "mobilenet_v2",
-                    "efficientnet_lite0",
-                    "efficientnet_lite1",
-                    "efficientnet_lite2",
                 )
             ),
             (
