@@ -11,7 +11,9 @@ with optimized Huffman tables, decoded by Pillow. Families:
   ``energy``, ``flat``, ``spectral``) as the block scores of
   :func:`j4d.encoders.model_rd.block_weights` at strength S (the factor ``score ** S``, mean 1);
 * ``mnv2``, ``l0``: a guide model's Fisher block scores (:mod:`j4d.encoders.model_rd`, one
-  probe, strength 1), the reference of what a model adds. Lite2 guides nothing.
+  probe, strength 1), the reference of what a model adds. Lite2 guides nothing;
+* ``predictor@S``: the block-importance predictor (:mod:`j4d.encoders.predictor`) distilled
+  from MobileNetV2's and EfficientNet-Lite0/1's Fisher scores on other photos, at strength S.
 
 Rows go to ``image_maps.jsonl`` as measured (a rerun skips them); the report,
 ``image_maps.md``, gives each family's BD-rate against default JPEG and against model-free rd,
@@ -33,6 +35,7 @@ from probe_rows import bd_text, imagenet_set, measure_families
 from j4d.encoders import GuidedEncoder
 from j4d.encoders.importance import importance_map
 from j4d.encoders.model_rd import BlockCurvature, block_weights
+from j4d.encoders.predictor import load_predictor
 from j4d.encoders.rd import encode_rd, rd_settings
 from j4d.encoders.registry import get_encoder
 from j4d.evaluation.codecs import quality_points
@@ -57,7 +60,7 @@ MAP_FAMILIES = [
     "spectral@0.5",
     "spectral@1",
 ]
-ORDER = ["jpeg", "rd", *MAP_FAMILIES, "mnv2", "l0"]
+ORDER = ["jpeg", "rd", *MAP_FAMILIES, "mnv2", "l0", "predictor@1", "predictor@0.5"]
 
 
 @functools.cache
@@ -65,9 +68,15 @@ def loaded():
     return imagenet_set(IMAGES, MODELS)
 
 
+def _scores(name: str, image: np.ndarray) -> np.ndarray:
+    if name == "predictor":  # the distilled predictor j4d ships (scripts/train_importance.py)
+        return load_predictor().scores(image)
+    return importance_map(name, image)
+
+
 def _map_encode(image: np.ndarray, index: int, tables: QuantTables, name: str, strength: float):
     settings = rd_settings(tables)
-    weights = block_weights(settings, importance_map(name, image), strength)
+    weights = block_weights(settings, _scores(name, image), strength)
     return encode_rd(image, tables, dataclasses.replace(settings, weights=weights))
 
 

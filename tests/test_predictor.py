@@ -1,0 +1,86 @@
+"""The block-importance predictor (:mod:`j4d.encoders.predictor`): its features against their
+definitions, its weights file's round trip and errors, and scores that are deterministic, one
+per block, mean 1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from j4d.encoders.predictor import (
+    FEATURES,
+    ImportancePredictor,
+    _neighbourhood_mean,
+    block_features,
+    load_predictor,
+)
+from j4d.encoders.rd import analyze_rd
+from j4d.errors import InvalidInputError
+from j4d.jpegio import load_image
+
+
+@pytest.fixture(scope="module")
+def photo(kodak_files) -> np.ndarray:
+    return load_image(kodak_files[5])[:90, :130]
+
+
+def _random_predictor(seed: int = 0, hidden: int = 8) -> ImportancePredictor:
+    rng = np.random.default_rng(seed)
+    return ImportancePredictor(
+        mean=rng.normal(size=FEATURES),
+        std=rng.uniform(0.5, 2, FEATURES),
+        w1=rng.normal(size=(FEATURES, hidden)),
+        b1=rng.normal(size=hidden),
+        w2=rng.normal(size=(hidden, hidden)),
+        b2=rng.normal(size=hidden),
+        w3=rng.normal(size=(hidden, 1)),
+        b3=rng.normal(size=1),
+    )
+
+
+def test_features_are_one_row_per_block_as_defined(photo):
+    features = block_features(photo)
+    rows, cols = 12, 17
+    assert features.shape == (rows * cols, FEATURES)
+    coefficients = analyze_rd(photo)
+    assert np.allclose(features, block_features(photo, coefficients))
+    # band 1 (zig-zag 1-2) of block 0, and the luma level
+    y = coefficients[0, 0]
+    assert features[0, 0] == pytest.approx(np.log1p(np.mean(y[1:3] ** 2) / 16))
+    assert features[0, 8] == pytest.approx((y[0] / 8 + 128) / 255)
+    # the block centre's offset from the image centre
+    assert features[0, 12] == pytest.approx(4 / 130 - 0.5)
+    assert features[0, 13] == pytest.approx(4 / 90 - 0.5)
+
+
+def test_the_neighbourhood_mean_is_the_brute_force_one():
+    grid = np.random.default_rng(1).normal(size=(5, 7))
+    padded = np.pad(grid, 2, mode="edge")
+    expected = np.array([[padded[r : r + 5, c : c + 5].mean() for c in range(7)] for r in range(5)])
+    assert np.allclose(_neighbourhood_mean(grid, 2), expected)
+
+
+def test_scores_are_deterministic_with_mean_one_and_survive_a_round_trip(tmp_path, photo):
+    predictor = _random_predictor()
+    scores = predictor.scores(photo)
+    assert scores.shape == (12 * 17,) and scores.mean() == pytest.approx(1.0)
+    assert np.all(scores > 0)
+    path = predictor.save(tmp_path / "p.npz")
+    again = load_predictor(path)
+    assert np.array_equal(again.scores(photo), scores)
+
+
+def test_a_missing_or_corrupt_predictor_is_a_one_line_error(tmp_path):
+    for name, content in (("missing.npz", None), ("text.npz", b"not numpy")):
+        if content is not None:
+            (tmp_path / name).write_bytes(content)
+        with pytest.raises(InvalidInputError) as error:
+            load_predictor(tmp_path / name)
+        assert name in str(error.value) and "\n" not in str(error.value)
+    bad = _random_predictor()
+    np.savez(tmp_path / "shapes.npz", **{**bad.__dict__, "w2": np.zeros((3, 3))})
+    with pytest.raises(InvalidInputError, match="do not fit together"):
+        load_predictor(tmp_path / "shapes.npz")
+    np.savez(tmp_path / "nan.npz", **{**bad.__dict__, "b1": np.full(8, np.nan)})
+    with pytest.raises(InvalidInputError, match="non-finite"):
+        load_predictor(tmp_path / "nan.npz")
