@@ -269,7 +269,15 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                 "imagenet-mobilenetv2-joint",
                 "j4d-trellis",
             ),
-            _headline("", "", "", "j4d, own trellis (rd)", "imagenet-mobilenetv2-rd", "j4d-rd"),
+            _headline("", "", "", "j4d, own trellis (rd)", RE, "j4d-rd"),
+            (
+                "",
+                "",
+                "",
+                f"[j4d, rd, abbreviated files (tables once per data set)]"
+                f"(results/{AB}/fronts_top1_file_bpp.md)",
+                FrontCell(AB, "fronts_top1_{rate}", "rd, abbreviated files"),
+            ),
             _headline("", "", "", "j4d, plain rounding", "imagenet-mobilenetv2-joint", "j4d"),
             _headline("", "", "", "mozjpeg", "imagenet-mobilenetv2-joint", "mozjpeg"),
             _headline(

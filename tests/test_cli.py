@@ -225,12 +225,12 @@ def test_zoo_tables_are_the_committed_frontiers():
 
     results = Path(__file__).resolve().parents[1] / "results"
     sources = {
-        "resnet20": "cifar10-resnet20/frontier",
+        "resnet20": "cifar10-resnet20-rd-energy/frontier",
         "mobilenet_v2": "imagenet-mobilenetv2-rd-energy/frontier",  # rd, energy rule
         "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-rd-energy/frontier",
         "cub50_mobilenet_v2": "cub50-mobilenetv2-rd-energy/frontier",
         "imagenet-universal": "imagenet-universal-opts/frontier",
-        "efficientnet_lite0": "imagenet-efficientnetlite0-all/frontier/j4d-trellis",
+        "efficientnet_lite0": "imagenet-efficientnetlite0-rd-energy/frontier",
         "mobilenet_v2@1.5": "imagenet-mobilenetv2-scale1.5-zoo/frontier",
     }
     for model in zoo_models():
