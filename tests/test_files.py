@@ -38,3 +38,17 @@ def test_a_file_written_over_keeps_its_mode(tmp_path, umask):
     path.chmod(0o640)
     atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"new" and stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_a_write_removes_what_a_killed_write_of_that_file_left_and_nothing_else(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"old")
+    killed = tmp_path / ".a.jpg.k1ll3d00.tmp"  # a write of a.jpg that was killed
+    other = tmp_path / ".b.jpg.w0rk1ng0.tmp"  # another process writing b.jpg meanwhile
+    for leftover in (killed, other):
+        leftover.write_bytes(b"partial")
+    atomic_write_bytes(tmp_path / "a.jpg", b"new")
+    assert (tmp_path / "a.jpg").read_bytes() == b"new"
+    assert not killed.exists() and other.exists()
+    for index in range(50):  # a folder of many outputs leaves nothing else behind
+        atomic_write_bytes(tmp_path / f"{index}.jpg", bytes([index]))
+    assert sorted(p.name for p in tmp_path.glob(".*")) == [other.name]

@@ -6,10 +6,10 @@ its own."""
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,7 +38,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         # temporary files of earlier writes of this file that a kill left behind
-        for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        for leftover in _leftovers(path.parent).pop(path.name, ()):
             leftover.unlink(missing_ok=True)
     except BaseException as error:
         if tmp is not None:
@@ -48,6 +48,28 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             raise OutputError(f"cannot write ({error.strerror or error}){kept}", path) from None
         raise
     return path
+
+
+#: Per folder this process writes into, the temporary files that earlier writes left there, by
+#: the name of the file each was to become; listed once per folder (a listing per write would
+#: cost a folder of N outputs N^2 entries).
+_LEFTOVERS: dict[Path, dict[str, list[Path]]] = {}
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[^.]+\.tmp")
+
+
+def _leftovers(folder: Path) -> dict[str, list[Path]]:
+    """The temporary files (``.NAME.XXXXXXXX.tmp``, as :func:`atomic_write_bytes` names them)
+    that were in ``folder`` when this process first wrote there, by NAME. Only a write of NAME
+    removes them: another process may be writing the others."""
+    if folder not in _LEFTOVERS:
+        found: dict[str, list[Path]] = {}
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                match = _TEMPORARY.fullmatch(entry.name)
+                if match:
+                    found.setdefault(match["name"], []).append(Path(entry.path))
+        _LEFTOVERS[folder] = found
+    return _LEFTOVERS[folder]
 
 
 def _mode_for(path: Path) -> int:
