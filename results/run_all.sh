@@ -774,3 +774,13 @@ for metric in top1 agreement; do
             "mozjpeg=$IJ:mozjpeg:$metric"
     done
 done
+
+# 41. Block importance from the image alone (issue 46): the block-importance predictor distilled
+#     from MobileNetV2's and EfficientNet-Lite0/1's Fisher block scores (4 probes) on 463 photos
+#     (imagenet-samples, Kodak-24, COCO train2017 as 224 crops), shipped in the package; then the
+#     image-only maps and the predictor as rd block weights on 400 imagenet-val images, read by
+#     MobileNetV2, EfficientNet-Lite0 and the held-out EfficientNet-Lite2 (resumable)
+$PYTHON scripts/train_importance.py --probes 4 --epochs 200 --cache runs/importance/targets.npz \
+    -o src/j4d/encoders/data/importance_predictor.npz
+cp src/j4d/encoders/data/importance_predictor.json results/importance-predictor/training.json
+(cd results/probes && ../../$PYTHON image_maps.py)

@@ -84,3 +84,13 @@ def test_a_missing_or_corrupt_predictor_is_a_one_line_error(tmp_path):
     np.savez(tmp_path / "nan.npz", **{**bad.__dict__, "b1": np.full(8, np.nan)})
     with pytest.raises(InvalidInputError, match="non-finite"):
         load_predictor(tmp_path / "nan.npz")
+
+
+def test_the_shipped_predictor_is_pinned_on_a_real_photo(photo):
+    # scores of blocks 0, 50, 117 and 200 when the shipped weights were trained
+    # (scripts/train_importance.py; results/importance-predictor/training.json)
+    scores = load_predictor().scores(photo)
+    assert scores[[0, 50, 117, 200]] == pytest.approx(
+        [0.25923, 1.31122, 0.13936, 0.59683], abs=1e-4
+    )
+    assert np.array_equal(scores, load_predictor().scores(photo.copy()))
