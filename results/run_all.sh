@@ -781,6 +781,7 @@ done
 #     image-only maps and the predictor as rd block weights on 400 imagenet-val images, read by
 #     MobileNetV2, EfficientNet-Lite0 and the held-out EfficientNet-Lite2 (resumable)
 $PYTHON scripts/train_importance.py --probes 4 --epochs 200 --cache runs/importance/targets.npz \
-    -o src/j4d/encoders/data/importance_predictor.npz
-cp src/j4d/encoders/data/importance_predictor.json results/importance-predictor/training.json
+    -o runs/importance/predictor.npz
+cp runs/importance/predictor.npz src/j4d/encoders/data/importance_predictor.npz
+cp runs/importance/predictor.json results/importance-predictor/training.json
 (cd results/probes && ../../$PYTHON image_maps.py)
