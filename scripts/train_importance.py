@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from j4d.data import require_data_root
+from j4d.data.root import data_set_name
 from j4d.data.folders import preprocess
 from j4d.encoders.importance import MAPS
 from j4d.encoders.model_rd import BlockCurvature, block_scores
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     images = crops(folders, args.limit)
     tables = nearest("mobilenet_v2", args.tables_bpp, "file_bpp").load()
     key = {"guides": guides, "images": len(images), "probes": args.probes,
-           "folders": [str(f) for f in folders], "tables_bpp": args.tables_bpp}  # fmt: skip
+           "folders": [data_set_name(f) for f in folders], "tables_bpp": args.tables_bpp}  # fmt: skip
     if args.cache.is_file() and json.loads(str(np.load(args.cache)["key"])) == key:
         pooled = np.load(args.cache)["pooled"]
     else:

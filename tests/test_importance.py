@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from j4d.encoders.importance import MAPS, importance_map
-from j4d.encoders.model_rd import block_weights
-from j4d.encoders.rd import encode_rd, rd_settings
+from j4d.encoders.rd import block_weights, encode_rd, rd_settings
 from j4d.errors import InvalidInputError
 from j4d.jpegio import load_image
 from j4d.tables import QuantTables

@@ -94,3 +94,17 @@ def test_the_shipped_predictor_is_pinned_on_a_real_photo(photo):
         [0.25923, 1.31122, 0.13936, 0.59683], abs=1e-4
     )
     assert np.array_equal(scores, load_predictor().scores(photo.copy()))
+
+
+def test_rd_aware_at_strength_zero_is_model_free_rd_byte_for_byte(photo):
+    from j4d.encoders.predictor import encode_aware
+    from j4d.encoders.rd import encode_rd
+    from j4d.encoders.registry import get_encoder
+    from j4d.jpegio import decode
+    from j4d.tables import QuantTables
+
+    tables = QuantTables.from_quality(40)
+    assert encode_aware(photo, tables, strength=0.0) == encode_rd(photo, tables)
+    aware = get_encoder("rd-aware").encode(photo, tables)
+    assert aware == encode_aware(photo, tables) != encode_rd(photo, tables)
+    assert decode(aware).shape == photo.shape

@@ -9,7 +9,7 @@ with optimized Huffman tables, decoded by Pillow. Families:
 * ``jpeg`` (Pillow, IJG qualities) is the anchor; ``rd``: the trellis without a map;
 * ``MAP@S``: an image-only map of :mod:`j4d.encoders.importance` (``centre``, ``edges``,
   ``energy``, ``flat``, ``spectral``) as the block scores of
-  :func:`j4d.encoders.model_rd.block_weights` at strength S (the factor ``score ** S``, mean 1);
+  :func:`j4d.encoders.rd.block_weights` at strength S (the factor ``score ** S``, mean 1);
 * ``mnv2``, ``l0``: a guide model's Fisher block scores (:mod:`j4d.encoders.model_rd`, one
   probe, strength 1), the reference of what a model adds. Lite2 guides nothing;
 * ``predictor@S``: the block-importance predictor (:mod:`j4d.encoders.predictor`) distilled
@@ -34,9 +34,9 @@ from probe_rows import bd_text, imagenet_set, measure_families
 
 from j4d.encoders import GuidedEncoder
 from j4d.encoders.importance import importance_map
-from j4d.encoders.model_rd import BlockCurvature, block_weights
+from j4d.encoders.model_rd import BlockCurvature
 from j4d.encoders.predictor import load_predictor
-from j4d.encoders.rd import encode_rd, rd_settings
+from j4d.encoders.rd import block_weights, encode_rd, rd_settings
 from j4d.encoders.registry import get_encoder
 from j4d.evaluation.codecs import quality_points
 from j4d.evaluation.realfile import tables_encoder

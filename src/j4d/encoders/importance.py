@@ -1,6 +1,6 @@
 r"""Which 8x8 blocks of an image matter, from the image alone: block-importance maps that need
 no model (numpy and Pillow only), for the trellis's per-block weights
-(:func:`j4d.encoders.model_rd.block_weights`, in place of a guide model's Fisher scores).
+(:func:`j4d.encoders.rd.block_weights`, in place of a guide model's Fisher scores).
 
 Each map gives one score per block of the 4:4:4 block grid (raster order, the image padded to
 whole blocks), normalized to mean 1 over the image:

@@ -35,15 +35,11 @@ import torch
 from torch import nn
 
 from j4d.codec.codec import analyze, synthesize
-from j4d.encoders.rd import RDSettings, encode_rd, rd_settings
+from j4d.encoders.rd import block_weights, encode_rd, rd_settings
 from j4d.errors import InvalidInputError
 from j4d.models import model_name, model_view, models_device
 from j4d.tables import QuantTables
 from j4d.tasks import class_balanced_weights, fisher_probe_loss
-
-#: Floor of a block's normalized score: a block no guide looks at still keeps a trace of
-#: weight, so its DC and strongest coefficients are not left to chance.
-SCORE_FLOOR = 1e-3
 
 
 def image_key(image: np.ndarray) -> bytes:
@@ -160,15 +156,6 @@ def block_scores(curvatures: Sequence[np.ndarray], tables: QuantTables) -> np.nd
         s = np.einsum("cbk,ck->b", h.astype(np.float64), np.square(steps))
         scores.append(s / max(float(s.mean()), 1e-300))
     return np.mean(scores, axis=0)
-
-
-def block_weights(settings: RDSettings, scores: np.ndarray, strength: float) -> np.ndarray:
-    """(3, B, 64) trellis weights: the model-free ``settings.weights`` (3, 64) times each
-    block's factor :math:`m_b \\propto (s_b/\\bar s)^{\\gamma}`, mean 1, from its
-    :func:`block_scores` (see the module)."""
-    factor = np.maximum(scores, SCORE_FLOOR) ** strength
-    factor /= factor.mean()
-    return settings.weights[:, None, :] * factor[None, :, None]
 
 
 def encode_model_rd(

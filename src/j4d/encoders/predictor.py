@@ -17,13 +17,14 @@ read off the DCT coefficients the encoder computes anyway and two image-only map
 
 A multilayer perceptron (ReLU, two hidden layers) maps the standardized features to
 :math:`\log s_b`; the scores :math:`s_b = \exp(\cdot)`, normalized to mean 1 per image, are
-the trellis's block scores as a guide's would be (:func:`~j4d.encoders.model_rd.block_weights`).
+the trellis's block scores as a guide's would be (:func:`~j4d.encoders.rd.block_weights`).
 The weights (a few thousand numbers) ship in the package as ``.npz``
 (:data:`DEFAULT_WEIGHTS`); ``scripts/train_importance.py`` makes them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import os
@@ -34,13 +35,16 @@ from pathlib import Path
 import numpy as np
 
 from j4d.encoders.importance import edges_map, spectral_map
-from j4d.encoders.rd import analyze_rd
+from j4d.encoders.rd import analyze_rd, block_weights, rd_indices, rd_settings, write_indices_rd
 from j4d.errors import InvalidInputError
+from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes
 
 #: The predictor j4d ships (absent until one is trained: then :func:`load_predictor` says so).
 DEFAULT_WEIGHTS = Path(__file__).parent / "data" / "importance_predictor.npz"
 BANDS = ((1, 3), (3, 6), (6, 10), (10, 15), (15, 28), (28, 64))  # zig-zag [start, end)
+#: The ``rd-aware`` encoder's strength: the exponent of the predicted block scores.
+AWARE_STRENGTH = 1.0
 FEATURES = 17
 _KEYS = ("mean", "std", "w1", "b1", "w2", "b2", "w3", "b3")
 
@@ -162,3 +166,22 @@ def _load(path: Path) -> ImportancePredictor:
     if not all(np.all(np.isfinite(a)) for a in arrays.values()) or np.any(predictor.std <= 0):
         raise InvalidInputError("block-importance predictor holds non-finite values", path)
     return predictor
+
+
+def encode_aware(
+    image: np.ndarray,
+    tables: QuantTables,
+    strength: float = AWARE_STRENGTH,
+    predictor: ImportancePredictor | None = None,
+) -> bytes:
+    """``image`` by rd with each block's distortion weighed by its predicted importance at
+    ``strength`` (0: the model-free rd file, byte for byte): model-aware files with neither a
+    model nor torch. The coefficients are analysed once, for the features and the trellis."""
+    settings = rd_settings(tables)
+    coefficients = analyze_rd(image)
+    if strength:
+        scores = (predictor or load_predictor()).scores(image, coefficients)
+        weights = block_weights(settings, scores, strength)
+        settings = dataclasses.replace(settings, weights=weights)
+    indices = rd_indices(coefficients, tables, settings)
+    return write_indices_rd(indices, tables, *image.shape[:2], frame="smaller")

@@ -144,6 +144,21 @@ def rd_settings(tables: QuantTables, lam: float | None = None) -> RDSettings:
     return RDSettings(lam, weights, rule)
 
 
+#: Floor of a block's normalized score: a block no guide looks at still keeps a trace of
+#: weight, so its DC and strongest coefficients are not left to chance.
+SCORE_FLOOR = 1e-3
+
+
+def block_weights(settings: RDSettings, scores: np.ndarray, strength: float) -> np.ndarray:
+    """(3, B, 64) trellis weights: the model-free ``settings.weights`` (3, 64) times each
+    block's factor :math:`m_b \\propto (s_b/\\bar s)^{\\gamma}`, mean 1, from its scores
+    ``s`` (B,) (a guide model's, :mod:`j4d.encoders.model_rd`, or the image's own,
+    :mod:`j4d.encoders.predictor`) at strength :math:`\\gamma` (0: the model-free weights)."""
+    factor = np.maximum(scores, SCORE_FLOOR) ** strength
+    factor /= factor.mean()
+    return settings.weights[:, None, :] * factor[None, :, None]
+
+
 def check_weights(weights: np.ndarray, blocks: int | None = None) -> None:
     """One-line error unless ``weights`` are finite, >= 0, shaped (3, 64) or (3, blocks, 64)."""
     shapes = [(3, 64)] + ([(3, blocks, 64)] if blocks is not None else [])

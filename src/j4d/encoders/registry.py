@@ -23,6 +23,9 @@ JPEG decoder. A tables file names its encoder in ``meta["encoder"]`` (default ``
   (spectral selection), whichever file is smaller.
 * ``rd-view``: ``rd`` with each block's distortion weighed by its share of the model's view
   (:mod:`j4d.encoders.view`): blocks the model's centre crop never reads cost next to nothing.
+* ``rd-aware``: ``rd`` with each block's distortion weighed by its importance predicted from
+  the image alone (:mod:`j4d.encoders.predictor`: a small network distilled from classifiers'
+  Fisher information), model-aware files without the model.
 * ``deadzone``: j4d's rule ``index = sign(y) * floor(|y| / q + 1/2 - theta)`` (libjpeg's
   rounding at theta = 0; :func:`~j4d.codec.quantize.uniform_indices`) with a dead zone
   ``theta`` in [0, 1/2] per channel and frequency from ``meta["deadzone"]``
@@ -78,6 +81,12 @@ def _rd_view(image: np.ndarray, tables: QuantTables) -> bytes:
     from j4d.encoders.view import encode_rd_view
 
     return encode_rd_view(image, tables)
+
+
+def _rd_aware(image: np.ndarray, tables: QuantTables) -> bytes:
+    from j4d.encoders.predictor import encode_aware
+
+    return encode_aware(image, tables)
 
 
 def _deadzone(image: np.ndarray, tables: QuantTables) -> bytes:
@@ -139,6 +148,17 @@ ENCODERS: dict[str, TablesEncoder] = {
             _rd_view,
         ),
         TablesEncoder(
+            "rd-aware",
+            {
+                "encoder": "j4d rate-distortion trellis, each block weighed by its importance as "
+                "j4d's block-importance predictor sees it in the image (distilled from "
+                "classifiers' Fisher information; no model needed)",
+                **_COMMON,
+                "frame": "baseline or progressive (spectral selection), whichever is smaller",
+            },
+            _rd_aware,
+        ),
+        TablesEncoder(
             "deadzone",
             {
                 "encoder": "j4d dead-zone rounding (meta deadzone), written by jpeglib "
@@ -168,7 +188,7 @@ def encoder_of(tables: QuantTables, override: str | None = None) -> TablesEncode
     encoder = get_encoder(name)
     if encoder.name == "deadzone":
         tables.deadzone()  # its errors before the first image, not at each
-    if encoder.name in ("rd", "rd-view"):
+    if encoder.name in ("rd", "rd-view", "rd-aware"):
         rd_settings(tables)
     return encoder
 
