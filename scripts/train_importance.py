@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from j4d.data import require_data_root
-from j4d.data.root import data_set_name
 from j4d.data.folders import preprocess
+from j4d.data.root import data_set_name
 from j4d.encoders.importance import MAPS
 from j4d.encoders.model_rd import BlockCurvature, block_scores
 from j4d.encoders.predictor import DEFAULT_WEIGHTS, ImportancePredictor, block_features
@@ -140,8 +140,13 @@ def main(argv: list[str] | None = None) -> int:
         folders.append(coco)
     images = crops(folders, args.limit)
     tables = nearest("mobilenet_v2", args.tables_bpp, "file_bpp").load()
-    key = {"guides": guides, "images": len(images), "probes": args.probes,
-           "folders": [data_set_name(f) for f in folders], "tables_bpp": args.tables_bpp}  # fmt: skip
+    key = {
+        "guides": guides,
+        "images": len(images),
+        "probes": args.probes,
+        "folders": [data_set_name(f) for f in folders],
+        "tables_bpp": args.tables_bpp,
+    }
     if args.cache.is_file() and json.loads(str(np.load(args.cache)["key"])) == key:
         pooled = np.load(args.cache)["pooled"]
     else:
