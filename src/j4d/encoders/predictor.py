@@ -118,10 +118,12 @@ class ImportancePredictor:
 
     def log_scores(self, features: np.ndarray) -> np.ndarray:
         """(B,) predicted log block scores (up to a constant per image) of (B, 17) features."""
+        # einsum, not @: a small product through a threaded BLAS can cost 100x its work on a
+        # busy machine (threads that spin), and an encoder runs beside others
         x = (features - self.mean) / self.std
-        x = np.maximum(x @ self.w1 + self.b1, 0.0)
-        x = np.maximum(x @ self.w2 + self.b2, 0.0)
-        return (x @ self.w3 + self.b3)[:, 0]
+        x = np.maximum(np.einsum("bf,fh->bh", x, self.w1) + self.b1, 0.0)
+        x = np.maximum(np.einsum("bf,fh->bh", x, self.w2) + self.b2, 0.0)
+        return np.einsum("bf,fh->bh", x, self.w3)[:, 0] + self.b3[0]
 
     def scores(self, image: np.ndarray, coefficients: np.ndarray | None = None) -> np.ndarray:
         """(B,) block scores of ``image``, mean 1 (the trellis's block scores)."""
