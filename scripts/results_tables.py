@@ -544,6 +544,7 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
             ),
         ),
     ),
+    "image-maps": Excerpt("docs/results/model-aware.md", "probes/image_maps.md", 1),
     "universal-heldout": Excerpt("docs/results/universal.md", "probes/universal_heldout.md"),
     "universal-heldout-gains": Excerpt(
         "docs/results/universal.md", "probes/universal_heldout.md", 1
