@@ -58,10 +58,8 @@ def abbreviated_encoder(
                 continue  # reported when the files are written
             sample.append(image if short_side is None else shrink_to_short_side(image, short_side))
         shared = learn_shared_tables(sample, tables, settings)
+        click.echo(f"shared tables learned on {len(sample)} images: {target}", err=True)
+    if not target.exists():  # learned here, or given: the folder carries what decodes it
         out_dir.mkdir(parents=True, exist_ok=True)
         shared.save(target)
-        click.echo(f"shared tables learned on {len(sample)} images: {target}", err=True)
-    if shared_path is not None and not target.exists():
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shared.save(target)  # the folder carries what decodes it
     return shared_encoder(shared, settings or rd_settings(shared.tables)), shared.tables

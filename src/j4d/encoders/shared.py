@@ -54,25 +54,15 @@ def huffman_from_counts(counts: np.ndarray) -> tuple[HuffmanSpec, ...]:
 
 
 def learn_shared_tables(
-    images: Iterable[np.ndarray],
-    tables: QuantTables,
-    settings: RDSettings | None = None,
-    rounds: int = 1,
+    images: Iterable[np.ndarray], tables: QuantTables, settings: RDSettings | None = None
 ) -> SharedTables:
     """Shared tables for ``tables``: Huffman tables from the symbols rd writes for ``images`` (a
-    sample of the data set). Each further round re-quantizes the sample priced by the last
-    round's shared tables and counts again."""
+    sample of the data set)."""
     settings = settings or rd_settings(tables)
-    coefficients = [analyze_rd(image) for image in images]
-    if not coefficients:
+    counts = [symbol_counts(rd_indices(analyze_rd(i), tables, settings, PASSES)) for i in images]
+    if not counts:
         raise InvalidInputError("shared tables need at least one image to learn from")
-    shared = None
-    for _ in range(max(1, rounds)):
-        counts = sum(
-            symbol_counts(rd_indices(y, tables, settings, PASSES, shared)) for y in coefficients
-        )
-        shared = SharedTables(tables, huffman_from_counts(counts))
-    return shared  # type: ignore[return-value]
+    return SharedTables(tables, huffman_from_counts(sum(counts)))
 
 
 def encode_shared(

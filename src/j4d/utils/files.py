@@ -58,7 +58,7 @@ _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[^.]+\.tmp")
 
 
 def _leftovers(folder: Path) -> dict[str, list[Path]]:
-    """The temporary files (``.NAME.XXXXXXXX.tmp``, as :func:`atomic_write_bytes` names them)
+    """The temporary files (``.NAME.<random>.tmp``, as :func:`atomic_write_bytes` names them)
     that were in ``folder`` when this process first wrote there, by NAME. Only a write of NAME
     removes them: another process may be writing the others."""
     if folder not in _LEFTOVERS:
