@@ -40,7 +40,7 @@ from j4d.jpegio.abbreviated import (
 )
 from j4d.jpegio.markers import segments
 from j4d.tables import QuantTables
-from test_rd import _candidates, _cost, _one_block_problem, _symbol_counts
+from test_rd import _band_counts, _candidates, _cost, _one_block_problem, _symbol_counts
 
 DQT, DHT = 0xDB, 0xC4
 
@@ -84,34 +84,6 @@ def test_learned_tables_are_the_optimal_ones_of_the_samples_symbols(photos, shar
     for (a, la), (b, lb) in itertools.combinations(seen, 2):
         if a > b:
             assert la <= lb
-
-
-def _band_counts(blocks: np.ndarray) -> np.ndarray:
-    """AC symbol counts of one component's first progressive AC scan (band 1..63): run/size
-    and ZRL as in a baseline scan, blocks ending in zeros joined into EOB runs (EOBn: n = the
-    run's bit length - 1, ITU T.81 G.1.2.2)."""
-    counts, run = np.zeros(256, np.int64), 0
-
-    def flush() -> None:
-        nonlocal run
-        if run:
-            counts[(run.bit_length() - 1) << 4] += 1
-            run = 0
-
-    for block in blocks.astype(np.int64):
-        last = 0
-        for k in np.flatnonzero(block[1:]) + 1:
-            flush()
-            zeros = k - last - 1
-            counts[0xF0] += zeros >> 4
-            counts[((zeros & 15) << 4) | int(abs(block[k])).bit_length()] += 1
-            last = k
-        if last < 63:
-            run += 1
-            if run == 0x7FFF:
-                flush()
-    flush()
-    return counts
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -64,6 +64,34 @@ def _symbol_counts(indices: np.ndarray) -> np.ndarray:
     return counts
 
 
+def _band_counts(blocks: np.ndarray) -> np.ndarray:
+    """AC symbol counts of one component's first progressive AC scan (band 1..63): run/size
+    and ZRL as in a baseline scan, blocks ending in zeros joined into EOB runs (EOBn: n = the
+    run's bit length - 1, ITU T.81 G.1.2.2)."""
+    counts, run = np.zeros(256, np.int64), 0
+
+    def flush() -> None:
+        nonlocal run
+        if run:
+            counts[(run.bit_length() - 1) << 4] += 1
+            run = 0
+
+    for block in blocks.astype(np.int64):
+        last = 0
+        for k in np.flatnonzero(block[1:]) + 1:
+            flush()
+            zeros = k - last - 1
+            counts[0xF0] += zeros >> 4
+            counts[((zeros & 15) << 4) | int(abs(block[k])).bit_length()] += 1
+            last = k
+        if last < 63:
+            run += 1
+            if run == 0x7FFF:
+                flush()
+    flush()
+    return counts
+
+
 def _prices(counts: np.ndarray) -> np.ndarray:
     """Code length of each AC symbol as the trellis prices it: an optimal table of the counts
     where every baseline symbol counts at least once."""
@@ -73,19 +101,25 @@ def _prices(counts: np.ndarray) -> np.ndarray:
     return np.frombuffer(_compiled().huffman_lengths(smoothed), np.uint8).astype(float)
 
 
-def _block_bits(block: np.ndarray, lengths: np.ndarray) -> float:
+def _block_bits(
+    block: np.ndarray, lengths: np.ndarray, ends: tuple[float, float] | None = None
+) -> float:
+    """A block's AC bits; its end costs the EOB's code, or by ``ends`` (after a nonzero, in an
+    all-zero block) as a progressive band prices it."""
     bits, last = 0.0, 0
     for k in np.flatnonzero(block[1:]) + 1:
         run = k - last - 1
         size = _size(block[k])
         bits += lengths[((run & 15) << 4) | size] + size + (run >> 4) * lengths[ZRL]
         last = k
-    return bits + (lengths[EOB] if last < 63 else 0.0)
+    if last == 63:
+        return bits
+    return bits + (lengths[EOB] if ends is None else ends[int(last == 0)])
 
 
-def _cost(block, y, q, w, mu, lengths) -> float:
+def _cost(block, y, q, w, mu, lengths, ends=None) -> float:
     return float(np.sum(w[1:] * (y[1:] - block[1:] * q[1:]) ** 2)) + mu * _block_bits(
-        block, lengths
+        block, lengths, ends
     )
 
 
@@ -160,6 +194,55 @@ def test_the_trellis_finds_the_brute_force_optimum_of_a_small_block(seed):
         block[positions] = np.array(magnitudes) * np.sign(y[positions]).astype(np.int64)
         best = min(best, _cost(block, y, q, w, settings.mu, lengths))
     assert _cost(got, y, q, w, settings.mu, lengths) == pytest.approx(best, rel=1e-12, abs=1e-9)
+
+
+def _band_ends(band: np.ndarray, blocks: np.ndarray, lengths: np.ndarray) -> tuple[float, float]:
+    """A progressive band's end-of-block prices in bits: after a nonzero, the mean code length
+    of its EOB-run symbols (the block ends one run and starts one); in an all-zero block, its
+    share of the runs' length bits."""
+    runs = band[[n << 4 for n in range(15)]]
+    code = float(np.sum(runs * lengths[[n << 4 for n in range(15)]]))
+    length = float(np.sum(runs * np.arange(15)))
+    empty = int(np.sum(~blocks[:, 1:].any(axis=1)))
+    return code / runs.sum(), length / empty if empty else 0.0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_priced_as_a_progressive_band_the_trellis_finds_the_brute_force_optimum(seed):
+    rng = np.random.default_rng(200 + seed)
+    tables = QuantTables.from_quality(int(rng.integers(20, 90)))
+    q = tables.to_array("zigzag")[0].astype(float)
+    blocks = 6
+    coefficients = np.zeros((3, blocks, 64))
+    for b in range(blocks):  # some blocks empty, some with a few coefficients
+        active = int(rng.integers(0, 5))
+        positions = rng.choice(np.arange(1, 64), active, replace=False)
+        magnitudes = rng.uniform(0.5, 4.5, active) * q[positions]
+        coefficients[0, b, positions] = magnitudes * rng.choice([-1, 1], active)
+    settings = RDSettings(float(rng.choice([0.3, 1.0, 3.0])), default_weights(tables))
+    plain = np.sign(coefficients) * np.floor(
+        np.abs(coefficients) / tables.to_array("zigzag")[[0, 1, 1]][:, None] + 0.5
+    )
+    luma = plain[0].astype(np.int64)
+    band = _band_counts(luma)
+    smoothed = band.copy()
+    for symbol in [EOB, ZRL] + [(r << 4) | s for r in range(16) for s in range(1, 11)]:
+        smoothed[symbol] = max(smoothed[symbol], 1)
+    lengths = np.frombuffer(_compiled().huffman_lengths(smoothed), np.uint8).astype(float)
+    ends = _band_ends(band, luma, lengths)
+    got = rd_indices(coefficients, tables, settings, passes=1, frame="progressive")
+    w = settings.weights[0]
+    for b in range(blocks):
+        y = coefficients[0, b]
+        positions = np.flatnonzero(luma[b, 1:]) + 1
+        choices = [[0, *_candidates(abs(int(luma[b, k])))] for k in positions]
+        best = math.inf
+        for magnitudes in itertools.product(*choices):
+            block = np.zeros(64, np.int64)
+            block[positions] = np.array(magnitudes) * np.sign(y[positions]).astype(np.int64)
+            best = min(best, _cost(block, y, q, w, settings.mu, lengths, ends))
+        cost = _cost(got[0, b].astype(np.int64), y, q, w, settings.mu, lengths, ends)
+        assert cost == pytest.approx(best, rel=1e-12, abs=1e-9), b
 
 
 def test_the_compiled_trellis_agrees_with_the_python_reference(photo):

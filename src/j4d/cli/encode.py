@@ -31,6 +31,7 @@ from j4d.errors import InvalidInputError
 from j4d.jpegio import FileRate, file_rate, insert_metadata, load_image_with_metadata
 from j4d.jpegio.abbreviated import TABLES_FILE
 from j4d.jpegio.images import shrink_to_short_side
+from j4d.shards.run import is_shard
 from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes
 from j4d.utils.processes import worker_pool
@@ -166,6 +167,29 @@ _LIST_LIMIT = 20
     help="With --abbreviated: how many inputs (spread over them) the Huffman tables are learned "
     "on.",
 )
+@click.option(
+    "--column",
+    default="image",
+    show_default=True,
+    help="Parquet shards: the column of image bytes (binary, or a struct with bytes as a "
+    "Hugging Face Image feature).",
+)
+@click.option(
+    "--image-field",
+    "image_fields",
+    multiple=True,
+    help="WebDataset shards: a sample field (the extension after the key) to re-encode "
+    "(repeatable) [default: jpg, jpeg, png, webp, ppm, bmp, tif, tiff].",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    help="Shards: run them as a Ray Data pipeline, on a local cluster of -j CPUs (--ray alone) "
+    "or on the running cluster at this address (auto, ray://HOST:10001).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every file, however many.")
 @click.pass_context
 def command(
@@ -193,6 +217,9 @@ def command(
     abbreviated: bool,
     shared_path: Path | None,
     learn_from: int,
+    column: str,
+    image_fields: tuple[str, ...],
+    ray_address: str | None,
     verbose: bool,
 ) -> int:
     """Encode images (files or folders) as 4:4:4 JPEG with optimized Huffman tables, by the
@@ -207,6 +234,10 @@ def command(
     each image is written with the coarsest of those tables whose file the model reads within
     --tolerance (KL) of the original. The model reads each image at its stored size.
 
+    Shards (WebDataset .tar, Parquet .parquet) are re-encoded shard by shard: OUTDIR/<shard>
+    with each sample's image re-encoded and everything else as it was, a manifest to resume
+    from (OUTDIR/j4d-shards.jsonl), on -j processes or on Ray (--ray).
+
     Each output is OUTDIR/<name>.jpg (folders keep their layout; with several folders, each
     goes under its own name). Unreadable inputs are
     reported and skipped (the count at the end; the exit status is then 2). -j N codes in N
@@ -214,6 +245,26 @@ def command(
     inputs' ICC profile and EXIF are kept unless --strip.
     """
     _refuse_inert_options(context, model_spec, ladder_paths, abbreviated)
+    if any(is_shard(path) for path in inputs):
+        return _encode_shards(
+            context,
+            inputs,
+            out_dir,
+            tables_path,
+            quality,
+            encoder,
+            jobs,
+            strip,
+            short_side,
+            allow_larger,
+            column,
+            image_fields,
+            ray_address,
+        )
+    shard_options = {"column": "--column", "image_fields": "--image-field", "ray_address": "--ray"}
+    for name, option in shard_options.items():
+        if _given(context, name):
+            raise InvalidInputError(f"{option} applies to shards (.tar, .parquet inputs)")
     if abbreviated:
         _refuse_with_abbreviated(tables_path, model_spec, probabilistic, encoder)
     if ladder_paths and (tables_path is not None or quality is not None):
@@ -319,6 +370,49 @@ def command(
         click.echo(f"j4d: {failures} of {len(pairs)} inputs could not be read", err=True)
         return 2
     return 0
+
+
+def _encode_shards(
+    context: click.Context,
+    inputs: tuple[Path, ...],
+    out_dir: Path,
+    tables_path: Path | None,
+    quality: int | None,
+    encoder: str | None,
+    jobs: int,
+    strip: bool,
+    short_side: int | None,
+    allow_larger: bool,
+    column: str,
+    image_fields: tuple[str, ...],
+    ray_address: str | None,
+) -> int:
+    """Shards in, shards out (:mod:`j4d.cli.shards`): one set of tables (a file, --qf, or the
+    zoo's per-scale choice) and a registry encoder; nothing that runs a model per image."""
+    for name in ("model_spec", "ladder_paths", "probabilistic", "abbreviated", "replace"):
+        if _given(context, name):
+            raise InvalidInputError(
+                f"--{name.removesuffix('_spec').removesuffix('_paths')} does not apply to shards"
+                if name != "model_spec"
+                else "-m does not apply to shards (for model-aware files of any model, use "
+                "--encoder rd-aware)"
+            )
+    from j4d.cli.shards import encode_shard_files
+    from j4d.shards import Transcoder
+
+    if (tables_path is None) == (quality is None):
+        raise InvalidInputError(
+            "give --tables FILE or --qf N" if quality is None else "give --tables or --qf, not both"
+        )
+    transcoder = Transcoder(
+        None if tables_path is None else str(tables_path),
+        quality,
+        encoder,
+        strip,
+        short_side,
+        allow_larger,
+    )
+    return encode_shard_files(inputs, out_dir, transcoder, column, image_fields, jobs, ray_address)
 
 
 def _given(context: click.Context, name: str) -> bool:

@@ -9,7 +9,9 @@
  *   3. AC indices of each block by a trellis over the zig-zag positions: the path of nonzero
  *      coefficients minimizing  D + mu * R,  with D = sum_k w_k (y_k - c_k q_k)^2  (weights per
  *      component and frequency, or per block) and R the bits of the run/size symbols (their
- *      Huffman code lengths plus the amplitude bits, ZRLs and the EOB);
+ *      Huffman code lengths plus the amplitude bits, ZRLs and the EOB; or, if asked, where
+ *      the file will be progressive, each component's AC band as that frame codes it, the EOB
+ *      as a share of the band's EOB runs);
  *   4. the Huffman tables re-derived from the chosen indices after each pass (libjpeg's
  *      jpeg_gen_optimal_table, ITU T.81 K.2), so the file's tables are optimal for them;
  *   5. a baseline file, a progressive one by spectral selection (DC scan, then each
@@ -341,11 +343,12 @@ static void table_from_spec(const uint8_t *spec, Huffman *table) {
 typedef struct {
     double run[MAX_AC_SIZE + 1][64];
     double cheapest[MAX_AC_SIZE + 1];
-    double eob;
+    double eob, eob_empty; /* a block's end after a nonzero, and a block with no nonzero AC */
 } Prices;
 
 static void ac_prices_of(const Huffman *table, double mu, Prices *prices) {
     prices->eob = mu * table->length[EOB];
+    prices->eob_empty = prices->eob;
     for (int size = 1; size <= MAX_AC_SIZE; size++) {
         prices->cheapest[size] = INFINITY;
         for (int run = 0; run < 63; run++) {
@@ -428,7 +431,7 @@ static void trellis_block(const double *y, const double *step, const double *hal
     for (int n = count; n >= 0; n--) {
         if (floor_B[n] >= best_end) break;
         int j = n > 0 ? nodes[n - 1] : 0;
-        double cost = B[j] + (j < 63 ? prices->eob : 0.0);
+        double cost = B[j] + (j == 0 ? prices->eob_empty : j < 63 ? prices->eob : 0.0);
         if (cost < best_end) {
             best_end = cost;
             last = j;
@@ -448,6 +451,7 @@ typedef struct {
     Py_ssize_t blocks;
     double mu;
     int energy; /* mozjpeg 4's lambda per block: weights times block_lambda(y) */
+    int frame;  /* the frame the bits are priced for: 0 the smaller, 1 baseline, 2 progressive */
     const Huffman *shared; /* NULL, or SHARED_TABLES tables (see get_shared) */
 } Problem;
 
@@ -568,38 +572,6 @@ static void dc_prices(const int64_t *counts, double *bits) {
     Huffman table;
     optimal_table(smoothed, &table);
     for (int size = 0; size <= 11; size++) bits[size] = table.length[size];
-}
-
-static int trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indices) {
-    Prices prices[2];
-    double dc_bits[2][12];
-    for (int t = 0; t < 2; t++) {
-        if (p->shared) {
-            ac_prices_of(&p->shared[2 + t], p->mu, &prices[t]);
-            for (int size = 0; size <= 11; size++) dc_bits[t][size] = p->shared[t].length[size];
-            continue;
-        }
-        ac_prices(counts[2 + t], p->mu, &prices[t]);
-        dc_prices(counts[t], dc_bits[t]);
-    }
-    for (int c = 0; c < 3; c++) {
-        int t = TABLE_OF_COMPONENT[c];
-        for (Py_ssize_t b = 0; b < p->blocks; b++) {
-            const double *y = p->coefficients + (c * p->blocks + b) * 64;
-            const double *w = p->weights + c * (p->weight_stride ? p->blocks * 64 : 64) +
-                              b * p->weight_stride;
-            double scaled[64];
-            if (p->energy) {
-                double lambda = block_lambda(y);
-                for (int k = 0; k < 64; k++) scaled[k] = lambda * w[k];
-                w = scaled;
-            }
-            trellis_block(y, p->real_steps[t], p->half_steps[t], w, &prices[t],
-                          indices + (c * p->blocks + b) * 64);
-        }
-        if (dc_chain(p, c, dc_bits[t], indices)) return -1;
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- writer */
@@ -882,6 +854,111 @@ static int write_jpeg(Writer *w, const int16_t *indices, Py_ssize_t blocks, cons
     return 0;
 }
 
+/* ---------------------------------------------------------------- pricing by the frame */
+
+/* Bits of ``counts`` coded with their optimal table (code lengths only), and the bytes the
+ * table takes in a DHT segment. */
+static double coded_bits(const int64_t *counts, int *table_bytes) {
+    Huffman table;
+    optimal_table(counts, &table);
+    double bits = 0.0;
+    for (int symbol = 0; symbol < 256; symbol++) bits += (double)counts[symbol] * table.length[symbol];
+    *table_bytes = 17 + table.count;
+    return bits;
+}
+
+/* Whether the progressive frame of ``indices`` is likely the smaller file: the two frames share
+ * the DC scan's symbols and every amplitude bit, and differ by the AC codes, the EOB runs' extra
+ * bits, the tables and 30 bytes of scan headers (three more scans). */
+static int progressive_is_smaller(int64_t base[4][256], int64_t band[3][256]) {
+    double bits = 0.0;
+    int bytes = 30, table_bytes;
+    for (int t = 0; t < 2; t++) {
+        bits -= coded_bits(base[2 + t], &table_bytes);
+        bytes -= table_bytes;
+    }
+    for (int c = 0; c < 3; c++) {
+        bits += coded_bits(band[c], &table_bytes);
+        bytes += table_bytes;
+        for (int n = 1; n < 15; n++) bits += (double)band[c][n << 4] * n;
+    }
+    return bits / 8.0 + bytes < 0.0;
+}
+
+/* A progressive AC band's prices: run/size codes from the band's own table; a block ending in
+ * zeros joins an EOB run, so an all-zero block costs about its share of the runs' length bits,
+ * and one with a nonzero about one run symbol (it breaks the run before it and starts one). */
+static void band_prices(const int64_t *band, const int16_t *indices, Py_ssize_t blocks, double mu,
+                        Prices *prices) {
+    int64_t smoothed[256];
+    memcpy(smoothed, band, sizeof smoothed);
+    smoothed[ZRL] = band[ZRL] > 0 ? band[ZRL] : 1;
+    for (int run = 0; run < 16; run++)
+        for (int size = 1; size <= MAX_AC_SIZE; size++)
+            if (smoothed[(run << 4) | size] <= 0) smoothed[(run << 4) | size] = 1;
+    if (smoothed[EOB] <= 0) smoothed[EOB] = 1;
+    Huffman table;
+    optimal_table(smoothed, &table);
+    ac_prices_of(&table, mu, prices);
+    double runs = 0.0, code_bits = 0.0, length_bits = 0.0;
+    for (int n = 0; n < 15; n++) {
+        runs += (double)band[n << 4];
+        code_bits += (double)band[n << 4] * table.length[n << 4];
+        length_bits += (double)band[n << 4] * n;
+    }
+    Py_ssize_t empty = 0;
+    for (Py_ssize_t b = 0; b < blocks; b++) empty += ac_nonzero(indices + b * 64) == 0;
+    if (runs > 0) prices->eob = mu * code_bits / runs;
+    prices->eob_empty = empty > 0 ? mu * length_bits / (double)empty : 0.0;
+}
+
+/* One pass of the trellis over every block, bits priced by the frame the last indices would
+ * take: a baseline scan's tables (or the shared ones), or where the progressive frame is asked
+ * for or likely the smaller, each component's AC band as that frame codes it. */
+static int trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indices) {
+    Prices prices[3];
+    double dc_bits[2][12];
+    for (int c = 0; c < 3; c++) {
+        int t = TABLE_OF_COMPONENT[c];
+        if (p->shared)
+            ac_prices_of(&p->shared[2 + t], p->mu, &prices[c]);
+        else
+            ac_prices(counts[2 + t], p->mu, &prices[c]);
+    }
+    for (int t = 0; t < 2; t++) {
+        if (p->shared)
+            for (int size = 0; size <= 11; size++) dc_bits[t][size] = p->shared[t].length[size];
+        else
+            dc_prices(counts[t], dc_bits[t]);
+    }
+    if (!p->shared && p->frame != 1 && p->mu > 0.0) {
+        int64_t band[3][256];
+        memset(band, 0, sizeof band);
+        for (int c = 0; c < 3; c++) ac_band_scan(NULL, NULL, band[c], indices + c * p->blocks * 64, p->blocks);
+        if (p->frame == 2 || progressive_is_smaller(counts, band))
+            for (int c = 0; c < 3; c++)
+                band_prices(band[c], indices + c * p->blocks * 64, p->blocks, p->mu, &prices[c]);
+    }
+    for (int c = 0; c < 3; c++) {
+        int t = TABLE_OF_COMPONENT[c];
+        for (Py_ssize_t b = 0; b < p->blocks; b++) {
+            const double *y = p->coefficients + (c * p->blocks + b) * 64;
+            const double *w = p->weights + c * (p->weight_stride ? p->blocks * 64 : 64) +
+                              b * p->weight_stride;
+            double scaled[64];
+            if (p->energy) {
+                double lambda = block_lambda(y);
+                for (int k = 0; k < 64; k++) scaled[k] = lambda * w[k];
+                w = scaled;
+            }
+            trellis_block(y, p->real_steps[t], p->half_steps[t], w, &prices[c],
+                          indices + (c * p->blocks + b) * 64);
+        }
+        if (dc_chain(p, c, dc_bits[t], indices)) return -1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- Python */
 
 static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t bytes, const char *what) {
@@ -959,6 +1036,7 @@ static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weight
     p->blocks = blocks;
     p->mu = mu;
     p->energy = energy;
+    p->frame = 1;
     p->shared = NULL;
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < 64; k++) {
@@ -984,15 +1062,16 @@ static PyObject *py_quantize(PyObject *self, PyObject *args) {
     PyObject *coefficients, *steps, *weights;
     Py_ssize_t blocks;
     double mu;
-    int passes, energy;
+    int passes, energy, pricing = 1;
     PyObject *huffman = NULL;
-    if (!PyArg_ParseTuple(args, "OnOOdii|O", &coefficients, &blocks, &steps, &weights, &mu, &passes,
-                          &energy, &huffman))
+    if (!PyArg_ParseTuple(args, "OnOOdii|Oi", &coefficients, &blocks, &steps, &weights, &mu, &passes,
+                          &energy, &huffman, &pricing))
         return NULL;
     Huffman tables[SHARED_TABLES];
     Py_buffer views[3];
     Problem p;
     if (get_problem(coefficients, steps, weights, blocks, mu, energy, views, &p) < 0) return NULL;
+    p.frame = pricing;
     if (get_shared(huffman, tables, &p.shared) < 0) {
         for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
         return NULL;
@@ -1044,10 +1123,10 @@ static PyObject *py_write(PyObject *self, PyObject *args) {
 
 static PyObject *py_encode(PyObject *self, PyObject *args) {
     PyObject *rgb_object, *steps, *weights, *huffman = NULL;
-    int height, width, passes, frame, energy, abbreviated = 0;
+    int height, width, passes, frame, energy, abbreviated = 0, pricing = 1;
     double mu;
-    if (!PyArg_ParseTuple(args, "OiiOOdiii|Oi", &rgb_object, &height, &width, &steps, &weights, &mu,
-                          &passes, &frame, &energy, &huffman, &abbreviated))
+    if (!PyArg_ParseTuple(args, "OiiOOdiii|Oii", &rgb_object, &height, &width, &steps, &weights, &mu,
+                          &passes, &frame, &energy, &huffman, &abbreviated, &pricing))
         return NULL;
     Huffman tables[SHARED_TABLES];
     const Huffman *shared;
@@ -1079,6 +1158,7 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
     Py_DECREF(coefficient_view);
     if (!ok) goto done;
     p.shared = shared;
+    p.frame = pricing;
     Writer w = {0};
     Py_BEGIN_ALLOW_THREADS
     failed = quantize(&p, passes, indices) ||
@@ -1143,15 +1223,17 @@ static PyMethodDef METHODS[] = {
     {"analyze", py_analyze, METH_VARARGS,
      "analyze(rgb, height, width) -> float64 bytes (3, blocks, 64) zig-zag DCT coefficients"},
     {"quantize", py_quantize, METH_VARARGS,
-     "quantize(coefficients, blocks, steps, weights, mu, passes, energy[, huffman]) -> int16 "
-     "bytes (3, blocks, 64); huffman: shared tables (6 x 272 bytes) that price the bits"},
+     "quantize(coefficients, blocks, steps, weights, mu, passes, energy[, huffman, pricing]) -> "
+     "int16 bytes (3, blocks, 64); huffman: shared tables (6 x 272 bytes) that price the bits; "
+     "pricing: the frame the bits are priced for (1 baseline, the default; 2 progressive; 0 the "
+     "smaller)"},
     {"write", py_write, METH_VARARGS,
      "write(indices, steps, height, width, frame[, huffman, abbreviated]) -> JPEG bytes with "
      "optimal Huffman tables (frame 1 baseline, 2 progressive, 0 the smaller) or with shared "
      "ones (abbreviated: without DQT and DHT)"},
     {"encode", py_encode, METH_VARARGS,
      "encode(rgb, height, width, steps, weights, mu, passes, frame, energy[, huffman, "
-     "abbreviated]) -> JPEG bytes"},
+     "abbreviated, pricing]) -> JPEG bytes; pricing: as quantize's"},
     {"count_symbols", py_count_symbols, METH_VARARGS,
      "count_symbols(indices, blocks) -> int64 bytes (6, 256): a baseline scan's symbols per table "
      "(DC luma, DC chroma, AC luma, AC chroma), then the progressive AC bands' (luma, chroma)"},

@@ -12,6 +12,7 @@ from j4d.jpegio.filerate import FileRate, file_rate
 from j4d.jpegio.images import (
     Metadata,
     check_rgb,
+    decode_image_with_metadata,
     load_image,
     load_image_with_metadata,
     to_batch,
@@ -27,6 +28,7 @@ __all__ = [
     "Metadata",
     "check_rgb",
     "decode",
+    "decode_image_with_metadata",
     "file_rate",
     "insert_metadata",
     "load_image",

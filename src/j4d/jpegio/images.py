@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass
@@ -72,17 +73,28 @@ def load_image_with_metadata(path: str | os.PathLike[str]) -> tuple[np.ndarray, 
     return _read(path, True)
 
 
-def _read(path: str | os.PathLike[str], with_metadata: bool) -> tuple[np.ndarray, Metadata]:
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInputError("no such file", path)
-    if path.is_dir():
-        raise InvalidInputError("is a directory, not an image", path)
+def decode_image_with_metadata(data: bytes, name: str) -> tuple[np.ndarray, Metadata]:
+    """An image file's bytes (a shard's member, a table's cell) as :func:`load_image_with_metadata`
+    reads a file; errors name it ``name``."""
+    return _read(data, True, name)
+
+
+def _read(
+    source: str | os.PathLike[str] | bytes, with_metadata: bool, name: str | None = None
+) -> tuple[np.ndarray, Metadata]:
+    if isinstance(source, bytes):
+        path, opened = name or "<bytes>", io.BytesIO(source)
+    else:
+        path = opened = Path(source)
+        if not path.exists():
+            raise InvalidInputError("no such file", path)
+        if path.is_dir():
+            raise InvalidInputError("is a directory, not an image", path)
     metadata = Metadata()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(path) as image:
+            with Image.open(opened) as image:
                 image.load()
                 rgb = to_rgb(image)
                 if with_metadata:  # after to_rgb, which reads the orientation this resets

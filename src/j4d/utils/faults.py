@@ -16,7 +16,11 @@ of the data). The points:
 * ``validation``: real files of the validation slice are being measured;
 * ``point``: a codec point of ``j4d eval`` / ``j4d sweep`` was measured, before its cache row;
 * ``write:FOLDER/FILE``: an atomic write has its data in the temporary file, not yet renamed
-  (``FOLDER`` is the file's parent folder's name, e.g. ``write:cache/*``).
+  (``FOLDER`` is the file's parent folder's name, e.g. ``write:cache/*``);
+* ``shard:NAME``: a shard was re-encoded, before its output is written;
+* ``ray-shard-done``: the driver of a Ray run got a finished shard's manifest entry.
+
+``J4D_FAULT_ONCE=PATH`` makes the fault act once over all processes (see ``ONCE_VARIABLE``).
 
 Unset (always, outside tests) it costs one dictionary lookup per point.
 """
@@ -29,6 +33,9 @@ import os
 import signal
 
 ENVIRONMENT_VARIABLE = "J4D_FAULT"
+#: A marker file: the fault acts once over all processes (a worker that a scheduler starts
+#: again after the kill must not die the same way), the first to reach it making the file.
+ONCE_VARIABLE = "J4D_FAULT_ONCE"
 
 #: How often this process reached a point matching ``J4D_FAULT``, which it counts for.
 _reached: dict[str, int] = {}
@@ -48,6 +55,19 @@ def _parse(spec: str) -> tuple[str, int, str]:
     return spec, 1, action
 
 
+def _first_over_processes() -> bool:
+    """With ``J4D_FAULT_ONCE=PATH``, whether this process is the first to act (it makes PATH);
+    without it, always (each process counts for itself)."""
+    marker = os.environ.get(ONCE_VARIABLE)
+    if not marker:
+        return True
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def fault_point(name: str) -> None:
     """Kill this process here if ``J4D_FAULT`` asks for the point ``name`` now."""
     spec = os.environ.get(ENVIRONMENT_VARIABLE)
@@ -57,7 +77,7 @@ def fault_point(name: str) -> None:
     if not fnmatch.fnmatchcase(name, pattern):
         return
     _reached[spec] = _reached.get(spec, 0) + 1
-    if _reached[spec] != count:
+    if _reached[spec] != count or not _first_over_processes():
         return
     if action == "enospc":
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
