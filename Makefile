@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_folder.py
 	$(BIN)/python bench/bench_distributed.py
+	$(BIN)/python bench/bench_shards.py
 
 # the plots of every evaluation report, redrawn from the data kept beside them
 plots: $(STAMP)

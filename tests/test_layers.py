@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("peers", "evaluation"),  # peer methods; real-file measurement
     ("train",),  # the trainer and sweeps
     ("zoo",),  # shipped tables
+    ("shards",),  # a data set's shards re-encoded, on processes or Ray
     ("cli",),  # commands
 )
 #: The package's own front door, above everything.
