@@ -5,6 +5,7 @@ shards with each written once, and bad inputs are one-line errors. Ray: test_sha
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -239,3 +240,38 @@ def test_the_pure_function_maps_ray_and_spark_batches(shards):
     assert transcoder.map_batch(binary)["image"][0] == transcoder(binary["image"][0])
     frames = list(transcoder.map_frames(iter([frame.iloc[:2], frame.iloc[2:]])))
     assert pd.concat(frames)["label"].tolist() == frame["label"].tolist()
+
+
+def test_a_worker_builds_the_tables_and_the_predictor_once(shards, tmp_path, monkeypatch):
+    """The zoo's per-scale tables and rd-aware's predictor: loaded once per process, whatever
+    the number of shards and images."""
+    from j4d.encoders import predictor
+    from j4d.shards import ShardSettings, encode_shards, shard_jobs
+    from j4d.shards.run import _worker_transcoder
+    from j4d.tables import QuantTables
+
+    loads = {"tables": 0, "predictor": 0}
+    load_tables, load_predictor = QuantTables.load, predictor._load.__wrapped__
+
+    def counted_tables(path):
+        loads["tables"] += 1
+        return load_tables(path)
+
+    def counted_predictor(path):
+        loads["predictor"] += 1
+        return load_predictor(path)
+
+    monkeypatch.setattr(QuantTables, "load", staticmethod(counted_tables))
+    # the shipped predictor's cache, counting what reaches the file
+    monkeypatch.setattr(predictor, "_load", functools.cache(counted_predictor))
+    settings = ShardSettings(Transcoder("zoo:mobilenet_v2@1bpp", encoder="rd-aware"))
+    counts = []
+    for inputs in (shards[:1], shards[:2]):
+        _worker_transcoder.cache_clear()
+        predictor._load.cache_clear()
+        loads.update(tables=0, predictor=0)
+        out = tmp_path / f"out{len(inputs)}"
+        entries = [entry for entry, _ in encode_shards(shard_jobs(inputs), out, settings)]
+        assert sum(entry["images"] for entry in entries) >= 4 * len(inputs)
+        counts.append(dict(loads))
+    assert counts[0] == counts[1] and counts[0]["predictor"] == 1
