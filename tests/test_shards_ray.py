@@ -105,3 +105,11 @@ def test_a_killed_driver_run_again_finishes_the_rest(cluster, shards, reference,
     assert killed.returncode == -9
     assert _run(shards, out, "--ray", cluster, "-j", "1").returncode == 2
     _assert_finished_like(out, reference, shards)
+
+
+def test_an_unreadable_shard_is_a_one_line_error(cluster, tmp_path):
+    (tmp_path / "x.tar").write_bytes(b"not a tar at all" * 40)
+    result = _run([tmp_path / "x.tar"], tmp_path / "out", "--ray", cluster)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == f"j4d: error: {tmp_path / 'x.tar'}: not a readable tar shard (invalid header)"

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from j4d.errors import InvalidInputError
+from j4d.errors import InvalidInputError, J4DError
 from j4d.shards.run import ShardJob, ShardSettings, encode_shard
 from j4d.utils.faults import fault_point
 
@@ -37,8 +37,13 @@ def _ray():
 
 
 def _task(row: dict, out_dir: str, settings: ShardSettings) -> dict:
+    """One shard; a j4d error (an unreadable shard, an unwritable output) comes back as its line
+    to the driver, not as a task failure that Ray would run again."""
     job = ShardJob(Path(row["source"]), row["name"])
-    return {"entry": json.dumps(encode_shard(job, Path(out_dir), settings))}
+    try:
+        return {"entry": json.dumps(encode_shard(job, Path(out_dir), settings)), "error": ""}
+    except J4DError as error:
+        return {"entry": "", "error": str(error)}
 
 
 def encode_on_ray(
@@ -80,6 +85,8 @@ def encode_on_ray(
             num_cpus=1,
         )
         for row in dataset.iter_rows():
+            if row["error"]:
+                raise InvalidInputError(row["error"])
             entry = json.loads(row["entry"])
             fault_point("ray-shard-done")
             yield entry
