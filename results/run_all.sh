@@ -785,3 +785,17 @@ $PYTHON scripts/train_importance.py --probes 4 --epochs 200 --cache runs/importa
 cp runs/importance/predictor.npz src/j4d/encoders/data/importance_predictor.npz
 cp runs/importance/predictor.json results/importance-predictor/training.json
 (cd results/probes && ../../$PYTHON image_maps.py)
+
+# 42. End-of-block runs priced as the progressive frame codes them (issue 45): rd on every other
+#     zoo MobileNetV2 table, 400 imagenet-val images, lambda scale 0.7 / 1 / 1.4, priced as a
+#     baseline scan (rd's default) or as the frame the file will likely take (resumable)
+$PYTHON results/probes/rd_eob_runs.py
+
+# 43. The universal tables by rd (issue 45): step 34's nine OptS tables pooled over four
+#     classifiers, written by rd with mozjpeg's per-block lambda, read by all four on the 1300
+#     imagenet-val images, against the same tables by mozjpeg's trellis (step 34's folder)
+UR=results/imagenet-universal-rd-energy
+$PYTHON scripts/rd_rule_tables.py results/imagenet-universal-opts/frontier/*.json -o $UR/tables
+$J4D eval $UR/tables/*.json -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite1 \
+    -m efficientnet_lite2 --encoder rd --qualities 50 --accuracies qf:50 --rates 0.3,0.5,1,2,3 \
+    -j 2 -q -o $UR

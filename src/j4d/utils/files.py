@@ -19,11 +19,14 @@ from j4d.errors import OutputError
 from j4d.utils.faults import fault_point
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, sync: bool = True) -> Path:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place (and
     remove temporary files of this path that a killed write left). An
     ``OSError`` (no space left, no permission) becomes an :class:`OutputError` naming ``path``;
-    the file already at ``path``, if any, is kept unchanged."""
+    the file already at ``path``, if any, is kept unchanged. ``sync``: the data reaches the disk
+    before the rename (a lost machine then leaves the old file or the new one); a batch of many
+    small files may leave that to one :func:`flush_to_disk` at its end instead (a killed process
+    still leaves each file whole or absent)."""
     path = Path(path)
     tmp = None
     try:
@@ -35,7 +38,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.write(data)
             fault_point(f"write:{path.parent.name}/{path.name}")
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
         # temporary files of earlier writes of this file that a kill left behind
         for leftover in _leftovers(path.parent).pop(path.name, ()):
@@ -48,6 +52,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             raise OutputError(f"cannot write ({error.strerror or error}){kept}", path) from None
         raise
     return path
+
+
+def flush_to_disk() -> None:
+    """Everything written so far onto the disks (one ``sync``: far cheaper than a ``fsync`` per
+    file for a batch of small files written with ``sync=False``)."""
+    os.sync()
 
 
 #: Per folder this process writes into, the temporary files that earlier writes left there, by
