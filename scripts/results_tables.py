@@ -250,6 +250,7 @@ IMAGENET = ("ImageNet at 224", "imagenet-val, 1300")
 ENC, CV = "imagenet-mobilenetv2-encoders", "camvid-deeplabv3-encoders"
 RD, TRELLIS = "imagenet-mobilenetv2-rd", "j4d trellis (mozjpeg)"
 RE = "imagenet-mobilenetv2-rd-energy"
+UR = "imagenet-universal-rd-energy"
 AB = "imagenet-mobilenetv2-abbreviated"
 LADDER = "imagenet-mobilenetv2-ladder"
 MODEL_AWARE = "imagenet-mobilenetv2-model-aware"
@@ -525,6 +526,21 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
                         "cifar10-resnet20-rd-energy",
                         "top1",
                     ),
+                )
+            ),
+            *(
+                (
+                    f"ImageNet, the universal tables, by {label}'s top-1",
+                    f"@imagenet-val, 1300@{UR}/fronts_top1_{model}_file_bpp_vs_trellis.md",
+                    FrontCell(UR, f"fronts_top1_{model}_{{rate}}_vs_trellis", "j4d rd"),
+                    FrontCell(UR, f"fronts_top1_{model}_{{rate}}_vs_jpeg", "j4d rd"),
+                    FrontCell(UR, f"fronts_top1_{model}_{{rate}}_vs_jpeg", TRELLIS),
+                )
+                for label, model in (
+                    ("MobileNetV2", "mobilenet_v2"),
+                    ("EfficientNet-Lite0", "efficientnet_lite0"),
+                    ("EfficientNet-Lite1", "efficientnet_lite1"),
+                    ("EfficientNet-Lite2", "efficientnet_lite2"),
                 )
             ),
             (

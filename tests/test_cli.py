@@ -229,7 +229,7 @@ def test_zoo_tables_are_the_committed_frontiers():
         "mobilenet_v2": "imagenet-mobilenetv2-rd-energy/frontier",  # rd, energy rule
         "camvid_deeplabv3_mobilenet_v2": "camvid-deeplabv3-rd-energy/frontier",
         "cub50_mobilenet_v2": "cub50-mobilenetv2-rd-energy/frontier",
-        "imagenet-universal": "imagenet-universal-opts/frontier",
+        "imagenet-universal": "imagenet-universal-rd-energy/frontier",  # rd, energy rule
         "efficientnet_lite0": "imagenet-efficientnetlite0-rd-energy/frontier",
         "mobilenet_v2@1.5": "imagenet-mobilenetv2-scale1.5-zoo/frontier",
     }
