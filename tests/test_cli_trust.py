@@ -146,6 +146,16 @@ def test_xmp_iptc_and_jfif_density_survive_and_strip_drops_them(tmp_path, capsys
         assert bare.info.get("dpi", (1, 1)) != (300, 300)
 
 
+def test_a_jpeg_with_a_comment_is_read_with_its_metadata(tmp_path, capsys, rng):
+    """Pillow lists COM segments among the APPn ones; the comment is not carried."""
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    source = tmp_path / "c.jpg"
+    Image.fromarray(smooth_image(rng, 16, 24)).save(source, comment=b"made here", xmp=xmp)
+    assert run(capsys, "encode", "--qf", 50, source, "-o", tmp_path / "o")[0] == 0
+    with Image.open(tmp_path / "o" / "c.jpg") as kept:
+        assert kept.info["xmp"] == xmp and "comment" not in kept.info
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

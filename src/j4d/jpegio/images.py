@@ -134,6 +134,8 @@ def _carried(image: Image.Image) -> tuple[tuple[int, bytes], ...]:
     """The segments of a JPEG input that :class:`Metadata` carries over (see its fields)."""
     kept = []
     for name, payload in getattr(image, "applist", []):
+        if not name.startswith("APP"):  # Pillow lists COM segments here too
+            continue
         marker = 0xE0 + int(name[3:])
         if marker == 0xE0 and payload[:5] == b"JFIF\0" and payload[7:12] != _DEFAULT_DENSITY:
             kept.append((marker, payload[:12] + b"\x00\x00"))  # without its thumbnail
