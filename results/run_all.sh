@@ -821,3 +821,9 @@ for m in mobilenet_v2 efficientnet_lite0 efficientnet_lite1 efficientnet_lite2; 
     $PYTHON scripts/per_table.py $UO:opts-trellis $UR:opts-rd --metric "top1[$m]" \
         --json $UR/per_table_top1_$m.json
 done
+
+# 44. A data set's shards (issue 48): j4d encode over WebDataset shards on one and two local
+#     processes and Ray workers (a local cluster of 2 CPUs), 224 crops and full-size photos
+$PYTHON bench/bench_shards.py --shards 4 --per-shard 50 --runs 3 --out results/cluster/bench_shards.json
+$PYTHON bench/bench_shards.py --shards 4 --per-shard 250 --runs 2 \
+    --out results/cluster/bench_shards_large.json
