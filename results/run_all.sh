@@ -827,3 +827,28 @@ done
 $PYTHON bench/bench_shards.py --shards 4 --per-shard 50 --runs 3 --out results/cluster/bench_shards.json
 $PYTHON bench/bench_shards.py --shards 4 --per-shard 250 --runs 2 \
     --out results/cluster/bench_shards_large.json
+
+# 45. Block importance from the image alone on the other tasks (issue 46): every other table of
+#     the zoo's CUB-50 and CamVid entries by model-free rd and by rd-aware (the predictor of step
+#     41, distilled from ImageNet classifiers only), against default JPEG of step 32's folders
+#     and the models' own Fisher weights of step 35 (lambda 32, other tables)
+for task in cub50_mobilenet_v2:cub50-mobilenetv2:top1:0.25,0.3,0.5,1,1.5:75 \
+        camvid_deeplabv3_mobilenet_v2:camvid-deeplabv3:miou:0.1,0.2,0.3,1,2:50; do
+    IFS=: read -r model folder metric rates quality <<< "$task"
+    N=results/$folder-rd-aware
+    TABLES=$($PYTHON -c "import json,sys; p=sorted(sys.argv[1:], key=lambda f: json.load(open(f))['meta']['test']['file_bpp']); print(' '.join(p[::2]))" src/j4d/zoo/$model/*.json)
+    $J4D eval $TABLES -m $model --encoder rd --encoder rd-aware --qualities $quality \
+        --accuracies qf:$quality --rates $rates -j 2 -q -o $N
+    for rate in file_bpp scan_bpp; do
+        $PYTHON scripts/plot_fronts.py --rate $rate --rates $rates --ylabel $metric \
+            --title "the zoo's $model tables: block weights from the image" \
+            -o $N/fronts_${metric}_${rate}_vs_jpeg "default JPEG=results/$folder-joint:jpeg:$metric" \
+            "rd=$N:j4d-rd:$metric" "rd-aware (predictor)=$N:j4d-rd-aware:$metric" \
+            "rd, the model's own Fisher weights (lambda 32)=results/$folder-model-aware:j4d-rd-guided1:$metric" \
+            "rd, lambda 32=results/$folder-model-aware:j4d-rd:$metric"
+        $PYTHON scripts/plot_fronts.py --rate $rate --rates $rates --ylabel $metric \
+            --title "the zoo's $model tables: block weights from the image" \
+            -o $N/fronts_${metric}_${rate}_vs_rd "rd=$N:j4d-rd:$metric" \
+            "rd-aware (predictor)=$N:j4d-rd-aware:$metric" "default JPEG=results/$folder-joint:jpeg:$metric"
+    done
+done

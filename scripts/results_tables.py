@@ -561,6 +561,45 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
         ),
     ),
     "image-maps": Excerpt("docs/results/model-aware.md", "probes/image_maps.md", 1),
+    "aware-tasks": Table(
+        "docs/results/model-aware.md",
+        (
+            "BD-rate, whole file (scan)",
+            "test images",
+            "rd-aware vs rd",
+            "rd-aware vs default JPEG",
+            "rd vs default JPEG",
+            "own guide (lambda 32) vs default JPEG",
+        ),
+        tuple(
+            (
+                label,
+                f"@{images}@{folder}/fronts_{metric}_file_bpp_vs_rd.md",
+                FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_rd", "rd-aware (predictor)"),
+                FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_jpeg", "rd-aware (predictor)"),
+                FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_jpeg", "rd"),
+                FrontCell(
+                    folder,
+                    f"fronts_{metric}_{{rate}}_vs_jpeg",
+                    "rd, the model's own Fisher weights (lambda 32)",
+                ),
+            )
+            for label, images, folder, metric in (
+                (
+                    "CUB-50, MobileNetV2 (CUB), by top-1",
+                    "cub50/test, 1500",
+                    "cub50-mobilenetv2-rd-aware",
+                    "top1",
+                ),
+                (
+                    "CamVid, DeepLabV3-MobileNetV2, by mIoU",
+                    "camvid/val, 101",
+                    "camvid-deeplabv3-rd-aware",
+                    "miou",
+                ),
+            )
+        ),
+    ),
     "universal-heldout": Excerpt("docs/results/universal.md", "probes/universal_heldout.md"),
     "universal-heldout-gains": Excerpt(
         "docs/results/universal.md", "probes/universal_heldout.md", 1
