@@ -14,7 +14,6 @@ Usage: python bench/bench_folder.py [--images 300] [--runs 3] [--jobs 1] [--out 
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -24,10 +23,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from command import bench_main
 from j4d.data import IMAGENET, read_class_list, require_data_root
 from j4d.data.testset import load_test_images
 from j4d.tables import QuantTables
-from j4d.utils.files import atomic_write_json
 from j4d.zoo import nearest
 
 TARGET = 2.0  # the zoo's default encoder, times Pillow's wall time
@@ -120,19 +119,14 @@ def format_report(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return bench_main(
+        __doc__,
+        {"images": 300, "runs": 3, "jobs": 1},
+        "bench/out/folder.json",
+        bench,
+        format_report,
+        argv,
     )
-    parser.add_argument("--images", type=int, default=300)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("bench/out/folder.json"))
-    args = parser.parse_args(argv)
-    report = bench(args.images, args.runs, args.jobs)
-    print(format_report(report))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(args.out, report)
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Usage: python bench/bench_shards.py [--shards 4] [--per-shard 50] [--runs 3]
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -32,11 +31,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from command import bench_main
 from j4d.data import IMAGENET, read_class_list, require_data_root
 from j4d.data.testset import load_test_images
 from j4d.jpegio.images import image_files
 from j4d.shards import MANIFEST
-from j4d.utils.files import atomic_write_json
 from j4d.zoo import nearest
 
 
@@ -154,19 +153,14 @@ def format_report(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return bench_main(
+        __doc__,
+        {"shards": 4, "per_shard": 50, "runs": 3},
+        "bench/out/shards.json",
+        bench,
+        format_report,
+        argv,
     )
-    parser.add_argument("--shards", type=int, default=4)
-    parser.add_argument("--per-shard", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/out/shards.json"))
-    args = parser.parse_args(argv)
-    report = bench(args.shards, args.per_shard, args.runs)
-    print(format_report(report))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(args.out, report)
-    return 0
 
 
 if __name__ == "__main__":
