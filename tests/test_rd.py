@@ -230,7 +230,7 @@ def test_priced_as_a_progressive_band_the_trellis_finds_the_brute_force_optimum(
         smoothed[symbol] = max(smoothed[symbol], 1)
     lengths = np.frombuffer(_compiled().huffman_lengths(smoothed), np.uint8).astype(float)
     ends = _band_ends(band, luma, lengths)
-    got = rd_indices(coefficients, tables, settings, passes=1, frame="progressive")
+    got = rd_indices(coefficients, tables, settings, passes=1, pricing="progressive")
     w = settings.weights[0]
     for b in range(blocks):
         y = coefficients[0, b]

@@ -28,9 +28,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+from common import imagenet_crops, zoo_tables
 
-from j4d.data import IMAGENET, read_class_list, require_data_root
-from j4d.data.testset import load_test_images
 from j4d.encoders.rd import encode_rd, rd_settings
 from j4d.evaluation.matched import PerImage, matched_difference, paired_difference, per_image
 from j4d.evaluation.realfile import code_images, outputs
@@ -38,18 +37,11 @@ from j4d.models import create_model
 from j4d.tables import QuantTables
 
 HERE = Path(__file__).parent
-ZOO = HERE.parents[1] / "src" / "j4d" / "zoo" / "mobilenet_v2"
 OUT = HERE / "rd_eob_runs.jsonl"
 IMAGES = 400
 TEMPERATURE = 10.0  # the zoo tables' distillation temperature
 SCALES = [0.7, 1.0, 1.4]
 PRICINGS = ["baseline", "frame"]
-
-
-def zoo_tables() -> list[Path]:
-    """Every other of the zoo's tables by their recorded whole-file rate."""
-    paths = sorted(ZOO.glob("*.json"), key=lambda p: QuantTables.load(p).meta["test"]["file_bpp"])
-    return paths[::2]
 
 
 def _encode(
@@ -63,10 +55,7 @@ def _encode(
 def measure() -> list[dict]:
     done = [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
     seen = {(row["tables"], row["pricing"], row["scale"]) for row in done}
-    root = require_data_root()
-    test = load_test_images(
-        root / IMAGENET.test, 224, IMAGES, IMAGENET.resize, read_class_list(root / IMAGENET.classes)
-    )
+    test = imagenet_crops(IMAGES)
     model = create_model("mobilenet_v2")
     reference = outputs(model, test.images)
     for path in zoo_tables():

@@ -21,9 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from common import imagenet_crops
 
-from j4d.data import IMAGENET, read_class_list, require_data_root
-from j4d.data.testset import load_test_images
 from j4d.encoders import get_encoder
 from j4d.encoders.rd import RDSettings, default_weights, encode_rd
 from j4d.evaluation.curves import Curve, bd_rate
@@ -64,10 +63,7 @@ def measure_modes(out: Path, modes: list[str], encoder_for: Callable) -> list[di
     ``encoder_for(mode, tables)`` gives the (image, index) -> bytes encoder."""
     done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     seen = {(r["tables"], r["mode"]) for r in done}
-    root = require_data_root()
-    test = load_test_images(
-        root / IMAGENET.test, 224, IMAGES, IMAGENET.resize, read_class_list(root / IMAGENET.classes)
-    )
+    test = imagenet_crops(IMAGES)
     model = create_model("mobilenet_v2")
     references = reference_predictions([model], test.images)
     for path in TABLES:

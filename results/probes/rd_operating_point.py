@@ -37,9 +37,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from common import imagenet_crops, zoo_tables
 
-from j4d.data import IMAGENET, read_class_list, require_data_root
-from j4d.data.testset import load_test_images
 from j4d.encoders import get_encoder
 from j4d.encoders.rd import RDSettings, analyze_rd, default_weights, encode_rd, energy_lambdas
 from j4d.errors import InvalidInputError
@@ -50,7 +49,6 @@ from j4d.models import create_model
 from j4d.tables import QuantTables
 
 HERE = Path(__file__).parent
-ZOO = HERE.parents[1] / "src" / "j4d" / "zoo" / "mobilenet_v2"
 OUT = HERE / "rd_operating_point.jsonl"  # the working file (not committed)
 ARCHIVE = OUT.with_suffix(".jsonl.gz")  # what the repository keeps: 2 MB of rows as 0.55 MB
 IMAGES, TEST = 500, 400
@@ -67,12 +65,6 @@ WRITER = "lean"
 
 def _current(row: dict, writer: str = WRITER) -> bool:
     return row["mode"] == "trellis" or row.get("writer", "first") == writer
-
-
-def zoo_tables() -> list[Path]:
-    """Every other of the zoo's tables by their recorded whole-file rate."""
-    paths = sorted(ZOO.glob("*.json"), key=lambda p: QuantTables.load(p).meta["test"]["file_bpp"])
-    return paths[::2]
 
 
 def _moz(image: np.ndarray, index: int, tables: QuantTables, scale: float) -> bytes:
@@ -111,10 +103,7 @@ def measure() -> list[dict]:
     if not OUT.exists() and done:
         OUT.write_text("".join(json.dumps(row) + "\n" for row in done))
     seen = {(row["tables"], row["mode"]) for row in done if _current(row)}
-    root = require_data_root()
-    test = load_test_images(
-        root / IMAGENET.test, 224, IMAGES, IMAGENET.resize, read_class_list(root / IMAGENET.classes)
-    )
+    test = imagenet_crops(IMAGES)
     model = create_model("mobilenet_v2")
     reference = outputs(model, test.images)
     for path in zoo_tables():

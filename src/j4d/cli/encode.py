@@ -28,9 +28,10 @@ from j4d.cli.options import (
 )
 from j4d.encoders.registry import TablesEncoder, encoder_of
 from j4d.errors import InvalidInputError
-from j4d.jpegio import FileRate, file_rate, insert_metadata, load_image_with_metadata
+from j4d.jpegio import FileRate, file_rate, load_image_with_metadata
 from j4d.jpegio.abbreviated import TABLES_FILE
 from j4d.jpegio.images import shrink_to_short_side
+from j4d.jpegio.markers import reencoded_file
 from j4d.shards.run import is_shard
 from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes, flush_to_disk
@@ -390,14 +391,20 @@ def _encode_shards(
 ) -> int:
     """Shards in, shards out (:mod:`j4d.cli.shards`): one set of tables (a file, --qf, or the
     zoo's per-scale choice) and a registry encoder; nothing that runs a model per image."""
-    for name in ("model_spec", "ladder_paths", "probabilistic", "abbreviated", "replace"):
+    if _given(context, "model_spec"):
+        raise InvalidInputError(
+            "-m does not apply to shards (for model-aware files of any model, use "
+            "--encoder rd-aware)"
+        )
+    per_image = {
+        "ladder_paths": "--ladder",
+        "probabilistic": "--probabilistic",
+        "abbreviated": "--abbreviated",
+        "replace": "--replace",
+    }
+    for name, option in per_image.items():
         if _given(context, name):
-            raise InvalidInputError(
-                f"--{name.removesuffix('_spec').removesuffix('_paths')} does not apply to shards"
-                if name != "model_spec"
-                else "-m does not apply to shards (for model-aware files of any model, use "
-                "--encoder rd-aware)"
-            )
+            raise InvalidInputError(f"{option} does not apply to shards")
     from j4d.cli.shards import encode_shard_files
     from j4d.shards import Transcoder
 
@@ -521,14 +528,10 @@ def _encode_file(
     else:  # model-aware, per block: the share of blocks the model leans on is reported
         data, share = encoder.choose([image])[0]
         rung = None if math.isnan(share) else share
-    if not strip:
-        data = insert_metadata(data, metadata.icc_profile, metadata.exif, metadata.segments)
     # the input is read again only where its bytes may be kept: a JPEG, larger output
-    kept = keep_smaller_input and len(data) > input_bytes
-    if kept:
-        original = source.read_bytes()
-        kept = original[:2] == b"\xff\xd8"
-        data = original if kept else data
+    data, kept = reencoded_file(
+        data, None if strip else metadata, input_bytes, source.read_bytes, keep_smaller_input
+    )
     # one flush for the whole folder at the end (command): a fsync per file cost about as much
     # as coding a 224x224 photo
     target = atomic_write_bytes(out_dir / name, data, sync=False)

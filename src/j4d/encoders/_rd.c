@@ -451,7 +451,7 @@ typedef struct {
     Py_ssize_t blocks;
     double mu;
     int energy; /* mozjpeg 4's lambda per block: weights times block_lambda(y) */
-    int frame;  /* the frame the bits are priced for: 0 the smaller, 1 baseline, 2 progressive */
+    int pricing; /* the frame the bits are priced for: 0 the smaller, 1 baseline, 2 progressive */
     const Huffman *shared; /* NULL, or SHARED_TABLES tables (see get_shared) */
 } Problem;
 
@@ -931,11 +931,11 @@ static int trellis_pass(const Problem *p, int64_t counts[4][256], int16_t *indic
         else
             dc_prices(counts[t], dc_bits[t]);
     }
-    if (!p->shared && p->frame != 1 && p->mu > 0.0) {
+    if (!p->shared && p->pricing != 1 && p->mu > 0.0) {
         int64_t band[3][256];
         memset(band, 0, sizeof band);
         for (int c = 0; c < 3; c++) ac_band_scan(NULL, NULL, band[c], indices + c * p->blocks * 64, p->blocks);
-        if (p->frame == 2 || progressive_is_smaller(counts, band))
+        if (p->pricing == 2 || progressive_is_smaller(counts, band))
             for (int c = 0; c < 3; c++)
                 band_prices(band[c], indices + c * p->blocks * 64, p->blocks, p->mu, &prices[c]);
     }
@@ -1036,7 +1036,7 @@ static int get_problem(PyObject *coefficients, PyObject *steps, PyObject *weight
     p->blocks = blocks;
     p->mu = mu;
     p->energy = energy;
-    p->frame = 1;
+    p->pricing = 1;
     p->shared = NULL;
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < 64; k++) {
@@ -1071,7 +1071,7 @@ static PyObject *py_quantize(PyObject *self, PyObject *args) {
     Py_buffer views[3];
     Problem p;
     if (get_problem(coefficients, steps, weights, blocks, mu, energy, views, &p) < 0) return NULL;
-    p.frame = pricing;
+    p.pricing = pricing;
     if (get_shared(huffman, tables, &p.shared) < 0) {
         for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
         return NULL;
@@ -1158,7 +1158,7 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
     Py_DECREF(coefficient_view);
     if (!ok) goto done;
     p.shared = shared;
-    p.frame = pricing;
+    p.pricing = pricing;
     Writer w = {0};
     Py_BEGIN_ALLOW_THREADS
     failed = quantize(&p, passes, indices) ||

@@ -193,12 +193,12 @@ def rd_indices(
     settings: RDSettings,
     passes: int = PASSES,
     shared: SharedTables | None = None,
-    frame: str = "baseline",
+    pricing: str = "baseline",
 ) -> np.ndarray:
     """(3, B, 64) int16 zig-zag indices the trellis chooses for ``coefficients`` (3, B, 64),
-    bits priced as ``frame`` codes them (``smaller``: the frame the previous indices would take,
-    see :func:`write_indices_rd`); with ``shared`` Huffman tables, bits are priced by their code
-    lengths (one pass)."""
+    bits priced as the ``pricing`` frame codes them (``smaller``: the frame the previous indices
+    would take, see :func:`encode_rd`); with ``shared`` Huffman tables, bits are priced by their
+    code lengths (one pass)."""
     coefficients = np.ascontiguousarray(coefficients, dtype=np.float64)
     blocks = coefficients.shape[1]
     check_weights(settings.weights, blocks)
@@ -213,7 +213,7 @@ def rd_indices(
         passes,
         energy,
         _huffman(shared),
-        _frame(frame),
+        _frame(pricing),
     )
     return np.frombuffer(data, dtype=np.int16).reshape(3, blocks, 64)
 

@@ -6,10 +6,14 @@ marker other than RST; stuffed 0x00 bytes included): the file minus all headers 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from j4d.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from j4d.jpegio.images import Metadata
 
 SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RST0..7 have no length field
@@ -150,3 +154,23 @@ def insert_metadata(
 
 def _segment(marker: int, payload: bytes) -> bytes:
     return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def reencoded_file(
+    data: bytes,
+    metadata: Metadata | None,
+    input_size: int,
+    read_input: Callable[[], bytes],
+    keep_smaller_input: bool = False,
+) -> tuple[bytes, bool]:
+    """The file a re-encoding writes: ``data`` (a JPEG) with the input's ``metadata`` inserted
+    (None: stripped); with ``keep_smaller_input``, where that comes out larger than the
+    ``input_size``-byte input and the input is a JPEG, the input's own bytes instead
+    (``read_input`` reads them, only then). Also whether the input was kept."""
+    if metadata is not None:
+        data = insert_metadata(data, metadata.icc_profile, metadata.exif, metadata.segments)
+    if keep_smaller_input and len(data) > input_size:
+        original = read_input()
+        if original[:2] == bytes((0xFF, SOI)):
+            return original, True
+    return data, False

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from j4d.errors import InvalidInputError
+from j4d.shards.transcode import cell_image, with_image
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -67,6 +68,7 @@ def recode_parquet(
         if metadata.num_row_groups
         else None
     )
+    index = schema.get_field_index(column)
     out = io.BytesIO()
     counts = {"samples": 0, "images": 0}
     problems: list[str] = []
@@ -79,7 +81,6 @@ def recode_parquet(
                 row = counts["samples"] + offset
                 recoded.append(_recode_cell(cell, row, recode, counts, problems))
             counts["samples"] += len(values)
-            index = schema.get_field_index(column)
             table = table.set_column(index, schema.field(column), pa.array(recoded, type=kind))
             writer.write_table(table, row_group_size=max(1, len(values)))
     return out.getvalue(), counts, problems
@@ -93,18 +94,16 @@ def _is_image_struct(pa, kind: pa.DataType) -> bool:
 
 
 def _recode_cell(cell, row: int, recode: Recode, counts: dict[str, int], problems: list[str]):
-    data = cell.get("bytes") if isinstance(cell, dict) else cell
+    data, path = cell_image(cell)
     if data is None:
         return cell
     counts["images"] += 1
-    name = f"row {row}" + (
-        f" ({cell['path']})" if isinstance(cell, dict) and cell.get("path") else ""
-    )
-    recoded, problem = recode(bytes(data), name)
+    name = f"row {row}" + (f" ({path})" if path else "")
+    recoded, problem = recode(data, name)
     if problem is not None:
         problems.append(f"{name}: {problem}")
         return cell
-    return {**cell, "bytes": recoded} if isinstance(cell, dict) else recoded
+    return with_image(cell, recoded)
 
 
 def _codecs(compression: dict[str, str] | None) -> str | dict[str, str]:

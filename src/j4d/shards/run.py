@@ -92,12 +92,13 @@ def read_manifest(out_dir: Path, digest: str) -> dict[str, dict]:
     if not path.exists():
         return {}
     done = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    lines = path.read_text().splitlines()
+    for number, line in enumerate(lines, 1):
         try:
             entry = json.loads(line)
             name, settings, size = entry["shard"], entry["settings"], entry["output_bytes"]
         except (ValueError, KeyError, TypeError):
-            if number == len(path.read_text().splitlines()):
+            if number == len(lines):
                 continue  # a line cut by a crash mid-append: its shard is done again
             raise InvalidInputError(f"line {number} is not a manifest entry", path) from None
         if settings != digest:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from j4d.errors import InvalidInputError
-from j4d.jpegio import decode_image_with_metadata, insert_metadata
+from j4d.jpegio import decode_image_with_metadata
 from j4d.jpegio.images import shrink_to_short_side
+from j4d.jpegio.markers import reencoded_file
 from j4d.tables import QuantTables
 
 if TYPE_CHECKING:
@@ -98,10 +99,10 @@ class Transcoder:
             out = encoder.choose([image])[0][0]
         else:
             out = encoder.encode(image, tables)
-        if not self.strip:
-            out = insert_metadata(out, metadata.icc_profile, metadata.exif, metadata.segments)
-        kept = self.keeps_smaller_input and len(out) > len(data) and data[:2] == b"\xff\xd8"
-        return Transcoded(data if kept else out, image.shape, kept)
+        out, kept = reencoded_file(
+            out, None if self.strip else metadata, len(data), lambda: data, self.keeps_smaller_input
+        )
+        return Transcoded(out, image.shape, kept)
 
     def __call__(self, data: bytes, name: str = "<bytes>") -> bytes:
         """The JPEG bytes of :meth:`transcode`."""
@@ -113,7 +114,7 @@ class Transcoder:
         other columns as they were. A cell that is a struct with ``bytes`` (a Hugging Face
         ``Image`` feature) has its ``bytes`` re-encoded."""
         cells = batch[column]
-        out = [None if cell is None else _map_cell(self, cell) for cell in cells]
+        out = [_map_cell(self, cell) for cell in cells]
         if isinstance(batch, Mapping):
             return {**batch, column: np.asarray(out, dtype=object)}
         frame = batch.copy()
@@ -128,7 +129,20 @@ class Transcoder:
             yield self.map_batch(frame, column)
 
 
-def _map_cell(transcoder: Transcoder, cell: Any) -> Any:
+def cell_image(cell: Any) -> tuple[bytes | None, str | None]:
+    """A table cell's image file bytes and its path: a cell of bare bytes, or a struct with
+    ``bytes`` (and ``path``: a Hugging Face ``Image`` feature); (None, None) for a null one."""
     if isinstance(cell, Mapping):
-        return {**cell, "bytes": transcoder(bytes(cell["bytes"]), str(cell.get("path")))}
-    return transcoder(bytes(cell))
+        data = cell.get("bytes")
+        return (None if data is None else bytes(data)), cell.get("path") or None
+    return (None if cell is None else bytes(cell)), None
+
+
+def with_image(cell: Any, data: bytes) -> Any:
+    """``cell`` holding ``data`` as its image bytes, its other fields as they were."""
+    return {**cell, "bytes": data} if isinstance(cell, Mapping) else data
+
+
+def _map_cell(transcoder: Transcoder, cell: Any) -> Any:
+    data, path = cell_image(cell)
+    return cell if data is None else with_image(cell, transcoder(data, str(path)))
