@@ -776,12 +776,14 @@ for metric in top1 agreement; do
 done
 
 # 41. Block importance from the image alone (issue 46): the block-importance predictor distilled
-#     from MobileNetV2's and EfficientNet-Lite0/1's Fisher block scores (4 probes) on 463 photos
-#     (imagenet-samples, Kodak-24, COCO train2017 as 224 crops), shipped in the package; then the
-#     image-only maps and the predictor as rd block weights on 400 imagenet-val images, read by
-#     MobileNetV2, EfficientNet-Lite0 and the held-out EfficientNet-Lite2 (resumable)
-$PYTHON scripts/train_importance.py --probes 4 --epochs 200 --cache runs/importance/targets.npz \
-    -o runs/importance/predictor.npz
+#     from MobileNetV2's and EfficientNet-Lite0/1's Fisher block scores (4 probes) on 2282 224
+#     crops (imagenet-samples, Kodak-24, COCO train2017, CUB-50 train, CamVid train; targets
+#     cached per folder and guide), a per-block perceptron plus the centre map's log (weight 1,
+#     chosen on imagenet-samples by the held-out EfficientNet-Lite2's scores), shipped in the
+#     package; then the image-only maps and the predictor as rd block weights on 400
+#     imagenet-val images, read by MobileNetV2, EfficientNet-Lite0 and the held-out
+#     EfficientNet-Lite2 (resumable)
+$PYTHON scripts/train_importance.py -o runs/importance/predictor.npz
 cp runs/importance/predictor.npz src/j4d/encoders/data/importance_predictor.npz
 cp runs/importance/predictor.json results/importance-predictor/training.json
 (cd results/probes && ../../$PYTHON image_maps.py)
@@ -851,4 +853,33 @@ for task in cub50_mobilenet_v2:cub50-mobilenetv2:top1:0.25,0.3,0.5,1,1.5:75 \
             -o $N/fronts_${metric}_${rate}_vs_rd "rd=$N:j4d-rd:$metric" \
             "rd-aware (predictor)=$N:j4d-rd-aware:$metric" "default JPEG=results/$folder-joint:jpeg:$metric"
     done
+done
+
+# 46. Block importance from the image alone on all 1300 imagenet-val images (issue 46): every
+#     other table of the zoo's MobileNetV2 entry by model-free rd and by rd-aware (step 41's
+#     predictor), read by MobileNetV2 and EfficientNet-Lite0 (distilled) and EfficientNet-Lite2
+#     (held out), against default JPEG of step 34's folder (all four models) and the guides'
+#     own Fisher weights of step 35 (lambda 32, the joint front's tables)
+IA=results/imagenet-mobilenetv2-rd-aware
+TABLES=$($PYTHON -c "import json,sys; p=sorted(sys.argv[1:], key=lambda f: json.load(open(f))['meta']['test']['file_bpp']); print(' '.join(p[::2]))" src/j4d/zoo/mobilenet_v2/*.json)
+$J4D eval $TABLES -m mobilenet_v2 -m efficientnet_lite0 -m efficientnet_lite2 --encoder rd \
+    --encoder rd-aware --qualities 50 --accuracies qf:50 --rates 0.3,0.5,1,2,3 -j 2 -q -o $IA
+for m in mobilenet_v2 efficientnet_lite0 efficientnet_lite2; do
+    guides=()
+    [[ $m != efficientnet_lite2 ]] && guides=(
+        "rd, MobileNetV2's Fisher weights (lambda 32)=results/imagenet-mobilenetv2-model-aware:j4d-rd-guided1:top1[$m]"
+        "rd, EfficientNet-Lite0's Fisher weights (lambda 32)=results/imagenet-efficientnetlite0-model-aware:j4d-rd-guided1:top1[$m]")
+    for rate in file_bpp scan_bpp; do
+        $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.3,0.5,1,2,3 --ylabel "top1 ($m)" \
+            --title "imagenet-val, 1300 images, $m: block weights from the image" \
+            -o $IA/fronts_top1_${m}_${rate}_vs_jpeg "default JPEG=results/imagenet-universal-opts:jpeg:top1[$m]" \
+            "rd=$IA:j4d-rd:top1[$m]" "rd-aware (predictor)=$IA:j4d-rd-aware:top1[$m]" "${guides[@]}"
+        $PYTHON scripts/plot_fronts.py --rate $rate --rates 0.3,0.5,1,2,3 --ylabel "top1 ($m)" \
+            --title "imagenet-val, 1300 images, $m: block weights from the image" \
+            -o $IA/fronts_top1_${m}_${rate}_vs_rd "rd=$IA:j4d-rd:top1[$m]" \
+            "rd-aware (predictor)=$IA:j4d-rd-aware:top1[$m]" \
+            "default JPEG=results/imagenet-universal-opts:jpeg:top1[$m]"
+    done
+    $PYTHON scripts/per_table.py $IA:j4d-rd $IA:j4d-rd-aware --metric "top1[$m]" \
+        --json $IA/per_table_top1_$m.json
 done

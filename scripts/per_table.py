@@ -1,7 +1,7 @@
 """Two encoders on the same tables, table by table, from two evaluations' ``points.json`` (same
 images, same decoder): each table's whole-file bytes and metric by the second encoder against
 the first (relative bytes, metric in points), and the median and range over the tables. Tables
-are matched by name with the encoder's suffix (``_trellis``, ``_rd``) left off.
+are matched by name with the encoder's suffix (``_trellis``, ``_rd``, ``_rd-aware``) left off.
 
 The means are over the evaluation's images and unmatched (each encoder at its own operating
 point): a table whose second file is smaller and as accurate is a gain at matched accuracy; see
@@ -21,12 +21,15 @@ from pathlib import Path
 from j4d.errors import InvalidInputError
 from j4d.utils.files import atomic_write_json
 
-SUFFIXES = ("_trellis", "_rd", "_pillow")
+SUFFIXES = ("_trellis", "_rd-aware", "_rd", "_pillow")  # "_rd-aware" before "_rd"
 
 
 def _key(name: str) -> str:
+    """The table's name: ``name`` less its encoder's suffix (only the last: a zoo table's own
+    name may end in ``_rd``)."""
     for suffix in SUFFIXES:
-        name = name.removesuffix(suffix)
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
     return name
 
 

@@ -60,7 +60,7 @@ MAP_FAMILIES = [
     "spectral@0.5",
     "spectral@1",
 ]
-ORDER = ["jpeg", "rd", *MAP_FAMILIES, "mnv2", "l0", "predictor@1", "predictor@0.5"]
+ORDER = ["jpeg", "rd", *MAP_FAMILIES, "mnv2", "l0", "predictor@1", "predictor@1.5"]
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from j4d.data import DataDefaults, read_class_list
-from j4d.encoders.registry import ENCODERS
+from j4d.encoders.registry import ENCODERS, WITH_STRENGTH, get_encoder
 from j4d.errors import InvalidInputError
 from j4d.evaluation.defaults import DEFAULT_QUALITIES, DEFAULT_RATES
 from j4d.jpegio.images import image_files
@@ -53,12 +53,27 @@ def output_folder_option(help_text: str) -> Callable[..., Any]:
     )
 
 
+class EncoderName(click.ParamType):
+    """A registry encoder's name, or ``rd-aware@S`` (its strength S)."""
+
+    name = "encoder"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join([*ENCODERS, *(f"{n}@S" for n in WITH_STRENGTH)]) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return get_encoder(value).name
+        except InvalidInputError as error:
+            self.fail(str(error), param, ctx)
+
+
 def encoder_option(help_text: str, multiple: bool = False) -> Callable[..., Any]:
     """``--encoder NAME``: how tables become files (:mod:`j4d.encoders.registry`)."""
     return click.option(
         "--encoder",
         "encoders" if multiple else "encoder",
-        type=click.Choice(list(ENCODERS)),
+        type=EncoderName(),
         multiple=multiple,
         default=None,
         help=help_text,

@@ -15,17 +15,27 @@ read off the DCT coefficients the encoder computes anyway and two image-only map
   and its squared distance;
 * the logs of the ``edges`` and ``spectral`` maps.
 
-A multilayer perceptron (ReLU, two hidden layers) maps the standardized features to
-:math:`\log s_b`; the scores :math:`s_b = \exp(\cdot)`, normalized to mean 1 per image, are
-the trellis's block scores as a guide's would be (:func:`~j4d.encoders.rd.block_weights`).
-The weights (a few thousand numbers) ship in the package as ``.npz``
-(:data:`DEFAULT_WEIGHTS`); ``scripts/train_importance.py`` makes them.
+A network :math:`g` of convolutions over the block grid (ReLU between them; the shipped one
+is 1x1 throughout, a per-block perceptron with two hidden layers of 32) maps the standardized
+features to a log score, and a fixed centre prior is added:
+
+.. math:: \log s_b = g(f)_b - \pi \, \frac{d_{x,b}^2 + d_{y,b}^2}{2 \sigma^2}
+
+with :math:`\pi` the predictor's ``centre_prior`` and :math:`\sigma` the ``centre`` map's
+(:data:`~j4d.encoders.importance.CENTRE_SIGMA`): the network learns from crops of photos,
+birds and road scenes where the subject is less centred than in the photos a classifier is
+usually shown, and the prior puts back what the held-out model leans on there.
+The scores :math:`s_b = \exp(\cdot)`, normalized to mean 1 per image, are the trellis's block
+scores as a guide's would be (:func:`~j4d.encoders.rd.block_weights`). The weights (a few
+thousand numbers) ship in the package as ``.npz`` (:data:`DEFAULT_WEIGHTS`);
+``scripts/train_importance.py`` makes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import io
 import os
 import zipfile
@@ -34,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from j4d.encoders.importance import edges_map, spectral_map
+from j4d.encoders.importance import CENTRE_SIGMA, edges_map, spectral_map
 from j4d.encoders.rd import analyze_rd, block_weights, rd_indices, rd_settings, write_indices_rd
 from j4d.errors import InvalidInputError
 from j4d.tables import QuantTables
@@ -46,7 +56,7 @@ BANDS = ((1, 3), (3, 6), (6, 10), (10, 15), (15, 28), (28, 64))  # zig-zag [star
 #: The ``rd-aware`` encoder's strength: the exponent of the predicted block scores.
 AWARE_STRENGTH = 1.0
 FEATURES = 17
-_KEYS = ("mean", "std", "w1", "b1", "w2", "b2", "w3", "b3")
+_SQUARED_OFFSET = 14  # the feature (dx^2 + dy^2)
 
 
 def _log_energy(coefficients: np.ndarray) -> np.ndarray:
@@ -102,40 +112,71 @@ def block_features(image: np.ndarray, coefficients: np.ndarray | None = None) ->
     return np.stack(features, axis=1)
 
 
+def _convolve(grid: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """(R, C, Cout) convolution of an (R, C, Cin) block grid with a (k, k, Cin, Cout) kernel,
+    edges replicated (torch's ``Conv2d(padding=k // 2, padding_mode="replicate")``)."""
+    size = weight.shape[0]
+    reach = size // 2
+    rows, cols = grid.shape[:2]
+    padded = np.pad(grid, ((reach, reach), (reach, reach), (0, 0)), mode="edge")
+    out = np.broadcast_to(bias, (rows, cols, len(bias))).copy()
+    # einsum, not @: a small product through a threaded BLAS can cost 100x its work on a
+    # busy machine (threads that spin), and an encoder runs beside others
+    for dy in range(size):
+        for dx in range(size):
+            window = padded[dy : dy + rows, dx : dx + cols]
+            out += np.einsum("rci,io->rco", window, weight[dy, dx])
+    return out
+
+
 @dataclass(frozen=True)
 class ImportancePredictor:
-    """The distilled network: feature standardization (``mean``, ``std``: (17,)) and three
-    dense layers (``w1`` (17, H1), ``w2`` (H1, H2), ``w3`` (H2, 1) with their biases)."""
+    """The distilled network: feature standardization (``mean``, ``std``: (17,)) and a stack
+    of convolutions over the block grid (``weights``: (k, k, Cin, Cout) each, odd k; ReLU
+    between them; the last has one output channel), with their ``biases``. Kernels of size 1
+    make it a per-block perceptron; larger ones let a block see its neighbours' features."""
 
     mean: np.ndarray
     std: np.ndarray
-    w1: np.ndarray
-    b1: np.ndarray
-    w2: np.ndarray
-    b2: np.ndarray
-    w3: np.ndarray
-    b3: np.ndarray
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    centre_prior: float = 0.0
 
-    def log_scores(self, features: np.ndarray) -> np.ndarray:
-        """(B,) predicted log block scores (up to a constant per image) of (B, 17) features."""
-        # einsum, not @: a small product through a threaded BLAS can cost 100x its work on a
-        # busy machine (threads that spin), and an encoder runs beside others
-        x = (features - self.mean) / self.std
-        x = np.maximum(np.einsum("bf,fh->bh", x, self.w1) + self.b1, 0.0)
-        x = np.maximum(np.einsum("bf,fh->bh", x, self.w2) + self.b2, 0.0)
-        return np.einsum("bf,fh->bh", x, self.w3)[:, 0] + self.b3[0]
+    def log_scores(self, features: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+        """(B,) predicted log block scores (up to a constant per image) of (B, 17) features
+        of a ``grid`` (rows, columns) of blocks in raster order."""
+        x = ((features - self.mean) / self.std).reshape(*grid, -1)
+        for n, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = _convolve(x, weight, bias)
+            if n < len(self.weights) - 1:
+                x = np.maximum(x, 0.0)
+        # the log of the centre map (j4d.encoders.importance), from the squared offset feature
+        log_centre = -features[:, _SQUARED_OFFSET] / (2 * CENTRE_SIGMA**2)
+        return x.reshape(-1) + self.centre_prior * log_centre
 
     def scores(self, image: np.ndarray, coefficients: np.ndarray | None = None) -> np.ndarray:
         """(B,) block scores of ``image``, mean 1 (the trellis's block scores)."""
-        log_scores = self.log_scores(block_features(image, coefficients))
+        grid = (-(-image.shape[0] // 8), -(-image.shape[1] // 8))
+        log_scores = self.log_scores(block_features(image, coefficients), grid)
         scores = np.exp(log_scores - log_scores.max())
         return scores / scores.mean()
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """The weights as ``.npz``, written atomically."""
+        """The weights as ``.npz`` (``mean``, ``std``, ``w1``, ``b1``, ``w2``, ...), written
+        atomically."""
+        arrays = {"mean": self.mean, "std": self.std, "centre_prior": np.float64(self.centre_prior)}
+        for n, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True), 1):
+            arrays[f"w{n}"], arrays[f"b{n}"] = weight, bias
         buffer = io.BytesIO()
-        np.savez(buffer, **{key: getattr(self, key) for key in _KEYS})
+        np.savez(buffer, **arrays)
         return atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def weights_digest(path: str | os.PathLike[str] | None = None) -> str:
+    """The first 12 hex digits of the SHA-1 of the predictor file (default: the one j4d ships),
+    ``"missing"`` without one: what ``rd-aware`` files depend on, for caches and reports."""
+    path = Path(path) if path is not None else DEFAULT_WEIGHTS
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
 
 
 def load_predictor(path: str | os.PathLike[str] | None = None) -> ImportancePredictor:
@@ -145,29 +186,38 @@ def load_predictor(path: str | os.PathLike[str] | None = None) -> ImportancePred
     return _load(path.resolve())
 
 
+def _layers_fit(mean, std, weights, biases) -> bool:
+    channels = FEATURES
+    for weight, bias in zip(weights, biases, strict=True):
+        square_odd = weight.ndim == 4 and weight.shape[0] == weight.shape[1] and weight.shape[0] % 2
+        if not square_odd or weight.shape[2] != channels or bias.shape != (weight.shape[3],):
+            return False
+        channels = weight.shape[3]
+    return mean.shape == std.shape == (FEATURES,) and channels == 1 and len(weights) > 0
+
+
 @functools.cache
 def _load(path: Path) -> ImportancePredictor:
     if not path.is_file():
         raise InvalidInputError("no such block-importance predictor file", path)
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {key: np.asarray(data[key], dtype=np.float64) for key in _KEYS}
+            arrays = {key: np.asarray(data[key], dtype=np.float64) for key in data.files}
+            mean, std = arrays["mean"], arrays["std"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise InvalidInputError(f"not a block-importance predictor ({error})", path) from None
-    predictor = ImportancePredictor(**arrays)
-    shapes_fit = (
-        predictor.mean.shape == predictor.std.shape == (FEATURES,)
-        and predictor.w1.shape[0] == FEATURES
-        and predictor.w2.shape[0] == predictor.w1.shape[1] == predictor.b1.shape[0]
-        and predictor.w3.shape == (predictor.w2.shape[1], 1)
-        and predictor.b2.shape == (predictor.w2.shape[1],)
-        and predictor.b3.shape == (1,)
-    )
-    if not shapes_fit:
+    weights, biases = [], []
+    while f"w{len(weights) + 1}" in arrays:
+        n = len(weights) + 1
+        weight = arrays[f"w{n}"]
+        weights.append(weight.reshape(1, 1, *weight.shape) if weight.ndim == 2 else weight)
+        biases.append(arrays.get(f"b{n}", np.zeros(0)))
+    prior = arrays.get("centre_prior", np.zeros(()))
+    if not _layers_fit(mean, std, weights, biases) or prior.shape != ():
         raise InvalidInputError("block-importance predictor layers do not fit together", path)
-    if not all(np.all(np.isfinite(a)) for a in arrays.values()) or np.any(predictor.std <= 0):
+    if not all(np.all(np.isfinite(a)) for a in arrays.values()) or np.any(std <= 0):
         raise InvalidInputError("block-importance predictor holds non-finite values", path)
-    return predictor
+    return ImportancePredictor(mean, std, tuple(weights), tuple(biases), float(prior))
 
 
 def encode_aware(

@@ -35,12 +35,15 @@ JPEG decoder. A tables file names its encoder in ``meta["encoder"]`` (default ``
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from j4d.encoders.pillow import encode_quality, encode_uniform
+from j4d.encoders.predictor import AWARE_STRENGTH, weights_digest
 from j4d.encoders.rd import encode_rd, rd_settings
 from j4d.encoders.reference import (
     TRELLIS_WITH_TABLES,
@@ -83,10 +86,10 @@ def _rd_view(image: np.ndarray, tables: QuantTables) -> bytes:
     return encode_rd_view(image, tables)
 
 
-def _rd_aware(image: np.ndarray, tables: QuantTables) -> bytes:
+def _rd_aware(image: np.ndarray, tables: QuantTables, strength: float = AWARE_STRENGTH) -> bytes:
     from j4d.encoders.predictor import encode_aware
 
-    return encode_aware(image, tables)
+    return encode_aware(image, tables, strength)
 
 
 def _deadzone(image: np.ndarray, tables: QuantTables) -> bytes:
@@ -155,6 +158,8 @@ ENCODERS: dict[str, TablesEncoder] = {
                 "classifiers' Fisher information; no model needed)",
                 **_COMMON,
                 "frame": "baseline or progressive (spectral selection), whichever is smaller",
+                # the predictor's weights decide the files: a cached point is of one predictor
+                "predictor_sha1": weights_digest(),
             },
             _rd_aware,
         ),
@@ -173,11 +178,37 @@ ENCODERS: dict[str, TablesEncoder] = {
 DEFAULT_ENCODER = "pillow"
 
 
+#: Encoders that take a strength after ``@`` (``rd-aware@1.5``): the exponent of their block
+#: scores, in place of the registry's default.
+WITH_STRENGTH = ("rd-aware",)
+
+
 def get_encoder(name: str) -> TablesEncoder:
-    """The encoder called ``name``; a one-line error naming the known ones otherwise."""
-    if name not in ENCODERS:
-        raise InvalidInputError(f"unknown encoder {name!r} (known: {', '.join(ENCODERS)})")
-    return ENCODERS[name]
+    """The encoder called ``name`` (``rd-aware@S``: ``rd-aware`` at strength S >= 0); a
+    one-line error naming the known ones otherwise."""
+    base, at, strength = name.partition("@")
+    if base not in ENCODERS or (at and base not in WITH_STRENGTH):
+        known = ", ".join([*ENCODERS, *(f"{n}@STRENGTH" for n in WITH_STRENGTH)])
+        raise InvalidInputError(f"unknown encoder {name!r} (known: {known})")
+    if not at:
+        return ENCODERS[name]
+    try:
+        value = float(strength)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise InvalidInputError(f"encoder {name!r}: the strength after @ must be a number >= 0")
+    return _with_strength(base, value)
+
+
+@functools.cache
+def _with_strength(base: str, strength: float) -> TablesEncoder:
+    encoder = ENCODERS[base]
+    return TablesEncoder(
+        f"{base}@{strength:g}",
+        {**encoder.settings, "strength": f"{strength:g}"},
+        functools.partial(encoder.write, strength=strength),
+    )
 
 
 def encoder_of(tables: QuantTables, override: str | None = None) -> TablesEncoder:
@@ -188,7 +219,7 @@ def encoder_of(tables: QuantTables, override: str | None = None) -> TablesEncode
     encoder = get_encoder(name)
     if encoder.name == "deadzone":
         tables.deadzone()  # its errors before the first image, not at each
-    if encoder.name in ("rd", "rd-view", "rd-aware"):
+    if encoder.name.partition("@")[0] in ("rd", "rd-view", "rd-aware"):
         rd_settings(tables)
     return encoder
 
