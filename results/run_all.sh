@@ -787,6 +787,8 @@ $PYTHON scripts/train_importance.py -o runs/importance/predictor.npz
 cp runs/importance/predictor.npz src/j4d/encoders/data/importance_predictor.npz
 cp runs/importance/predictor.json results/importance-predictor/training.json
 (cd results/probes && ../../$PYTHON image_maps.py)
+# ... and each map's agreement with each model's own block scores on 200 of those images
+(cd results/probes && ../../$PYTHON importance_targets.py)
 
 # 42. End-of-block runs priced as the progressive frame codes them (issue 45): rd on every other
 #     zoo MobileNetV2 table, 400 imagenet-val images, lambda scale 0.7 / 1 / 1.4, priced as a
