@@ -254,6 +254,8 @@ UR = "imagenet-universal-rd-energy"
 AB = "imagenet-mobilenetv2-abbreviated"
 LADDER = "imagenet-mobilenetv2-ladder"
 MODEL_AWARE = "imagenet-mobilenetv2-model-aware"
+MNV2_WEIGHTS = "rd, MobileNetV2's Fisher weights (lambda 32)"
+LITE0_WEIGHTS = "rd, EfficientNet-Lite0's Fisher weights (lambda 32)"
 SWAPPED = "imagenet-efficientnetlite0-model-aware"
 UNIVERSAL = "imagenet-universal-opts"
 OWN_SIZE = "imagenet-mobilenetv2-own-size"
@@ -570,32 +572,58 @@ TABLES: dict[str, Table | SummaryTable | Excerpt] = {
             "rd-aware vs default JPEG",
             "rd vs default JPEG",
             "own guide (lambda 32) vs default JPEG",
+            "the other guide (lambda 32) vs default JPEG",
         ),
         tuple(
             (
                 label,
-                f"@{images}@{folder}/fronts_{metric}_file_bpp_vs_rd.md",
-                FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_rd", "rd-aware (predictor)"),
-                FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_jpeg", "rd-aware (predictor)"),
-                FrontCell(folder, f"fronts_{metric}_{{rate}}_vs_jpeg", "rd"),
-                FrontCell(
-                    folder,
-                    f"fronts_{metric}_{{rate}}_vs_jpeg",
-                    "rd, the model's own Fisher weights (lambda 32)",
+                f"@{images}@{folder}/fronts_{stem.format(rate='file_bpp')}_vs_rd.md",
+                FrontCell(folder, f"fronts_{stem}_vs_rd", "rd-aware (predictor)"),
+                FrontCell(folder, f"fronts_{stem}_vs_jpeg", "rd-aware (predictor)"),
+                FrontCell(folder, f"fronts_{stem}_vs_jpeg", "rd"),
+                *(
+                    FrontCell(folder, f"fronts_{stem}_vs_jpeg", curve) if curve else ""
+                    for curve in guides
                 ),
             )
-            for label, images, folder, metric in (
+            for label, images, folder, stem, guides in (
+                *(
+                    (
+                        f"ImageNet, {name} ({role}), by top-1",
+                        "imagenet-val, 1300",
+                        "imagenet-mobilenetv2-rd-aware",
+                        f"top1_{model}_{{rate}}",
+                        guides,
+                    )
+                    for name, model, role, guides in (
+                        (
+                            "MobileNetV2",
+                            "mobilenet_v2",
+                            "distilled",
+                            (MNV2_WEIGHTS, LITE0_WEIGHTS),
+                        ),
+                        (
+                            "EfficientNet-Lite0",
+                            "efficientnet_lite0",
+                            "distilled",
+                            (LITE0_WEIGHTS, MNV2_WEIGHTS),
+                        ),
+                        ("EfficientNet-Lite2", "efficientnet_lite2", "held out", ("", "")),
+                    )
+                ),
                 (
                     "CUB-50, MobileNetV2 (CUB), by top-1",
                     "cub50/test, 1500",
                     "cub50-mobilenetv2-rd-aware",
-                    "top1",
+                    "top1_{rate}",
+                    ("rd, the model's own Fisher weights (lambda 32)", ""),
                 ),
                 (
                     "CamVid, DeepLabV3-MobileNetV2, by mIoU",
                     "camvid/val, 101",
                     "camvid-deeplabv3-rd-aware",
-                    "miou",
+                    "miou_{rate}",
+                    ("rd, the model's own Fisher weights (lambda 32)", ""),
                 ),
             )
         ),
