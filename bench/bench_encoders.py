@@ -116,7 +116,7 @@ def bench(images_count: int, photos_count: int, rounds: int, runs: int) -> dict:
         name: (lambda batch, e=encoder: [e.encode(image, tables) for image in batch])
         for name, encoder in ENCODERS.items()
     }
-    full_size = {name: candidates[name] for name in ("pillow", "rd", "trellis")}
+    full_size = {name: candidates[name] for name in ("pillow", "rd", "rd-aware", "trellis")}
     candidates[f"guided ({guided.encoder.name})"] = guided.encode_batch
     model_rd = GuidedEncoder(model, tables, ENCODERS["rd"], 1.0)
     candidates["guided (rd, model's Fisher)"] = model_rd.encode_batch
