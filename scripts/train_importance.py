@@ -37,12 +37,11 @@ from j4d.data import require_data_root
 from j4d.data.folders import preprocess
 from j4d.data.root import data_set_name
 from j4d.encoders.importance import MAPS
-from j4d.encoders.model_rd import BlockCurvature, block_scores
+from j4d.encoders.model_rd import model_block_scores
 from j4d.encoders.predictor import DEFAULT_WEIGHTS, ImportancePredictor, block_features
 from j4d.errors import InvalidInputError
 from j4d.jpegio.images import image_files, load_image_tensor
 from j4d.models import create_model
-from j4d.tables import QuantTables
 from j4d.utils.files import atomic_write_bytes, atomic_write_json
 from j4d.zoo import nearest
 
@@ -61,25 +60,9 @@ def crops(folders: list[Path], limit: int | None) -> list[np.ndarray]:
     return images
 
 
-def targets(images: list[np.ndarray], guides: list[str], probes: int, tables: QuantTables):
-    """(G, N, B) each guide's normalized block scores."""
-    found = np.zeros(
-        (len(guides), len(images), images[0].shape[0] // 8 * (images[0].shape[1] // 8))
-    )
-    for g, name in enumerate(guides):
-        model = create_model(name)
-        curvature = BlockCurvature(model, probes=probes, keep=False)
-        for start in range(0, len(images), 16):
-            batch = images[start : start + 16]
-            for offset, h in enumerate(curvature.measure(batch)):
-                found[g, start + offset] = block_scores(h, tables)
-        print(f"targets of {name}: {len(images)} images", flush=True)
-    return found
-
-
 def cached_targets(folder: Path, images, guides, probes, tables, tables_bpp, cache: Path):
-    """:func:`targets` of one folder's crops, cached per folder and guide in ``cache``: adding a
-    folder or a guide measures only what is new."""
+    """(G, N, B) each guide's normalized block scores of one folder's crops, cached per folder
+    and guide in ``cache``: adding a folder or a guide measures only what is new."""
     per_guide = []
     for guide in guides:
         key = {
@@ -93,7 +76,8 @@ def cached_targets(folder: Path, images, guides, probes, tables, tables_bpp, cac
         if path.is_file() and json.loads(str(np.load(path)["key"])) == key:
             per_guide.append(np.load(path)["scores"])
             continue
-        scores = targets(images, [guide], probes, tables)[0]
+        scores = model_block_scores(create_model(guide), images, tables, probes)
+        print(f"targets of {guide}: {len(images)} images of {data_set_name(folder)}", flush=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.savez(buffer, scores=scores, key=json.dumps(key))

@@ -38,13 +38,6 @@ def _random_predictor(seed: int = 0, hidden: int = 8) -> ImportancePredictor:
     )
 
 
-def _arrays(predictor: ImportancePredictor, **changes) -> dict:
-    arrays = {"mean": predictor.mean, "std": predictor.std}
-    for n, (w, b) in enumerate(zip(predictor.weights, predictor.biases, strict=True), 1):
-        arrays[f"w{n}"], arrays[f"b{n}"] = w, b
-    return {**arrays, **changes}
-
-
 def test_features_are_one_row_per_block_as_defined(photo):
     features = block_features(photo)
     rows, cols = 12, 17
@@ -105,10 +98,10 @@ def test_a_missing_or_corrupt_predictor_is_a_one_line_error(tmp_path):
             load_predictor(tmp_path / name)
         assert name in str(error.value) and "\n" not in str(error.value)
     bad = _random_predictor()
-    np.savez(tmp_path / "shapes.npz", **_arrays(bad, w2=np.zeros((3, 3, 5, 8))))
+    np.savez(tmp_path / "shapes.npz", **{**bad.arrays(), "w2": np.zeros((3, 3, 5, 8))})
     with pytest.raises(InvalidInputError, match="do not fit together"):
         load_predictor(tmp_path / "shapes.npz")
-    np.savez(tmp_path / "nan.npz", **_arrays(bad, b1=np.full(8, np.nan)))
+    np.savez(tmp_path / "nan.npz", **{**bad.arrays(), "b1": np.full(8, np.nan)})
     with pytest.raises(InvalidInputError, match="non-finite"):
         load_predictor(tmp_path / "nan.npz")
 

@@ -23,7 +23,7 @@ import numpy as np
 from common import imagenet_crops
 
 from j4d.encoders.importance import importance_map
-from j4d.encoders.model_rd import BlockCurvature, block_scores
+from j4d.encoders.model_rd import model_block_scores
 from j4d.encoders.predictor import load_predictor
 from j4d.models import create_model
 from j4d.utils.files import atomic_write_json
@@ -44,16 +44,7 @@ def model_scores(images: list[np.ndarray]) -> dict[str, np.ndarray]:
             if set(cached.files) == set(MODELS) and len(cached[MODELS[0]]) == len(images):
                 return {name: cached[name] for name in MODELS}
     tables = nearest("mobilenet_v2", 1.0, "file_bpp").load()
-    found = {}
-    for name in MODELS:
-        curvature = BlockCurvature(create_model(name), probes=4, keep=False)
-        found[name] = np.array(
-            [
-                block_scores(h, tables)
-                for start in range(0, len(images), 16)
-                for h in curvature.measure(images[start : start + 16])
-            ]
-        )
+    found = {name: model_block_scores(create_model(name), images, tables, 4) for name in MODELS}
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     np.savez(CACHE, **found)
     return found

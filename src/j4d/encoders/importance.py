@@ -64,13 +64,19 @@ def _normalized(scores: np.ndarray) -> np.ndarray:
     return scores / mean if mean > 0 else np.ones_like(scores)
 
 
+def log_centre(squared_offset: np.ndarray) -> np.ndarray:
+    """The centre map's log (up to a constant) at blocks whose centres lie ``squared_offset``
+    (:math:`d_x^2 + d_y^2`, see the module) from the image centre."""
+    return -0.5 * squared_offset / CENTRE_SIGMA**2
+
+
 def centre_map(image: np.ndarray) -> np.ndarray:
     """(B,) the centred Gaussian prior (see the module)."""
     height, width = check_rgb(image).shape[:2]
     rows, cols = -(-height // 8), -(-width // 8)
-    y = ((np.arange(rows) * 8 + 4) / height - 0.5) / CENTRE_SIGMA
-    x = ((np.arange(cols) * 8 + 4) / width - 0.5) / CENTRE_SIGMA
-    return _normalized(np.exp(-0.5 * (y[:, None] ** 2 + x[None, :] ** 2)).ravel())
+    y = (np.arange(rows) * 8 + 4) / height - 0.5
+    x = (np.arange(cols) * 8 + 4) / width - 0.5
+    return _normalized(np.exp(log_centre(y[:, None] ** 2 + x[None, :] ** 2)).ravel())
 
 
 def edges_map(image: np.ndarray) -> np.ndarray:

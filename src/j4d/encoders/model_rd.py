@@ -158,6 +158,25 @@ def block_scores(curvatures: Sequence[np.ndarray], tables: QuantTables) -> np.nd
     return np.mean(scores, axis=0)
 
 
+def model_block_scores(
+    model: nn.Module,
+    images: Sequence[np.ndarray],
+    tables: QuantTables,
+    probes: int = 1,
+    batch: int = 16,
+) -> np.ndarray:
+    """(N, B) ``model``'s normalized :func:`block_scores` of each of ``images`` (same size),
+    measured ``batch`` images at a time with ``probes`` probes each."""
+    curvature = BlockCurvature(model, probes=probes, keep=False)
+    return np.array(
+        [
+            block_scores(h, tables)
+            for start in range(0, len(images), batch)
+            for h in curvature.measure(images[start : start + batch])
+        ]
+    )
+
+
 def encode_model_rd(
     image: np.ndarray,
     tables: QuantTables,

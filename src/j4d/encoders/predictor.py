@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from j4d.encoders.importance import CENTRE_SIGMA, edges_map, spectral_map
+from j4d.encoders.importance import edges_map, log_centre, spectral_map
 from j4d.encoders.rd import analyze_rd, block_weights, rd_indices, rd_settings, write_indices_rd
 from j4d.errors import InvalidInputError
 from j4d.tables import QuantTables
@@ -150,9 +150,7 @@ class ImportancePredictor:
             x = _convolve(x, weight, bias)
             if n < len(self.weights) - 1:
                 x = np.maximum(x, 0.0)
-        # the log of the centre map (j4d.encoders.importance), from the squared offset feature
-        log_centre = -features[:, _SQUARED_OFFSET] / (2 * CENTRE_SIGMA**2)
-        return x.reshape(-1) + self.centre_prior * log_centre
+        return x.reshape(-1) + self.centre_prior * log_centre(features[:, _SQUARED_OFFSET])
 
     def scores(self, image: np.ndarray, coefficients: np.ndarray | None = None) -> np.ndarray:
         """(B,) block scores of ``image``, mean 1 (the trellis's block scores)."""
@@ -161,14 +159,18 @@ class ImportancePredictor:
         scores = np.exp(log_scores - log_scores.max())
         return scores / scores.mean()
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """The weights as ``.npz`` (``mean``, ``std``, ``w1``, ``b1``, ``w2``, ...), written
-        atomically."""
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of the weights file: ``mean``, ``std``, ``centre_prior``, ``w1``, ``b1``,
+        ``w2``, ..."""
         arrays = {"mean": self.mean, "std": self.std, "centre_prior": np.float64(self.centre_prior)}
         for n, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True), 1):
             arrays[f"w{n}"], arrays[f"b{n}"] = weight, bias
+        return arrays
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """The weights as ``.npz`` (:meth:`arrays`), written atomically."""
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, **self.arrays())
         return atomic_write_bytes(Path(path), buffer.getvalue())
 
 
